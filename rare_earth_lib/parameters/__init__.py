@@ -1,0 +1,189 @@
+"""Briefing parameters: one pydantic model per briefing, and scenario files validated against them.
+
+Convention: the notebook ``notebooks/<briefing>.ipynb`` has its model in
+``rare_earth_lib/parameters/<briefing>.py`` as a class named ``Params`` that derives from
+:class:`BriefingParams`. A scenario file ``params/<scenario>.yaml`` is a flat mapping of parameter
+names to values; it applies to every briefing, and each briefing receives only the parameters its
+model declares. A key that no briefing declares is an error, so a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+_NAME_RE = re.compile(NAME_PATTERN)
+
+
+class ParamsError(ValueError):
+    """Bad scenario input. The message names the file and, where there is one, the parameter."""
+
+    def __init__(self, source: str, message: str, parameter: str | None = None):
+        self.source = source
+        self.parameter = parameter
+        where = f"{source}: parameter '{parameter}'" if parameter else source
+        super().__init__(f"{where}: {message}")
+
+
+class BriefingParams(BaseModel):
+    """Parameters every briefing shares. Briefing models derive from this class."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    scenario: str = Field(
+        "base",
+        pattern=NAME_PATTERN,
+        max_length=64,
+        description="Scenario name: the params file's name without .yaml (set by the build).",
+    )
+    scenario_title: str = Field(
+        "Base case",
+        min_length=1,
+        max_length=120,
+        description="Human-readable scenario name shown in the title block.",
+    )
+
+    @classmethod
+    def from_namespace(cls, namespace: Mapping[str, Any]) -> "BriefingParams":
+        """Re-validate the values a notebook holds after papermill injected its parameters.
+
+        Args:
+            namespace: the notebook's ``globals()``; only the model's own field names are read.
+
+        Raises:
+            ParamsError: naming the parameter whose injected value is invalid.
+        """
+        values = {name: namespace[name] for name in cls.model_fields if name in namespace}
+        return validate_values(cls, values, source=f"notebook parameters ({cls.__module__})")
+
+
+def validate_values(model: type[BriefingParams], values: Mapping[str, Any], source: str) -> BriefingParams:
+    """Validate ``values`` against ``model``; turn pydantic's error into a one-line :class:`ParamsError`."""
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        parameter = ".".join(str(p) for p in err["loc"]) or None
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown parameter"
+        elif "input" in err and not isinstance(err["input"], (dict, list)):
+            message = f"{message} (got {err['input']!r})"
+        raise ParamsError(source, message, parameter) from None
+
+
+def briefing_names() -> list[str]:
+    """Names of all briefings that have a parameter model, sorted."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def briefing_model(briefing: str) -> type[BriefingParams]:
+    """Return the ``Params`` model of ``briefing``.
+
+    Raises:
+        ParamsError: when the briefing has no model.
+    """
+    if not _NAME_RE.match(briefing) or briefing not in briefing_names():
+        raise ParamsError(
+            f"briefing '{briefing}'",
+            f"no parameter model rare_earth_lib/parameters/{briefing}.py "
+            f"(known: {', '.join(briefing_names())})",
+        )
+    module = importlib.import_module(f"{__name__}.{briefing}")
+    model = getattr(module, "Params", None)
+    if not (isinstance(model, type) and issubclass(model, BriefingParams)):
+        raise ParamsError(f"rare_earth_lib/parameters/{briefing}.py", "defines no Params(BriefingParams) class")
+    return model
+
+
+def declared_parameters() -> dict[str, list[str]]:
+    """Map every parameter name any briefing declares to the briefings that declare it."""
+    out: dict[str, list[str]] = {}
+    for name in briefing_names():
+        for field in briefing_model(name).model_fields:
+            out.setdefault(field, []).append(name)
+    return out
+
+
+def read_scenario_file(path: Path) -> dict[str, Any]:
+    """Read a scenario YAML file safely into a flat mapping.
+
+    Raises:
+        ParamsError: missing file, malformed YAML (with line number), or not a flat mapping.
+    """
+    path = Path(path)
+    label = _label(path)
+    if not path.is_file():
+        raise ParamsError(label, "params file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ParamsError(label, f"malformed YAML{where}: {problem}") from None
+    except UnicodeDecodeError:
+        raise ParamsError(label, "not UTF-8 text") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ParamsError(label, f"must be a mapping of parameter names to values, not {type(data).__name__}")
+    for key in data:
+        if not isinstance(key, str):
+            raise ParamsError(label, "parameter names must be strings", str(key))
+    return data
+
+
+def validate_scenario(path: Path, briefings: list[str] | None = None) -> dict[str, BriefingParams]:
+    """Validate one scenario file for each briefing, before any kernel starts.
+
+    The ``scenario`` parameter is set from the file name; a file may not set it itself.
+
+    Args:
+        path: ``params/<scenario>.yaml``.
+        briefings: briefings to validate for (default: all).
+
+    Returns:
+        Briefing name -> validated model instance holding only that briefing's parameters.
+
+    Raises:
+        ParamsError: naming the file and the offending parameter.
+    """
+    path = Path(path)
+    label = _label(path)
+    if not _NAME_RE.match(path.stem):
+        raise ParamsError(label, f"scenario file names must match {NAME_PATTERN}")
+    raw = read_scenario_file(path)
+    if "scenario" in raw:
+        raise ParamsError(label, "set by the build from the file name; remove it from the file", "scenario")
+    declared = declared_parameters()
+    for key in raw:
+        if key not in declared:
+            close = [k for k in declared if _similar(k, key)]
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ParamsError(label, f"unknown parameter: no briefing declares it{hint}", key)
+    values = {**raw, "scenario": path.stem}
+    out = {}
+    for name in briefings or briefing_names():
+        model = briefing_model(name)
+        subset = {k: v for k, v in values.items() if k in model.model_fields}
+        out[name] = validate_values(model, subset, label)
+    return out
+
+
+def _similar(a: str, b: str) -> bool:
+    import difflib
+
+    return difflib.SequenceMatcher(None, a, b).ratio() > 0.8
+
+
+def _label(path: Path) -> str:
+    """A short, machine-independent label for a params file: ``params/<name>.yaml``."""
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
