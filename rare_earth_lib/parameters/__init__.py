@@ -35,7 +35,8 @@ class ParamsError(ValueError):
 class BriefingParams(BaseModel):
     """Parameters every briefing shares. Briefing models derive from this class."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # strict: a quoted "10" in YAML is a mistake to report, not a number to guess.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True)
 
     scenario: str = Field(
         "base",

@@ -1,0 +1,37 @@
+# The two commands of the README: `make reports` and `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: reports test lab validate list clean-reports bench
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 'Python >= 3.11 is needed (found ' + sys.version.split()[0] + ')')"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+reports: $(STAMP)
+	$(BIN)/rare-earth-report build
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+validate: $(STAMP)
+	$(BIN)/rare-earth-report validate
+
+list: $(STAMP)
+	$(BIN)/rare-earth-report list
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_timeline.py
+	$(BIN)/python benchmarks/bench_build.py
+
+clean-reports:
+	find reports -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -1,0 +1,93 @@
+"""Shared fixtures: a throwaway copy of the project with a tiny, fast briefing for build tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat as nbf
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def tiny_notebook(title: str = "Tiny test briefing") -> nbf.NotebookNode:
+    """A small briefing that reads one data table and shows a chart, a table and metrics."""
+    nb = nbf.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbf.v4.new_markdown_cell(f"# {title}\nExercises the build: parameters, a data table, a chart, a table, metrics."),
+        nbf.v4.new_code_cell(
+            'scenario = "base"\nscenario_title = "Base case"\nmultiplier = 1.0\nfail_in_cell = False\nsleep_s = 0.0',
+            metadata={"tags": ["parameters"]},
+        ),
+        nbf.v4.new_code_cell(
+            "import time\n\nimport altair as alt\n\n"
+            "from rare_earth_lib import data_package, report\n"
+            "from rare_earth_lib.parameters.tiny import Params\n\n"
+            "params = Params.from_namespace(globals())\n"
+            f'doc = report.Briefing(title="{title}", params=params, figures=["shares"], tables=["rows"])\n'
+            "doc.title_block()"
+        ),
+        nbf.v4.new_code_cell(
+            'if params.fail_in_cell:\n    raise RuntimeError("asked to fail")\n'
+            "time.sleep(params.sleep_s)\n"
+            'shares = data_package.load("stage_shares")\n'
+            "shares = shares[shares.is_default].head(8).assign(share_scaled=lambda d: d.share * params.multiplier)"
+        ),
+        nbf.v4.new_code_cell(
+            'chart = alt.Chart(shares).mark_bar().encode(x="share_scaled:Q", y="stage:N", tooltip=["region", "stage", "share"])\n'
+            "doc.key_judgments([f\"The largest scaled share is {shares.share_scaled.max():.3f} ({doc.ref('shares')}).\"])\n"
+            'doc.figure("shares", chart, caption="Scaled shares by stage", sources=shares)\n'
+            'doc.table("rows", shares[["stage", "region", "year", "share"]], caption="The rows shown", sources=shares)\n'
+            "doc.sources_appendix()\n"
+            'doc.record_metrics({"max_scaled_share": float(shares.share_scaled.max()), "scenario_seen": params.scenario})'
+        ),
+    ]
+    return nb
+
+
+def make_project(root: Path, briefings: tuple[str, ...] = ("tiny",)) -> Path:
+    """Copy the library and scenarios to ``root`` and add tiny briefings named ``briefings``."""
+    shutil.copytree(ROOT / "rare_earth_lib", root / "rare_earth_lib", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "params", root / "params")
+    (root / "notebooks").mkdir()
+    for name in briefings:
+        text = (FIXTURES / "tiny_params.py").read_text(encoding="utf-8")
+        (root / "rare_earth_lib" / "parameters" / f"{name}.py").write_text(text, encoding="utf-8")
+        nb = tiny_notebook(f"Tiny briefing {name}")
+        nb.cells[2].source = nb.cells[2].source.replace("parameters.tiny import", f"parameters.{name} import")
+        nbf.write(nb, root / "notebooks" / f"{name}.ipynb")
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A throwaway project with one tiny briefing and the four real scenario files."""
+    return make_project(tmp_path / "project")
+
+
+def cli_env(project: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RARE_EARTH_")}
+    env["PYTHONPATH"] = str(project)  # the kernel and the CLI import the project's copy of the library
+    env["RARE_EARTH_BUILD_DATE"] = "2026-11-29"
+    return env
+
+
+def run_cli(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``rare-earth-report --root project ARGS`` in a subprocess, as cron would."""
+    return subprocess.run(
+        [sys.executable, "-m", "rare_earth_lib.cli", "--root", str(project), *args],
+        cwd=project, env=cli_env(project), capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes (to prove nothing was touched)."""
+    if not folder.exists():
+        return {}
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
