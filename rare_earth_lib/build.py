@@ -345,8 +345,12 @@ def execute_job(job: Job, cell_timeout: int, build_date: str, lib_hash: str, ver
         )
         timings["execute_s"] = round(time.perf_counter() - t0, 3)
     except PapermillExecutionError as exc:
+        cell = _source_cell_number(executed, exc.cell_index)
         kept = _keep_failed(job, executed)
-        message = f"{job.name}: cell {exc.cell_index + 1} (execution count {exc.exec_count}) raised {exc.ename}: {exc.evalue}; executed notebook kept at {kept}"
+        message = (
+            f"{job.name}: cell {cell} of notebooks/{job.notebook.name} (execution count {exc.exec_count}) "
+            f"raised {exc.ename}: {exc.evalue}; executed notebook kept at {kept}"
+        )
         return Result(job, "failed", error=message, seconds=time.perf_counter() - started)
     except Exception as exc:  # kernel died, timeout, bad notebook JSON ...
         kept = _keep_failed(job, executed)
@@ -408,6 +412,16 @@ def execute_job(job: Job, cell_timeout: int, build_date: str, lib_hash: str, ver
     return Result(job, "built", manifest=manifest, seconds=time.perf_counter() - started)
 
 
+def _source_cell_number(executed: Path, cell_index: int) -> int:
+    """1-based position of a cell of the executed notebook in the source notebook (without papermill's injected cell)."""
+    try:
+        cells = json.loads(executed.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return cell_index + 1
+    injected = sum(1 for c in cells[:cell_index] if "injected-parameters" in c.get("metadata", {}).get("tags", []))
+    return cell_index + 1 - injected
+
+
 def _keep_failed(job: Job, executed: Path) -> str | None:
     if not executed.is_file():
         return None
@@ -454,7 +468,7 @@ def build(layout: Layout, options: BuildOptions, log: Callable[[str], None] = pr
 
 
 def _build_locked(layout, options, scenarios, briefings, validated, log, progress) -> tuple[int, dict]:
-    from rare_earth_lib import data_package, index
+    from rare_earth_lib import index
 
     started = time.perf_counter()
     shutil.rmtree(layout.reports / ".tmp", ignore_errors=True)  # leftovers of a killed build
@@ -470,10 +484,12 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
         if progress:
             progress(1)
     build_date = os.environ.get("RARE_EARTH_BUILD_DATE") or dt.date.today().isoformat()
-    args = (options.cell_timeout, build_date, lib_hash, versions, git_state(layout.root), data_package.as_of().isoformat())
     workers = max(1, min(options.jobs or os.cpu_count() or 1, len(todo) or 1))
     stop = False
     if todo:
+        from rare_earth_lib import data_package
+
+        args = (options.cell_timeout, build_date, lib_hash, versions, git_state(layout.root), data_package.as_of().isoformat())
         ctx = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures = {pool.submit(_run_in_worker, job, *args): job for job in todo}
