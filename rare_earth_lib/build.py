@@ -432,7 +432,21 @@ def _keep_failed(job: Job, executed: Path) -> str | None:
 
 
 def _run_in_worker(job: Job, *args: Any) -> Result:
-    return execute_job(job, *args)
+    """Run a job in a pool worker, with the kernel's chatter on stderr kept out of the build log.
+
+    The kernel inherits the worker's stderr, so it is pointed at ``reports/.logs/<job>.stderr.log``
+    for the duration of the job (overwritten by the job's next run; read it when a kernel dies).
+    """
+    log_dir = job.reports / ".logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
+    with open(log_dir / f"{job.scenario}__{job.briefing}.stderr.log", "wb") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            return execute_job(job, *args)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 # --- the build -------------------------------------------------------------------------------
