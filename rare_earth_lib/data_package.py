@@ -232,7 +232,8 @@ def sources_for(frame_or_ids, directory: str | os.PathLike | None = None) -> pd.
     wanted: set[str] = set()
     for cell in cells:
         wanted.update(split_ids(cell))
-    src = load("sources", directory, trace=False)
+    # Traced: a briefing that lists sources must be rebuilt when a source's record changes.
+    src = load("sources", directory)
     unknown = sorted(wanted - set(src["source_id"]))
     if unknown:
         raise ValueError(f"frame_or_ids: unknown source ids {unknown}")
