@@ -60,6 +60,9 @@ def format_summary(summary: dict[str, Any]) -> str:
             lines.append(f"  FAILED {job['error']}")
         elif job["status"] == "built":
             ch = job.get("changes", {})
+            if ch.get("inputs") == ["first build"]:
+                lines.append(f"  built  {name}: first build, {len(ch.get('metrics', {}))} headline metrics in its manifest")
+                continue
             lines.append(f"  built  {name}: inputs changed: {', '.join(ch.get('inputs', [])) or 'none'}")
             for key, (old, new) in ch.get("metrics", {}).items():
                 lines.append(f"           {key}: {_fmt(old)} -> {_fmt(new)}")
