@@ -126,6 +126,9 @@ def index_html(manifests: list[dict], summary: dict[str, Any]) -> str:
             change_items.append(f'<li class="bad"><strong>{e(name)}</strong>: failed: {e(job["error"])}</li>')
         elif job["status"] == "built":
             ch = job.get("changes", {})
+            if ch.get("inputs") == ["first build"]:
+                change_items.append(f"<li><strong>{e(name)}</strong>: first build</li>")
+                continue
             moves = "".join(f"<li>{e(k)}: {e(_fmt(o))} → {e(_fmt(n))}</li>" for k, (o, n) in ch.get("metrics", {}).items())
             change_items.append(
                 f"<li><strong>{e(name)}</strong>: rebuilt because {e(', '.join(ch.get('inputs', [])) or 'forced')}"
@@ -144,7 +147,7 @@ thead th {{ border-bottom: 2px solid #1d1d1f; }} .bad {{ color: #b22222; }}
 </style></head><body>
 <h1>Rare-earth briefings</h1>
 <p>Last build finished {e(summary['finished_at'])}: {c['built']} built, {c['cached']} up to date, {c['failed']} failed, in {summary['seconds']:.1f} s.</p>
-<h2>What changed since the last build</h2><ul>{changed}</ul>
 {''.join(sections)}
+<h2>What changed since the last build</h2><ul>{changed}</ul>
 </body></html>
 """

@@ -48,3 +48,13 @@ def test_rebuild_prints_each_moved_metric():
     ch = index.changes(_manifest(metrics={"p50": 2032}), _manifest(metrics={"p50": 2034}))
     text = index.format_summary(_summary(ch))
     assert "p50: 2032 -> 2034" in text
+
+
+def test_index_page_lists_a_first_build_without_metric_noise():
+    manifest = _manifest(metrics={"a": 1})
+    manifest.update(briefing="timeline", scenario="base", built_at="2026-11-29", data_as_of="2026-05-27",
+                    outputs={"html": {"file": "timeline.html"}})
+    page = index.index_html([manifest], _summary(index.changes(None, manifest)))
+    assert "<strong>timeline × base</strong>: first build</li>" in page
+    assert "none →" not in page
+    assert page.index('href="base/timeline.html"') < page.index("What changed since the last build")
