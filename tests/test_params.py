@@ -151,3 +151,12 @@ def test_notebook_revalidates_injected_values():
         Params.from_namespace({"n_trials": "10; import os", "scenario": "base"})
     ok = Params.from_namespace({"n_trials": 500, "unrelated": object()})
     assert ok.n_trials == 500
+
+
+def test_keep_going_is_the_default_and_fail_fast_turns_it_off():
+    p = cli.parser()
+    assert p.parse_args(["build"]).fail_fast is False
+    assert p.parse_args(["build", "--keep-going"]).fail_fast is False
+    assert p.parse_args(["build", "--fail-fast"]).fail_fast is True
+    with pytest.raises(SystemExit):
+        p.parse_args(["build", "--keep-going", "--fail-fast"])
