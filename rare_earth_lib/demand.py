@@ -310,6 +310,19 @@ def alliance_demand_total(
             regions=regions,
             anchor_rule=anchor_rule,
         )
+        frames.append(per_region)
+    return sum_regions(pd.concat(frames, ignore_index=True))
+
+
+def sum_regions(by_region: pd.DataFrame) -> pd.DataFrame:
+    """Alliance totals from per-region estimates (:func:`alliance_demand` for one or more products).
+
+    Returns:
+        DataFrame with ``year``, ``product``, ``tonnes`` (summed over regions), ``is_estimate`` (True)
+        and ``source_ids`` (union over the regions, per product).
+    """
+    frames = []
+    for product, per_region in by_region.groupby("product", sort=False):
         ids = ";".join(sorted({i for v in per_region["source_ids"].dropna() for i in str(v).split(";") if i}))
         total = per_region.groupby("year", as_index=False)["tonnes"].sum()
         total["product"] = product

@@ -858,6 +858,7 @@ def run_timeline(
     analogs: pd.DataFrame,
     demand: pd.DataFrame,
     as_of: Any,
+    reuse: dict | None = None,
 ) -> TimelineRun:
     """Run one scenario end to end: pipeline, slip fit, demand estimate, Monte Carlo.
 
@@ -867,45 +868,77 @@ def run_timeline(
         analogs: the data package's build_analogs table.
         demand: the data package's demand table.
         as_of: the data's as-of date.
+        reuse: optional dict shared between runs on the same tables (as :func:`sensitivity` does): the
+            pipeline, slip fit and demand estimate are kept in it, keyed on the parameters each depends
+            on, so a run that changes only other parameters does not rebuild them. Callers must not
+            modify the returned frames.
 
     Returns:
         A :class:`TimelineRun`.
     """
     from rare_earth_lib import demand as demand_mod
 
+    def once(key: tuple, make: Any) -> Any:
+        if reuse is None:
+            return make()
+        if key not in reuse:
+            reuse[key] = make()
+        return reuse[key]
+
     settings = settings_from_params(params, as_of)
-    pipeline = prepare_pipeline(projects, params)
-    slips = analog_slips(analogs, as_of=as_of, scope=params.analog_scope)
-    fit = fit_slip_distribution(slips, offset_years=params.slip_offset_years)
-    years = settings.years
-    totals = demand_mod.alliance_demand_total(
-        demand,
-        years,
-        ndpr_growth_rate=params.ndpr_demand_growth_rate,
-        dytb_growth_rate=params.dytb_demand_growth_rate,
-        long_run_growth_rate=params.long_run_demand_growth_rate,
-        break_year=params.demand_growth_break_year,
-        scale=params.demand_scale,
-        anchor_rule=params.demand_anchor_rule,
+    pipeline = once(
+        (
+            "pipeline",
+            params.fill_missing_capacity,
+            params.ndpr_share_of_reo_capacity,
+            params.dytb_share_of_reo_capacity,
+            params.mature_utilisation,
+            params.attribution,
+        ),
+        lambda: prepare_pipeline(projects, params),
     )
-    by_region = pd.concat(
-        [
-            demand_mod.alliance_demand(
-                demand,
-                years,
-                product,
-                growth_rate=rate,
-                long_run_growth_rate=params.long_run_demand_growth_rate,
-                break_year=params.demand_growth_break_year,
-                scale=params.demand_scale,
-                anchor_rule=params.demand_anchor_rule,
-            )
-            for product, rate in (
-                ("ndpr_oxide", params.ndpr_demand_growth_rate),
-                ("dytb_oxide", params.dytb_demand_growth_rate),
-            )
-        ],
-        ignore_index=True,
+
+    def fit_slips() -> tuple[pd.DataFrame, SlipFit]:
+        slips = analog_slips(analogs, as_of=as_of, scope=params.analog_scope)
+        return slips, fit_slip_distribution(slips, offset_years=params.slip_offset_years)
+
+    slips, fit = once(("slips", params.analog_scope, params.slip_offset_years), fit_slips)
+    years = settings.years
+
+    def estimate_demand() -> tuple[pd.DataFrame, pd.DataFrame]:
+        by_region = pd.concat(
+            [
+                demand_mod.alliance_demand(
+                    demand,
+                    years,
+                    product,
+                    growth_rate=rate,
+                    long_run_growth_rate=params.long_run_demand_growth_rate,
+                    break_year=params.demand_growth_break_year,
+                    scale=params.demand_scale,
+                    anchor_rule=params.demand_anchor_rule,
+                )
+                for product, rate in (
+                    ("ndpr_oxide", params.ndpr_demand_growth_rate),
+                    ("dytb_oxide", params.dytb_demand_growth_rate),
+                )
+            ],
+            ignore_index=True,
+        )
+        return demand_mod.sum_regions(by_region), by_region
+
+    totals, by_region = once(
+        (
+            "demand",
+            tuple(int(y) for y in years),
+            params.ndpr_demand_growth_rate,
+            params.dytb_demand_growth_rate,
+            params.long_run_demand_growth_rate,
+            params.demand_growth_break_year,
+            params.demand_scale,
+            params.demand_anchor_rule,
+        ),
+        estimate_demand,
     )
     result = simulate(pipeline, fit, totals, settings)
     return TimelineRun(params, pipeline, slips, fit, totals, by_region, result)
@@ -1173,9 +1206,10 @@ def sensitivity(
     horizon = params.horizon_year
     base_p50 = {prod: coverage_summary(base.result, prod, params.probability_by_year)["p50"] for prod in PRODUCTS}
     rows = []
+    reuse: dict = {}
     for variant in sensitivity_variants(params):
         varied = cls.model_validate({**run_params.model_dump(), **variant["update"]})
-        run = run_timeline(varied, projects=projects, analogs=analogs, demand=demand, as_of=as_of)
+        run = run_timeline(varied, projects=projects, analogs=analogs, demand=demand, as_of=as_of, reuse=reuse)
         for prod in PRODUCTS:
             p50 = coverage_summary(run.result, prod, params.probability_by_year)["p50"]
             rows.append(

@@ -366,6 +366,28 @@ def test_sensitivity_and_headline():
         tl.sensitivity(params, projects=PROJECTS, analogs=ANALOGS, demand=DEMAND, as_of=AS_OF, n_trials=0)
 
 
+def test_reused_inputs_give_the_same_run_as_a_fresh_one():
+    """Sensitivity shares pipeline, slip fit and demand between variants; a shared one must never leak."""
+    reuse: dict = {}
+    settings = [
+        {},
+        {"demand_scale": 1.5},
+        {"attribution": "location"},
+        {"slip_offset_years": 1.0},
+        {"ndpr_demand_growth_rate": 0.0},
+        {"demand_scale": 1.5, "attribution": "location"},
+    ]
+    for update in settings:
+        shared = tl.run_timeline(small_params(**update), projects=PROJECTS, analogs=ANALOGS, demand=DEMAND, as_of=AS_OF, reuse=reuse)
+        fresh = run(**update)
+        for prod in tl.PRODUCTS:
+            np.testing.assert_array_equal(shared.result.coverage_year[prod], fresh.result.coverage_year[prod])
+            np.testing.assert_array_equal(shared.result.capacity_tpa[prod], fresh.result.capacity_tpa[prod])
+        pd.testing.assert_frame_equal(shared.demand, fresh.demand)
+        pd.testing.assert_frame_equal(shared.pipeline, fresh.pipeline)
+    assert len([k for k in reuse if k[0] == "demand"]) == 3
+
+
 def test_largest_driver_ignores_definitional_factors():
     table = pd.DataFrame(
         {
