@@ -481,6 +481,22 @@ def build(layout: Layout, options: BuildOptions, log: Callable[[str], None] = pr
         lock.release()
 
 
+def _validate_data_once(data_package) -> str:
+    """Validate the whole data package here, once, instead of in every kernel; bad data is bad input (exit 2).
+
+    Sets ``RARE_EARTH_DATA_VALIDATED`` to the package digest for the workers and their kernels, which skip
+    the Frictionless pass only while the files still have exactly that digest.
+    """
+    before = data_package.package_digest()
+    try:
+        data_package.validate_package()
+    except data_package.DataPackageError as exc:
+        raise BuildInputError(f"data package: {exc}") from None
+    if data_package.package_digest() == before:
+        os.environ[data_package.RARE_EARTH_DATA_VALIDATED] = before
+    return before
+
+
 def _build_locked(layout, options, scenarios, briefings, validated, log, progress) -> tuple[int, dict]:
     from rare_earth_lib import index
 
@@ -492,6 +508,8 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
         for s in scenarios for b in briefings
     ]
     todo, cached = plan(jobs, options.force, lib_hash, versions)
+    # Longest first (by the last build's time), so no long briefing starts last on an otherwise idle machine.
+    todo.sort(key=lambda job: -float(((job.previous or {}).get("timings") or {}).get("total_s") or 0.0))
     results = [Result(job, "cached", manifest=job.previous) for job in cached]
     for result in results:
         log(f"up to date  {result.job.name}")
@@ -503,27 +521,31 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
     if todo:
         from rare_earth_lib import data_package
 
-        args = (options.cell_timeout, build_date, lib_hash, versions, git_state(layout.root), data_package.as_of().isoformat())
-        ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_run_in_worker, job, *args): job for job in todo}
-            for future in cf.as_completed(futures):
-                job = futures[future]
-                try:
-                    result = future.result()
-                except Exception as exc:  # a worker died
-                    result = Result(job, "failed", error=f"{job.name}: worker failed: {type(exc).__name__}: {exc}")
-                results.append(result)
-                if progress:
-                    progress(1)
-                if result.status == "built":
-                    log(f"built       {job.name} in {result.seconds:.1f} s")
-                else:
-                    log(f"FAILED      {result.error}")
-                    if not options.keep_going and not stop:
-                        stop = True
-                        for other in futures:
-                            other.cancel()
+        _validate_data_once(data_package)
+        try:
+            args = (options.cell_timeout, build_date, lib_hash, versions, git_state(layout.root), data_package.as_of().isoformat())
+            ctx = multiprocessing.get_context("spawn")
+            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                futures = {pool.submit(_run_in_worker, job, *args): job for job in todo}
+                for future in cf.as_completed(futures):
+                    job = futures[future]
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # a worker died
+                        result = Result(job, "failed", error=f"{job.name}: worker failed: {type(exc).__name__}: {exc}")
+                    results.append(result)
+                    if progress:
+                        progress(1)
+                    if result.status == "built":
+                        log(f"built       {job.name} in {result.seconds:.1f} s")
+                    else:
+                        log(f"FAILED      {result.error}")
+                        if not options.keep_going and not stop:
+                            stop = True
+                            for other in futures:
+                                other.cancel()
+        finally:
+            os.environ.pop(data_package.RARE_EARTH_DATA_VALIDATED, None)
     for result in results:
         result.changes = index.changes(result.job.previous, result.manifest if result.status != "failed" else None)
     order = {(b, s): i for i, (b, s) in enumerate((j.briefing, j.scenario) for j in jobs)}

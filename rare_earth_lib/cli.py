@@ -46,7 +46,7 @@ def parser() -> argparse.ArgumentParser:
     bp.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait up to SECONDS for another build's lock instead of exiting 3")
     bp.add_argument("--quiet", action="store_true", help="print nothing unless something failed (for cron)")
     sub.add_parser("list", help="list briefings and scenarios with one-line descriptions")
-    sub.add_parser("validate", help="check every params file against every briefing's model; runs nothing")
+    sub.add_parser("validate", help="check every params file against every briefing's model, and the data package; runs nothing")
     return p
 
 
@@ -81,7 +81,13 @@ def _list(layout: b.Layout) -> int:
 def _validate(layout: b.Layout) -> int:
     scenarios, briefings = b.select(layout, None, None)
     b.validate_all(layout, scenarios, briefings)
-    print(f"ok: {len(scenarios)} scenario files valid for {len(briefings)} briefings")
+    from rare_earth_lib import data_package
+
+    try:
+        tables = data_package.validate_package()
+    except data_package.DataPackageError as exc:
+        raise b.BuildInputError(f"data package: {exc}") from None
+    print(f"ok: {len(scenarios)} scenario files valid for {len(briefings)} briefings; {len(tables)} data tables valid")
     return b.EXIT_OK
 
 

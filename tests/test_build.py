@@ -227,3 +227,19 @@ def test_quiet_prints_nothing_on_success(project):
     result = run_cli(project, "build", "--scenario", "base", "--format", "html", "--quiet")
     assert result.returncode == 0
     assert result.stdout == "" and result.stderr == ""
+
+
+def test_bad_data_row_is_bad_input_before_any_kernel_and_keeps_good_briefings(project):
+    assert run_cli(project, "build", "--scenario", "base", "--format", "html").returncode == 0
+    before = snapshot(project / "reports" / "base")
+    table = project / "rare_earth_lib" / "data" / "stage_shares.csv"
+    with table.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    rows[3][rows[0].index("share")] = "ninety percent"
+    with table.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    result = run_cli(project, "build", "--scenario", "base", "--format", "html")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "stage_shares.csv" in result.stderr and "row 4" in result.stderr and "share" in result.stderr
+    assert snapshot(project / "reports" / "base") == before
+    assert run_cli(project, "validate").returncode == 2
