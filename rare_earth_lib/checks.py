@@ -406,13 +406,8 @@ def check_world_total(frame: pd.DataFrame, group: Sequence[str], value: str = "t
         DataCheckError: Naming the total row and the ``value`` column.
     """
     group = list(group)
-    _need_columns(frame, group + [value, is_total], label)
     rws = _rows(frame, rows)
-    work = frame[group].copy()
-    work["_v"] = pd.to_numeric(frame[value]).to_numpy(dtype=float, na_value=np.nan)
-    work["_t"] = frame[is_total].astype(bool).to_numpy()
-    work["_pos"] = np.arange(len(frame))
-    for keys, grp in work.groupby(group, dropna=False, sort=False):
+    for keys, grp in _total_groups(frame, group, value, is_total, label):
         totals = grp[grp["_t"]]
         if len(totals) == 0:
             continue
@@ -429,6 +424,16 @@ def check_world_total(frame: pd.DataFrame, group: Sequence[str], value: str = "t
                                  f"world total {_fmt(world)} for ({desc}) differs from the sum of countries "
                                  f"{_fmt(parts)} by {_fmt(abs(world - parts))}, more than the rounding "
                                  f"tolerance {_fmt(tol)}")
+
+
+def _total_groups(frame: pd.DataFrame, group: list[str], value: str, is_total: str, label: str):
+    """Yield (keys, rows) per group with the value as ``_v``, the total flag as ``_t``, the position as ``_pos``."""
+    _need_columns(frame, group + [value, is_total], label)
+    work = frame[group].copy()
+    work["_v"] = pd.to_numeric(frame[value]).to_numpy(dtype=float, na_value=np.nan)
+    work["_t"] = frame[is_total].astype(bool).to_numpy()
+    work["_pos"] = np.arange(len(frame))
+    yield from work.groupby(group, dropna=False, sort=False)
 
 
 def check_world_lower_bound(frame: pd.DataFrame, group: Sequence[str], value: str = "tonnes_reo",
@@ -448,13 +453,8 @@ def check_world_lower_bound(frame: pd.DataFrame, group: Sequence[str], value: st
         DataCheckError: Naming the total row.
     """
     group = list(group)
-    _need_columns(frame, group + [value, is_total], label)
     rws = _rows(frame, rows)
-    work = frame[group].copy()
-    work["_v"] = pd.to_numeric(frame[value]).to_numpy(dtype=float, na_value=np.nan)
-    work["_t"] = frame[is_total].astype(bool).to_numpy()
-    work["_pos"] = np.arange(len(frame))
-    for keys, grp in work.groupby(group, dropna=False, sort=False):
+    for keys, grp in _total_groups(frame, group, value, is_total, label):
         totals = grp[grp["_t"]]
         if len(totals) != 1:
             continue

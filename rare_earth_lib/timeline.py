@@ -840,15 +840,19 @@ def prepare_pipeline(projects: pd.DataFrame, params: "Params") -> pd.DataFrame:
         projects: the data package's projects table.
         params: the briefing's parameter model.
     """
-    table = projects
-    if params.fill_missing_capacity:
-        table = buildout.estimate_missing_capacity(
-            projects,
-            ndpr_share_of_reo=params.ndpr_share_of_reo_capacity,
-            dytb_share_of_reo=params.dytb_share_of_reo_capacity,
-            mature_utilisation=params.mature_utilisation,
-        )
-    return buildout.refining_pipeline(table, attribution=params.attribution)
+    return buildout.refining_pipeline(filled_projects(projects, params), attribution=params.attribution)
+
+
+def filled_projects(projects: pd.DataFrame, params: "Params") -> pd.DataFrame:
+    """The projects table with NdPr/DyTb capacity estimated where missing, if the scenario asks for it."""
+    if not params.fill_missing_capacity:
+        return projects
+    return buildout.estimate_missing_capacity(
+        projects,
+        ndpr_share_of_reo=params.ndpr_share_of_reo_capacity,
+        dytb_share_of_reo=params.dytb_share_of_reo_capacity,
+        mature_utilisation=params.mature_utilisation,
+    )
 
 
 def run_timeline(
@@ -1578,14 +1582,7 @@ def announced_capacity(params: "Params", projects: pd.DataFrame, as_of: Any) -> 
     Returns:
         DataFrame with ``year``, ``product`` and ``capacity_tpa`` (t oxide/yr).
     """
-    table = projects
-    if params.fill_missing_capacity:
-        table = buildout.estimate_missing_capacity(
-            projects,
-            ndpr_share_of_reo=params.ndpr_share_of_reo_capacity,
-            dytb_share_of_reo=params.dytb_share_of_reo_capacity,
-            mature_utilisation=params.mature_utilisation,
-        )
+    table = filled_projects(projects, params)
     years = range(params.start_year, params.horizon_year + 1)
     frames = []
     for product in PRODUCTS:
