@@ -99,6 +99,7 @@ class DataPackageError(DataCheckError):
 _lock = threading.RLock()
 _cache: dict[tuple, pd.DataFrame] = {}
 _desc_cache: dict[tuple, dict] = {}
+_digest_cache: dict[tuple, str] = {}
 _fl_cache: dict[tuple, object] = {}
 
 
@@ -253,6 +254,7 @@ def clear_cache() -> None:
     with _lock:
         _cache.clear()
         _desc_cache.clear()
+        _digest_cache.clear()
         _fl_cache.clear()
 
 
@@ -307,7 +309,8 @@ def _load_uncached(d: Path, desc: dict, res: dict) -> pd.DataFrame:
     if not path.is_file():
         raise DataPackageError(label, "-", "-", "file listed in datapackage.json is missing")
     _check_header(path, res, label)
-    if os.environ.get(RARE_EARTH_DATA_VALIDATED) != package_digest(d):
+    validated = os.environ.get(RARE_EARTH_DATA_VALIDATED)
+    if not validated or validated != _digest_cached(d, desc):
         _frictionless_validate(d, res, label)
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8")
     frame = _typed(raw, res, label)
@@ -617,6 +620,15 @@ def package_digest(directory: str | os.PathLike | None = None) -> str:
         h.update(path.read_bytes() if path.is_file() else b"(missing)")
         h.update(b"\0")
     return h.hexdigest()
+
+
+def _digest_cached(d: Path, desc: dict) -> str:
+    """:func:`package_digest`, computed once per version of the files (same key as the table cache)."""
+    key = (str(d), _package_stamp(d, desc))
+    with _lock:
+        if key not in _digest_cache:
+            _digest_cache[key] = package_digest(d)
+        return _digest_cache[key]
 
 
 def validate_package(directory: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
