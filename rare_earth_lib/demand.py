@@ -24,6 +24,7 @@ Every output row carries ``is_estimate = True`` and a ``method`` text, so a brie
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Literal
 
 import numpy as np
@@ -297,21 +298,48 @@ def alliance_demand_total(
         DataFrame with ``year``, ``product``, ``tonnes`` (t oxide/yr, summed over regions),
         ``is_estimate`` (True) and ``source_ids`` (union over regions).
     """
-    frames = []
-    for product, rate in (("ndpr_oxide", ndpr_growth_rate), ("dytb_oxide", dytb_growth_rate)):
-        per_region = alliance_demand(
+    rates = SimpleNamespace(
+        ndpr_demand_growth_rate=ndpr_growth_rate,
+        dytb_demand_growth_rate=dytb_growth_rate,
+        long_run_demand_growth_rate=long_run_growth_rate,
+        demand_growth_break_year=break_year,
+        demand_scale=scale,
+        demand_anchor_rule=anchor_rule,
+    )
+    return sum_regions(scenario_demand(demand, years, rates, regions=regions))
+
+
+def scenario_demand(
+    demand: pd.DataFrame, years: Sequence[int], params, *, regions: Sequence[str] = ALLIANCE_REGIONS
+) -> pd.DataFrame:
+    """Per-region estimate for both products with a scenario's demand parameters (the one place that reads them).
+
+    Args:
+        demand: the data package's demand table.
+        years: calendar years.
+        params: a parameter model with ``ndpr_demand_growth_rate``, ``dytb_demand_growth_rate``,
+            ``long_run_demand_growth_rate``, ``demand_growth_break_year``, ``demand_scale`` and
+            ``demand_anchor_rule`` (both briefings' models have them).
+        regions: region codes (default the alliance).
+
+    Returns:
+        The rows of :func:`alliance_demand` for NdPr oxide then Dy+Tb oxide; :func:`sum_regions` totals them.
+    """
+    frames = [
+        alliance_demand(
             demand,
             years,
             product,
             growth_rate=rate,
-            long_run_growth_rate=long_run_growth_rate,
-            break_year=break_year,
-            scale=scale,
+            long_run_growth_rate=params.long_run_demand_growth_rate,
+            break_year=params.demand_growth_break_year,
+            scale=params.demand_scale,
             regions=regions,
-            anchor_rule=anchor_rule,
+            anchor_rule=params.demand_anchor_rule,
         )
-        frames.append(per_region)
-    return sum_regions(pd.concat(frames, ignore_index=True))
+        for product, rate in (("ndpr_oxide", params.ndpr_demand_growth_rate), ("dytb_oxide", params.dytb_demand_growth_rate))
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 def sum_regions(by_region: pd.DataFrame) -> pd.DataFrame:

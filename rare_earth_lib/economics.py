@@ -33,6 +33,12 @@ def _nonneg(value: float, argument: str) -> float:
     return value
 
 
+def _top_up_musd(target_usd_per_kg: float, market_usd_per_kg: float, volume_t: float, names: tuple[str, str]) -> float:
+    """max(0, target - market) x volume, US$ million/yr (US$/kg x t = US$ thousand); ``names`` label errors."""
+    gap = _nonneg(target_usd_per_kg, names[0]) - _nonneg(market_usd_per_kg, "market_usd_per_kg")
+    return max(0.0, gap) * _nonneg(volume_t, names[1]) / 1_000.0
+
+
 def price_gap_subsidy_musd(incentive_usd_per_kg: float, market_usd_per_kg: float, volume_t: float) -> float:
     """Yearly subsidy that lifts the market price to the incentive price on ``volume_t``.
 
@@ -50,8 +56,7 @@ def price_gap_subsidy_musd(incentive_usd_per_kg: float, market_usd_per_kg: float
     Raises:
         ValueError: negative or non-finite argument (naming it).
     """
-    gap = _nonneg(incentive_usd_per_kg, "incentive_usd_per_kg") - _nonneg(market_usd_per_kg, "market_usd_per_kg")
-    return max(0.0, gap) * _nonneg(volume_t, "volume_t") / 1_000.0
+    return _top_up_musd(incentive_usd_per_kg, market_usd_per_kg, volume_t, ("incentive_usd_per_kg", "volume_t"))
 
 
 def price_floor_cost_musd(floor_usd_per_kg: float, market_usd_per_kg: float, covered_volume_t: float) -> float:
@@ -71,8 +76,7 @@ def price_floor_cost_musd(floor_usd_per_kg: float, market_usd_per_kg: float, cov
     Raises:
         ValueError: negative or non-finite argument (naming it).
     """
-    gap = _nonneg(floor_usd_per_kg, "floor_usd_per_kg") - _nonneg(market_usd_per_kg, "market_usd_per_kg")
-    return max(0.0, gap) * _nonneg(covered_volume_t, "covered_volume_t") / 1_000.0
+    return _top_up_musd(floor_usd_per_kg, market_usd_per_kg, covered_volume_t, ("floor_usd_per_kg", "covered_volume_t"))
 
 
 def to_usd(value: pd.Series, currency: pd.Series, fx_to_usd: Mapping[str, float]) -> pd.Series:

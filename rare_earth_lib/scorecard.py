@@ -538,16 +538,7 @@ def assess(
     years = sorted({today, int(p.gap_year), int(as_of.year)})
 
     # --- demand: the timeline model's estimate (per region), so both briefings agree ----------
-    per_region = pd.concat(
-        [
-            demand_model.alliance_demand(
-                tables["demand"], years, product, growth_rate=rate, long_run_growth_rate=p.long_run_demand_growth_rate,
-                break_year=p.demand_growth_break_year, scale=p.demand_scale, anchor_rule=p.demand_anchor_rule,
-            )
-            for product, rate in (("ndpr_oxide", p.ndpr_demand_growth_rate), ("dytb_oxide", p.dytb_demand_growth_rate))
-        ],
-        ignore_index=True,
-    )
+    per_region = demand_model.scenario_demand(tables["demand"], years, p)
     totals = per_region.groupby(["year", "product"], as_index=False)["tonnes"].sum()
 
     def total(product: str, year: int) -> float:

@@ -910,25 +910,7 @@ def run_timeline(
     years = settings.years
 
     def estimate_demand() -> tuple[pd.DataFrame, pd.DataFrame]:
-        by_region = pd.concat(
-            [
-                demand_mod.alliance_demand(
-                    demand,
-                    years,
-                    product,
-                    growth_rate=rate,
-                    long_run_growth_rate=params.long_run_demand_growth_rate,
-                    break_year=params.demand_growth_break_year,
-                    scale=params.demand_scale,
-                    anchor_rule=params.demand_anchor_rule,
-                )
-                for product, rate in (
-                    ("ndpr_oxide", params.ndpr_demand_growth_rate),
-                    ("dytb_oxide", params.dytb_demand_growth_rate),
-                )
-            ],
-            ignore_index=True,
-        )
+        by_region = demand_mod.scenario_demand(demand, years, params)
         return demand_mod.sum_regions(by_region), by_region
 
     totals, by_region = once(
