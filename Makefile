@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+ARGS   ?=
 
-.PHONY: reports test lab validate list clean-reports bench
+.PHONY: reports test test-fast lint lab validate list clean-reports bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 'Python >= 3.11 is needed (found ' + sys.version.split()[0] + ')')"
@@ -14,10 +15,20 @@ $(STAMP): pyproject.toml
 	touch $@
 
 reports: $(STAMP)
-	$(BIN)/rare-earth-report build
+	$(BIN)/rare-earth-report build $(ARGS)
 
+# The whole suite, spread over the cores (pytest-xdist); notebook and browser tests included.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto $(ARGS)
+
+# Unit, data, lint and contract tests: no notebook runs, no browser.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n auto -m "not slow and not browser" $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 validate: $(STAMP)
 	$(BIN)/rare-earth-report validate

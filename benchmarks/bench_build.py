@@ -45,10 +45,27 @@ def main() -> None:
         for scenario in scenarios:
             for briefing in briefings:
                 out = naive_dir / f"{scenario}__{briefing}.ipynb"
-                run([str(BIN / "papermill"), f"notebooks/{briefing}.ipynb", str(out), "-f", f"params/{scenario}.yaml",
-                     "-p", "scenario", scenario, "--no-progress-bar"], project, env)
+                run(
+                    [
+                        str(BIN / "papermill"),
+                        f"notebooks/{briefing}.ipynb",
+                        str(out),
+                        "-f",
+                        f"params/{scenario}.yaml",
+                        "-p",
+                        "scenario",
+                        scenario,
+                        "--no-progress-bar",
+                    ],
+                    project,
+                    env,
+                )
                 run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(out)], project, env)
-                run([str(BIN / "weasyprint"), "-q", "-e", "utf-8", str(out.with_suffix(".html")), str(out.with_suffix(".pdf"))], project, env)
+                run(
+                    [str(BIN / "weasyprint"), "-q", "-e", "utf-8", str(out.with_suffix(".html")), str(out.with_suffix(".pdf"))],
+                    project,
+                    env,
+                )
         naive = time.perf_counter() - started
 
         build = [str(BIN / "rare-earth-report"), "--root", str(project), "build", "--quiet"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import frictionless  # noqa: F401  (import cost is not part of what is measured)
 
-from rare_earth_lib import data_package as dp
+from rare_earth_lib.data import package as dp
 
 
 def best_of(n: int, fn) -> float:

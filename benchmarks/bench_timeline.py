@@ -7,8 +7,8 @@ Usage::
     python benchmarks/bench_timeline.py [--trials 100000] [--repeat 3]
 
 Timed: the simulation step (per-project draws, capacity for both products over every year, coverage
-years), i.e. :func:`rare_earth_lib.timeline.simulate`, best of ``--repeat`` runs; and once end to end
-(:func:`rare_earth_lib.timeline.run_timeline`, which adds the pipeline, the slip fit and the demand
+years), i.e. :func:`rare_earth_lib.models.timeline.simulate`, best of ``--repeat`` runs; and once end to end
+(:func:`rare_earth_lib.models.timeline.run_timeline`, which adds the pipeline, the slip fit and the demand
 estimate). Loading the tables is timed separately (once per process). Peak memory is
 the process's maximum resident set size (``resource.getrusage``), which includes the Python interpreter,
 pandas and numpy, and the peak of Python allocations during one simulation (``tracemalloc``).
@@ -36,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--trials must be positive")
 
     t0 = time.perf_counter()
-    from rare_earth_lib import data_package as dp
-    from rare_earth_lib import demand as demand_mod
-    from rare_earth_lib import timeline as tl
+    from rare_earth_lib.data import package as dp
+    from rare_earth_lib.models import demand as demand_mod
+    from rare_earth_lib.models import timeline as tl
     from rare_earth_lib.parameters.refining_timeline import Params
 
     projects, analogs, demand = dp.load("projects"), dp.load("build_analogs"), dp.load("demand")

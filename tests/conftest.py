@@ -27,7 +27,7 @@ def tiny_notebook(title: str = "Tiny test briefing") -> nbf.NotebookNode:
         ),
         nbf.v4.new_code_cell(
             "import time\n\nimport altair as alt\n\n"
-            "from rare_earth_lib import data_package, report\n"
+            "from rare_earth_lib import report\nfrom rare_earth_lib.data import package as data_package\n"
             "from rare_earth_lib.parameters.tiny import Params\n\n"
             "params = Params.from_namespace(globals())\n"
             f'doc = report.Briefing(title="{title}", params=params, figures=["shares"], tables=["rows"])\n'
@@ -81,8 +81,12 @@ def cli_env(project: Path) -> dict[str, str]:
 def run_cli(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``rare-earth-report --root project ARGS`` in a subprocess, as cron would."""
     return subprocess.run(
-        [sys.executable, "-m", "rare_earth_lib.cli", "--root", str(project), *args],
-        cwd=project, env=cli_env(project), capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "rare_earth_lib.build.cli", "--root", str(project), *args],
+        cwd=project,
+        env=cli_env(project),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

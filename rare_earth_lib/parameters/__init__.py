@@ -12,8 +12,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -33,7 +34,14 @@ class ParamsError(ValueError):
 
 
 class BriefingParams(BaseModel):
-    """Parameters every briefing shares. Briefing models derive from this class."""
+    """Parameters every briefing shares. Briefing models derive from this class.
+
+    Each briefing's model declares its title and one-line description here, once: the notebook's
+    title block and ``rare-earth-report list`` both read them.
+    """
+
+    briefing_title: ClassVar[str] = ""
+    briefing_description: ClassVar[str] = ""
 
     # strict: a quoted "10" in YAML is a mistake to report, not a number to guess.
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True)
@@ -52,7 +60,7 @@ class BriefingParams(BaseModel):
     )
 
     @classmethod
-    def from_namespace(cls, namespace: Mapping[str, Any]) -> "BriefingParams":
+    def from_namespace(cls, namespace: Mapping[str, Any]) -> BriefingParams:
         """Re-validate the values a notebook holds after papermill injected its parameters.
 
         Args:
@@ -94,8 +102,7 @@ def briefing_model(briefing: str) -> type[BriefingParams]:
     if not _NAME_RE.match(briefing) or briefing not in briefing_names():
         raise ParamsError(
             f"briefing '{briefing}'",
-            f"no parameter model rare_earth_lib/parameters/{briefing}.py "
-            f"(known: {', '.join(briefing_names())})",
+            f"no parameter model rare_earth_lib/parameters/{briefing}.py (known: {', '.join(briefing_names())})",
         )
     module = importlib.import_module(f"{__name__}.{briefing}")
     model = getattr(module, "Params", None)

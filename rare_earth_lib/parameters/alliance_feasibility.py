@@ -7,7 +7,7 @@ Shares are fractions in [0, 1]; prices US$/kg; exchange rates US$ per unit of cu
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -28,13 +28,19 @@ _THRESHOLD_PAIRS = (
 class Params(TimelineParams):
     """Can a US-Japan-Australia alliance replace Chinese rare-earth refining?"""
 
+    briefing_title: ClassVar[str] = "Can the US–Japan–Australia alliance replace Chinese rare-earth refining?"
+    briefing_description: ClassVar[str] = (
+        "Can a United States-Japan-Australia alliance cut its dependence on China's separation, refining and magnet making?"
+    )
+
     # --- export controls ---------------------------------------------------------------------
     controls_regime: Literal["suspension_extended", "reimposed"] = Field(
         "suspension_extended",
         description="After the suspension of MOFCOM Nos. 55-58, 61, 62 ends (2026-11-10): extended, or measures back in force.",
     )
     extraterritorial_scope: Literal["listed_elements", "all_rare_earths"] = Field(
-        "listed_elements", description="No. 61 catches only elements listed by materials controls in force, or every rare earth its row names."
+        "listed_elements",
+        description="No. 61 catches only elements listed by materials controls in force, or every rare earth its row names.",
     )
     exposure_year: int = Field(2027, ge=2024, le=2040, description="Exposure is evaluated on 1 January of this year.")
     technology_derived_share: float = Field(
@@ -43,9 +49,7 @@ class Params(TimelineParams):
     chinese_content_value_share: float = Field(
         0.3, ge=0, le=1, description="Value share of Chinese-origin rare earths in a non-China product that contains any (assumption)."
     )
-    magnet_dytb_share: float = Field(
-        0.6, ge=0, le=1, description="Share of NdFeB alloy/magnet demand made with Dy or Tb (assumption)."
-    )
+    magnet_dytb_share: float = Field(0.6, ge=0, le=1, description="Share of NdFeB alloy/magnet demand made with Dy or Tb (assumption).")
     japan_denial_share: float = Field(
         0.5, ge=0, le=1, description="Share of Japan's licensable supply from China denied (about half approved for heavy REEs, S27)."
     )
@@ -55,30 +59,39 @@ class Params(TimelineParams):
         0.3, gt=0, le=1, description="Rare-earth share of NdFeB magnet mass, to turn world magnet-REE demand into magnet tonnes (D89)."
     )
     gap_year: int = Field(
-        2030, ge=2026, le=2050, description="Year whose estimated alliance demand sizes the capacity gap, its capex and the yearly cost gap."
+        2030,
+        ge=2026,
+        le=2050,
+        description="Year whose estimated alliance demand sizes the capacity gap, its capex and the yearly cost gap.",
     )
 
     # --- market and finance ------------------------------------------------------------------
-    market_price_year: int = Field(2025, ge=2020, le=2026, description="Year of the annual-average NdPr oxide price used as the market price.")
+    market_price_year: int = Field(
+        2025, ge=2020, le=2026, description="Year of the annual-average NdPr oxide price used as the market price."
+    )
     incentive_price_basis: Literal["low", "mid", "high"] = Field(
         "mid", description="Which end of the incentive-price range (US$/kg NdPr) new projects need."
     )
     price_floor_scope: Literal["us_producer", "alliance_demand"] = Field(
-        "us_producer", description="Volume the NdPr price floor covers: the US producer's capacity, or all alliance demand (extended floor)."
+        "us_producer",
+        description="Volume the NdPr price floor covers: the US producer's capacity, or all alliance demand (extended floor).",
     )
     us_reversal_probability: float = Field(
         0.25, ge=0, le=1, description="Chance of a US policy reversal within the horizon (judgement); 1 when us_funding_withdrawn."
     )
     conditional_funding_share: float = Field(
-        0.5, ge=0, le=1, description="Share of conditional public commitments (letters of intent/interest, conditional loans) counted as committed."
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of conditional public commitments (letters of intent/interest, conditional loans) counted as committed.",
     )
     framework_ree_share: float = Field(
         0.25, ge=0, le=1, description="Share of the Oct 2025 framework commitments assumed to go to rare-earth projects (assumption)."
     )
-    framework_landed_share: float = Field(
-        0.5, ge=0, le=1, description="Share of framework commitments that lands within the horizon."
+    framework_landed_share: float = Field(0.5, ge=0, le=1, description="Share of framework commitments that lands within the horizon.")
+    fx_aud_usd: float = Field(
+        0.66, gt=0, le=2, description="US$ per Australian dollar for capex conversion (the data package converts funding at 0.66)."
     )
-    fx_aud_usd: float = Field(0.66, gt=0, le=2, description="US$ per Australian dollar for capex conversion (the data package converts funding at 0.66).")
     fx_eur_usd: float = Field(1.08, gt=0, le=3, description="US$ per euro for capex conversion (the data package uses 1.08).")
     fx_jpy_usd: float = Field(0.007, gt=0, le=0.1, description="US$ per yen for capex conversion (the data package uses 0.007).")
     fx_myr_usd: float = Field(0.22, gt=0, le=1, description="US$ per Malaysian ringgit for capex conversion.")
@@ -109,7 +122,7 @@ class Params(TimelineParams):
     weight_policy_risk: float = Field(1.0, ge=0, le=10, description="Weight of the policy-risk pillar in the overall index.")
 
     @model_validator(mode="after")
-    def _check_thresholds_and_weights(self) -> "Params":
+    def _check_thresholds_and_weights(self) -> Params:
         for prefix in _THRESHOLD_PAIRS:
             if getattr(self, f"{prefix}_worst") == getattr(self, f"{prefix}_best"):
                 raise ValueError(f"{prefix}_worst and {prefix}_best must differ")

@@ -9,7 +9,7 @@ documented in the briefing's methods table and varied in its sensitivity analysi
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -19,15 +19,16 @@ from rare_earth_lib.parameters import BriefingParams
 class Params(BriefingParams):
     """When will alliance separation/refining capacity cover alliance demand?"""
 
+    briefing_title: ClassVar[str] = "When will the alliance have enough rare-earth refining capacity?"
+    briefing_description: ClassVar[str] = (
+        "When, and with what confidence, alliance separation capacity covers alliance demand for NdPr and Dy+Tb oxide."
+    )
+
     # --- Monte Carlo -------------------------------------------------------------------------------
     n_trials: int = Field(10_000, ge=100, le=1_000_000, description="Monte Carlo trials.")
     seed: int = Field(20261110, ge=0, description="Random seed; the same seed gives the same numbers.")
-    start_year: int = Field(
-        2026, ge=2020, le=2040, description="First calendar year simulated (the data's as-of year)."
-    )
-    horizon_year: int = Field(
-        2045, ge=2026, le=2070, description="Last calendar year simulated; coverage after it counts as never."
-    )
+    start_year: int = Field(2026, ge=2020, le=2040, description="First calendar year simulated (the data's as-of year).")
+    horizon_year: int = Field(2045, ge=2026, le=2070, description="Last calendar year simulated; coverage after it counts as never.")
 
     # --- What counts ----------------------------------------------------------------------------
     attribution: Literal["location", "owner"] = Field(
@@ -40,9 +41,7 @@ class Params(BriefingParams):
         le=1.0,
         description="Share of alliance demand that alliance separation capacity must cover (0-1].",
     )
-    probability_by_year: int = Field(
-        2030, ge=2026, le=2070, description="Year for the headline 'probability of coverage by' figure."
-    )
+    probability_by_year: int = Field(2030, ge=2026, le=2070, description="Year for the headline 'probability of coverage by' figure.")
     fill_missing_capacity: bool = Field(
         True,
         description="Estimate NdPr/DyTb oxide capacity where the projects table gives only REO or observed output.",
@@ -60,7 +59,7 @@ class Params(BriefingParams):
         description="Dy+Tb oxide share of REO capacity, for heavy-separation plants without a Dy/Tb figure.",
     )
 
-    # --- Demand (an estimate: see rare_earth_lib.demand) ------------------------------------------
+    # --- Demand (an estimate: see rare_earth_lib.models.demand) ------------------------------------------
     ndpr_demand_growth_rate: float = Field(
         0.05,
         ge=-0.1,
@@ -79,9 +78,7 @@ class Params(BriefingParams):
         le=0.3,
         description="Annual growth of both demands after the break year (IEA APS 2030-50: 1.6%/yr).",
     )
-    demand_growth_break_year: int = Field(
-        2030, ge=2024, le=2070, description="Year after which demand grows at the long-run rate."
-    )
+    demand_growth_break_year: int = Field(2030, ge=2024, le=2070, description="Year after which demand grows at the long-run rate.")
     demand_scale: float = Field(
         1.0,
         ge=0.1,
@@ -106,9 +103,7 @@ class Params(BriefingParams):
         le=1.0,
         description="Share of nameplate produced in the first year of output (analogs: Lynas 27%, Molycorp 18%).",
     )
-    years_to_nameplate: float = Field(
-        4.0, ge=1.0, le=15.0, description="Years from first output to mature utilisation (mode of the draw)."
-    )
+    years_to_nameplate: float = Field(4.0, ge=1.0, le=15.0, description="Years from first output to mature utilisation (mode of the draw).")
     ramp_years_spread: float = Field(
         0.5,
         ge=0.0,
@@ -123,9 +118,7 @@ class Params(BriefingParams):
     )
 
     # --- Slip to first output ---------------------------------------------------------------------
-    slip_multiplier: float = Field(
-        1.0, gt=0.0, le=5.0, description="Factor on positive slips drawn from the analogs (1 = historical)."
-    )
+    slip_multiplier: float = Field(1.0, gt=0.0, le=5.0, description="Factor on positive slips drawn from the analogs (1 = historical).")
     slip_offset_years: float = Field(
         1.0,
         gt=0.0,
@@ -167,23 +160,15 @@ class Params(BriefingParams):
     completion_prob_feasibility: float = Field(
         0.5, ge=0.0, le=1.0, description="P(ever reaching first output) for projects at feasibility study."
     )
-    completion_prob_pre_fid: float = Field(
-        0.35, ge=0.0, le=1.0, description="P(ever reaching first output) for pre-FID projects."
-    )
-    completion_prob_stalled: float = Field(
-        0.1, ge=0.0, le=1.0, description="P(ever reaching first output) for stalled projects."
-    )
-    completion_prob_cancelled: float = Field(
-        0.0, ge=0.0, le=1.0, description="P(ever reaching first output) for cancelled projects."
-    )
+    completion_prob_pre_fid: float = Field(0.35, ge=0.0, le=1.0, description="P(ever reaching first output) for pre-FID projects.")
+    completion_prob_stalled: float = Field(0.1, ge=0.0, le=1.0, description="P(ever reaching first output) for stalled projects.")
+    completion_prob_cancelled: float = Field(0.0, ge=0.0, le=1.0, description="P(ever reaching first output) for cancelled projects.")
 
     # --- US policy reversal ----------------------------------------------------------------------
     us_funding_withdrawn: bool = Field(
         False, description="US public funding and offtake are withdrawn part-way (the policy-reversal branch)."
     )
-    us_withdrawal_year: int = Field(
-        2028, ge=2025, le=2070, description="Year from which US funding and offtake are withdrawn."
-    )
+    us_withdrawal_year: int = Field(2028, ge=2025, le=2070, description="Year from which US funding and offtake are withdrawn.")
     us_backed_stop_share: float = Field(
         0.5,
         ge=0.0,
@@ -195,23 +180,18 @@ class Params(BriefingParams):
     )
 
     @model_validator(mode="after")
-    def _check_consistency(self) -> "Params":
+    def _check_consistency(self) -> Params:
         if self.horizon_year <= self.start_year:
-            raise ValueError(
-                f"horizon_year ({self.horizon_year}) must be after start_year ({self.start_year})"
-            )
+            raise ValueError(f"horizon_year ({self.horizon_year}) must be after start_year ({self.start_year})")
         if not self.start_year <= self.probability_by_year <= self.horizon_year:
-            raise ValueError(
-                f"probability_by_year ({self.probability_by_year}) must lie between start_year and horizon_year"
-            )
+            raise ValueError(f"probability_by_year ({self.probability_by_year}) must lie between start_year and horizon_year")
         if self.first_year_utilisation > self.mature_utilisation:
             raise ValueError(
-                f"first_year_utilisation ({self.first_year_utilisation}) must not exceed "
-                f"mature_utilisation ({self.mature_utilisation})"
+                f"first_year_utilisation ({self.first_year_utilisation}) must not exceed mature_utilisation ({self.mature_utilisation})"
             )
         return self
 
     def completion_probabilities(self) -> dict[str, float]:
         """Status -> probability of ever reaching first output, from the ``completion_prob_*`` fields."""
         prefix = "completion_prob_"
-        return {name[len(prefix):]: getattr(self, name) for name in type(self).model_fields if name.startswith(prefix)}
+        return {name[len(prefix) :]: getattr(self, name) for name in type(self).model_fields if name.startswith(prefix)}

@@ -1,0 +1,85 @@
+"""Render an executed notebook to the HTML briefing (interactive, offline) and to the PDF (WeasyPrint)."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+import nbformat
+
+from rare_earth_lib.report import METRICS_MIMETYPE, charts
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "report" / "templates"
+
+
+def notebook_title(nb: nbformat.NotebookNode) -> str | None:
+    """The briefing's title: the first ``<h1>`` the notebook displayed, else its first markdown heading."""
+    import re
+
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            markup = output.get("data", {}).get("text/html", "")
+            match = re.search(r"<h1>(.*?)</h1>", markup if isinstance(markup, str) else "".join(markup), re.S)
+            if match:
+                import html
+
+                return html.unescape(match.group(1))
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("# ").strip()
+    return None
+
+
+def notebook_metrics(nb: nbformat.NotebookNode) -> dict:
+    """The headline figures the notebook recorded with ``Briefing.record_metrics`` (merged, last wins)."""
+    metrics: dict = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if METRICS_MIMETYPE in data:
+                metrics.update(dict(data[METRICS_MIMETYPE]))
+    return metrics
+
+
+@lru_cache(maxsize=1)
+def _css() -> str:
+    return (TEMPLATES / "briefing" / "briefing.css").read_text(encoding="utf-8")
+
+
+def to_html(nb: nbformat.NotebookNode, title: str, interactive: bool = True) -> str:
+    """The briefing page: code hidden, our stylesheet, no network references.
+
+    Args:
+        nb: the executed notebook.
+        title: the page title.
+        interactive: include the offline Vega bundle so charts become interactive (HTML);
+            ``False`` leaves each chart's static SVG (PDF).
+    """
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="briefing",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    resources = {
+        "briefing_title": title,
+        "briefing_css": _css(),
+        "vega_bundle": charts.vega_bundle().replace("</script", "<\\/script") if interactive else "",
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+def to_pdf(page: str, path: Path) -> None:
+    """Print the (static) briefing page to an A4 PDF with WeasyPrint."""
+    import weasyprint
+
+    for name in ("weasyprint", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    weasyprint.HTML(string=page, base_url=str(TEMPLATES)).write_pdf(str(path))

@@ -1,0 +1,589 @@
+"""Capacity build-out: which plants count for the alliance, when they produce, and how fast they ramp.
+
+Everything here is deterministic; :mod:`rare_earth_lib.models.timeline` draws the uncertain parts (slip to first
+output, ramp-up length, go/no-go) on top of these building blocks.
+
+Conventions:
+    * Dates are turned into *decimal years* (``2027.5`` = 2 July 2027) so that slips and ramp-up lengths
+      are plain arithmetic in years.
+    * Capacity in calendar year ``y`` is the plant's output *rate* at mid-year (``y + 0.5``): nameplate
+      (t/yr) x utilisation at that point of its ramp-up. A plant whose first output falls in the first half
+      of a year counts in that year at its first-year utilisation; one starting in the second half counts
+      from the next year.
+    * Product capacities come from the projects table's ``ndpr_oxide_tpa`` (separated NdPr oxide) and
+      ``dytb_oxide_tpa`` (separated Dy + Tb oxide) columns, in tonnes of oxide per year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+ALLIANCE_COUNTRIES: tuple[str, ...] = ("United States", "Japan", "Australia")
+"""Members of the alliance, spelled as in the data package's country columns."""
+
+STATUSES: tuple[str, ...] = (
+    "operating",
+    "ramping",
+    "construction",
+    "fid",
+    "feasibility",
+    "pre_fid",
+    "stalled",
+    "cancelled",
+)
+"""Project statuses in the projects table, from most to least advanced."""
+
+STAGES: tuple[str, ...] = (
+    "mining",
+    "cracking",
+    "separation",
+    "metal_alloy",
+    "magnet",
+    "recycling",
+    "heavy_separation",
+)
+"""Supply-chain stages a project can list in its ``stages`` column."""
+
+REFINING_STAGES: tuple[str, ...] = ("separation", "heavy_separation")
+"""Stages that produce separated oxides: what "separation/refining capacity" means in these briefings."""
+
+PRODUCT_COLUMNS: dict[str, str] = {"ndpr_oxide": "ndpr_oxide_tpa", "dytb_oxide": "dytb_oxide_tpa"}
+"""Product name -> projects-table column holding that product's nameplate capacity (t oxide/yr)."""
+
+PRODUCT_LABELS: dict[str, str] = {"ndpr_oxide": "NdPr oxide", "dytb_oxide": "Dy+Tb oxide"}
+"""Product name -> label for charts and text."""
+
+ATTRIBUTIONS: tuple[str, ...] = ("location", "owner")
+
+DEFAULT_COMPLETION_PROBABILITIES: dict[str, float] = {
+    "operating": 1.0,
+    "ramping": 1.0,
+    "construction": 0.9,
+    "fid": 0.8,
+    "feasibility": 0.5,
+    "pre_fid": 0.35,
+    "stalled": 0.1,
+    "cancelled": 0.0,
+}
+"""Probability that a project of each status ever reaches first output (the model defaults; judgement
+informed by the analogs: of the greenfield plans in the fact base, Lynas Texas stalled after DoD funding,
+Nolans has had no FID for seven years, while every plant that was under construction was finished)."""
+
+_COUNTRY_ALIASES: dict[str, str] = {
+    "us": "United States",
+    "usa": "United States",
+    "u.s.": "United States",
+    "united states": "United States",
+    "united_states": "United States",
+    "united states of america": "United States",
+    "japan": "Japan",
+    "jp": "Japan",
+    "australia": "Australia",
+    "au": "Australia",
+}
+
+
+def _check_choice(value: str, allowed: Iterable[str], argument: str) -> None:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"{argument} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _check_columns(frame: pd.DataFrame, columns: Iterable[str], argument: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{argument} lacks column(s) {', '.join(missing)}")
+
+
+def normalise_country(name: object) -> str | None:
+    """Map a country spelling to the data package's name for alliance members.
+
+    Args:
+        name: a country name or code (``"US"``, ``"united_states"``, ``"Australia"``...).
+
+    Returns:
+        ``"United States"``, ``"Japan"`` or ``"Australia"`` for alliance members, the input (stripped) for
+        any other country, ``None`` for a missing value.
+    """
+    if name is None or (isinstance(name, float) and np.isnan(name)) or name is pd.NA:
+        return None
+    text = str(name).strip()
+    return _COUNTRY_ALIASES.get(text.lower(), text)
+
+
+def alliance_member(projects: pd.DataFrame, attribution: Literal["location", "owner"] = "owner") -> pd.Series:
+    """Alliance country each project counts for, or missing when it counts for none.
+
+    Args:
+        projects: projects table with ``country`` (where the plant stands) and ``owner_country`` (owner's
+            nationality).
+        attribution: ``"location"`` counts a plant for the country where it stands; ``"owner"`` counts it
+            for its owner's country. Lynas's plant in Malaysia therefore counts for Australia only by owner.
+            Where several owners are listed (``"Australia;South Korea"``), the first alliance member
+            listed counts.
+
+    Returns:
+        String Series aligned with ``projects``: an alliance member's name or ``<NA>``.
+
+    Raises:
+        ValueError: unknown ``attribution`` or missing column.
+    """
+    _check_choice(attribution, ATTRIBUTIONS, "attribution")
+    column = "country" if attribution == "location" else "owner_country"
+    _check_columns(projects, [column], "projects")
+
+    def first_member(value: object) -> str | None:
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            return None
+        for part in str(value).split(";"):
+            name = normalise_country(part)
+            if name in ALLIANCE_COUNTRIES:
+                return name
+        return None
+
+    return projects[column].map(first_member).astype("string").rename("alliance_country")
+
+
+def has_stage(projects: pd.DataFrame, stages: str | Sequence[str]) -> pd.Series:
+    """Whether each project lists at least one of ``stages`` in its semicolon-separated ``stages`` column.
+
+    Args:
+        projects: projects table with a ``stages`` column (``"separation;magnet"``).
+        stages: one stage or several; each must be one of :data:`STAGES`.
+
+    Returns:
+        Boolean Series aligned with ``projects``.
+
+    Raises:
+        ValueError: an unknown stage.
+    """
+    wanted = (stages,) if isinstance(stages, str) else tuple(stages)
+    if not wanted:
+        raise ValueError("stages must name at least one stage")
+    for stage in wanted:
+        _check_choice(stage, STAGES, "stage")
+    _check_columns(projects, ["stages"], "projects")
+    listed = projects["stages"].fillna("").astype(str).str.split(";")
+    return listed.map(lambda items: any(s.strip() in wanted for s in items)).astype(bool)
+
+
+def decimal_year(dates: pd.Series | pd.DatetimeIndex | Sequence) -> np.ndarray:
+    """Convert dates to decimal years (``2027-07-02`` -> about ``2027.5``); missing dates give NaN.
+
+    Args:
+        dates: datetime-like values (strings are parsed).
+
+    Returns:
+        float64 array of years.
+    """
+    stamps = pd.to_datetime(pd.Series(dates), errors="coerce")
+    year = stamps.dt.year.astype("float64")
+    start = pd.to_datetime(year.astype("Int64").astype("string") + "-01-01", errors="coerce")
+    days_in_year = np.where(stamps.dt.is_leap_year.fillna(False).astype(bool), 366.0, 365.0)
+    frac = (stamps - start).dt.total_seconds().astype("float64") / (days_in_year * 86400.0)
+    return (year + frac).to_numpy(dtype="float64", na_value=np.nan)
+
+
+def ramp_utilisation(
+    years_since_first_output: np.ndarray | float,
+    first_year_utilisation: float | np.ndarray,
+    years_to_nameplate: float | np.ndarray,
+    mature_utilisation: float | np.ndarray = 1.0,
+) -> np.ndarray:
+    """Utilisation of nameplate at a given time after first output (a ramp-up curve).
+
+    Zero before first output; ``first_year_utilisation`` through the first year; then a straight line up to
+    ``mature_utilisation``, reached ``years_to_nameplate`` years after first output, and flat after.
+    Analogs: Lynas Malaysia ran at about 27% of its Phase 1 nameplate a year after first feed, Molycorp
+    peaked at about 25% (fact base §5).
+
+    Args:
+        years_since_first_output: time since first output in years (negative = not yet producing).
+        first_year_utilisation: share of nameplate (0..1) during the first year of output.
+        years_to_nameplate: years from first output until mature utilisation (>= 1).
+        mature_utilisation: long-run share of nameplate (0..1) once ramped up.
+
+    Returns:
+        Array (broadcast of the inputs) of utilisation shares in [0, 1].
+
+    Raises:
+        ValueError: a share outside [0, 1], ``years_to_nameplate`` < 1, or first-year above mature
+            utilisation.
+    """
+    t = np.asarray(years_since_first_output, dtype="float64")
+    u1 = np.asarray(first_year_utilisation, dtype="float64")
+    ytn = np.asarray(years_to_nameplate, dtype="float64")
+    mature = np.asarray(mature_utilisation, dtype="float64")
+    if np.any((u1 < 0) | (u1 > 1)):
+        raise ValueError("first_year_utilisation must lie in [0, 1]")
+    if np.any((mature < 0) | (mature > 1)):
+        raise ValueError("mature_utilisation must lie in [0, 1]")
+    if np.any(ytn < 1):
+        raise ValueError("years_to_nameplate must be at least 1 year")
+    if np.any(u1 > mature):
+        raise ValueError("first_year_utilisation must not exceed mature_utilisation")
+    span = np.maximum(ytn - 1.0, 1e-9)
+    progress = np.clip((t - 1.0) / span, 0.0, 1.0)
+    util = u1 + (mature - u1) * progress
+    return np.where(t < 0, 0.0, util)
+
+
+def completion_probability(statuses: pd.Series, probabilities: Mapping[str, float] = DEFAULT_COMPLETION_PROBABILITIES) -> pd.Series:
+    """Probability that each project reaches first output, from its status.
+
+    Args:
+        statuses: project statuses (values of :data:`STATUSES`).
+        probabilities: status -> probability in [0, 1]; must cover every status present.
+
+    Returns:
+        float Series aligned with ``statuses``.
+
+    Raises:
+        ValueError: an unknown status, a status without a probability, or a probability outside [0, 1].
+    """
+    for status, p in probabilities.items():
+        _check_choice(status, STATUSES, "probabilities")
+        if not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"probabilities[{status!r}] must lie in [0, 1]; got {p!r}")
+    values = statuses.astype("string")
+    unknown = sorted(set(values.dropna()) - set(STATUSES))
+    if unknown:
+        raise ValueError(f"statuses holds unknown status(es): {', '.join(unknown)}")
+    missing = sorted(set(values.dropna()) - set(probabilities))
+    if missing:
+        raise ValueError(f"probabilities has no value for status(es): {', '.join(missing)}")
+    return values.map(lambda s: float(probabilities[s]) if s in probabilities else np.nan).astype("float64")
+
+
+def estimate_missing_capacity(
+    projects: pd.DataFrame,
+    *,
+    ndpr_share_of_reo: float = 0.26,
+    dytb_share_of_reo: float = 0.009,
+    mature_utilisation: float = 0.85,
+) -> pd.DataFrame:
+    """Fill missing separated-oxide capacities with stated estimates, flagging every filled value.
+
+    The projects table leaves ``ndpr_oxide_tpa`` / ``dytb_oxide_tpa`` empty where no source gives a
+    separated-oxide figure (MP Materials' Stage II, Iluka Eneabba, Ucore). Leaving them at zero would
+    treat real plants as absent, so two rules estimate them (both labelled as estimates downstream):
+
+    1. A producing plant (operating/ramping) that lists separation, has no NdPr figure and reports an
+       observed NdPr output (``observed_output_period`` mentions NdPr): NdPr capacity =
+       observed output / ``mature_utilisation``, so that the model reproduces what it demonstrably makes
+       (a lower bound for a plant still ramping).
+    2. Any other separation plant whose capacity is stated in t REO (``capacity_basis == "t_reo"``):
+       NdPr = REO x ``ndpr_share_of_reo``; and, if it lists heavy separation, Dy+Tb =
+       REO x ``dytb_share_of_reo``. Default shares: magnet elements were 27% of refined REO supply in
+       2020 (Roskill, fact base D4a), of which Dy+Tb were about 3.5% of NdPr by China's 2024 oxide
+       run-rates (D4b): NdPr about 0.26, Dy+Tb about 0.009 of REO.
+
+    Args:
+        projects: the data package's projects table.
+        ndpr_share_of_reo: NdPr oxide share of REO capacity (0..1).
+        dytb_share_of_reo: Dy+Tb oxide share of REO capacity (0..1).
+        mature_utilisation: long-run share of nameplate (0..1], used by rule 1.
+
+    Returns:
+        A copy of ``projects`` with the two capacity columns filled where a rule applies, plus
+        ``capacity_estimated_by_model`` (bool) and ``capacity_estimate_rule`` (text, empty if none).
+
+    Raises:
+        ValueError: a share outside [0, 1] or a utilisation outside (0, 1].
+    """
+    for name, value in (("ndpr_share_of_reo", ndpr_share_of_reo), ("dytb_share_of_reo", dytb_share_of_reo)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must lie in [0, 1]; got {value!r}")
+    if not 0.0 < mature_utilisation <= 1.0:
+        raise ValueError(f"mature_utilisation must lie in (0, 1]; got {mature_utilisation!r}")
+    _check_columns(projects, ["stages", "status", "ndpr_oxide_tpa", "dytb_oxide_tpa"], "projects")
+    out = projects.copy()
+    ndpr = pd.to_numeric(out["ndpr_oxide_tpa"], errors="coerce").astype("float64")
+    dytb = pd.to_numeric(out["dytb_oxide_tpa"], errors="coerce").astype("float64")
+    empty = pd.Series(np.nan, index=out.index, dtype="float64")
+    capacity = pd.to_numeric(out["capacity_tpa"], errors="coerce").astype("float64") if "capacity_tpa" in out else empty
+    basis = out["capacity_basis"].astype("string") if "capacity_basis" in out else pd.Series(pd.NA, index=out.index, dtype="string")
+    observed = pd.to_numeric(out["observed_output_tpa"], errors="coerce").astype("float64") if "observed_output_tpa" in out else empty
+    period = (
+        out["observed_output_period"].astype("string").fillna("")
+        if "observed_output_period" in out
+        else pd.Series("", index=out.index, dtype="string")
+    )
+    separates = has_stage(out, "separation")
+    heavy = has_stage(out, "heavy_separation")
+    producing = out["status"].astype("string").isin(["operating", "ramping"]).fillna(False).astype(bool)
+
+    rule1 = separates & producing & ndpr.isna() & observed.notna() & period.str.contains("NdPr", case=False).astype(bool)
+    rule2_ndpr = separates & ~rule1 & ndpr.isna() & (basis == "t_reo").fillna(False).astype(bool) & capacity.notna()
+    rule2_dytb = heavy & dytb.isna() & (basis == "t_reo").fillna(False).astype(bool) & capacity.notna() & ~rule1
+    ndpr = ndpr.where(~rule1, observed / mature_utilisation)
+    ndpr = ndpr.where(~rule2_ndpr, capacity * ndpr_share_of_reo)
+    dytb = dytb.where(~rule2_dytb, capacity * dytb_share_of_reo)
+    out["ndpr_oxide_tpa"] = ndpr
+    out["dytb_oxide_tpa"] = dytb
+    rule = pd.Series("", index=out.index, dtype="string")
+    rule = rule.mask(rule1, f"NdPr = observed output / mature utilisation {mature_utilisation:g}")
+    rule = rule.mask(rule2_ndpr, f"NdPr = REO capacity x {ndpr_share_of_reo:g}")
+    rule = rule.mask(
+        rule2_ndpr & rule2_dytb,
+        f"NdPr = REO capacity x {ndpr_share_of_reo:g}; Dy+Tb = REO capacity x {dytb_share_of_reo:g}",
+    )
+    rule = rule.mask(rule2_dytb & ~rule2_ndpr, f"Dy+Tb = REO capacity x {dytb_share_of_reo:g}")
+    out["capacity_estimated_by_model"] = (rule1 | rule2_ndpr | rule2_dytb).astype(bool)
+    out["capacity_estimate_rule"] = rule
+    return out
+
+
+def refining_pipeline(
+    projects: pd.DataFrame,
+    *,
+    attribution: Literal["location", "owner"] = "owner",
+    stages: Sequence[str] = REFINING_STAGES,
+    alliance_only: bool = True,
+) -> pd.DataFrame:
+    """Projects that (would) add separated NdPr or Dy+Tb oxide capacity, with dates as decimal years.
+
+    Args:
+        projects: the data package's projects table.
+        attribution: ``"location"`` or ``"owner"`` (see :func:`alliance_member`).
+        stages: a project is kept if it lists one of these stages (default: separation, heavy separation).
+        alliance_only: keep only projects that count for an alliance member under ``attribution``.
+
+    Returns:
+        One row per project with ``ndpr_oxide_tpa`` or ``dytb_oxide_tpa`` > 0: identifiers, ``status``,
+        ``alliance_country``, both capacities (t oxide/yr, missing -> 0), ``capacity_is_estimate``,
+        ``planned_first_output_year`` (earliest public plan; falls back to the latest target),
+        ``target_first_output_year`` (latest public target; falls back to the plan),
+        ``actual_first_output_year`` (NaN if not yet producing), ``decision_year`` (FID, else construction
+        start, else announcement), ``funding_us_musd`` etc., ``us_backed`` (US public funding > 0) and
+        ``source_ids``. Sorted by planned first output.
+
+    Raises:
+        ValueError: unknown attribution or stage, or a required column missing.
+    """
+    required = [
+        "project_id",
+        "company",
+        "site",
+        "country",
+        "owner_country",
+        "stages",
+        "status",
+        "ndpr_oxide_tpa",
+        "dytb_oxide_tpa",
+        "first_output_planned_date",
+        "first_output_target_date",
+        "first_output_actual_date",
+    ]
+    _check_columns(projects, required, "projects")
+    member = alliance_member(projects, attribution)
+    keep = has_stage(projects, stages)
+    ndpr = pd.to_numeric(projects["ndpr_oxide_tpa"], errors="coerce").fillna(0.0).astype("float64")
+    dytb = pd.to_numeric(projects["dytb_oxide_tpa"], errors="coerce").fillna(0.0).astype("float64")
+    keep &= (ndpr > 0) | (dytb > 0)
+    if alliance_only:
+        keep &= member.notna()
+    sub = projects.loc[keep]
+    planned = decimal_year(sub["first_output_planned_date"])
+    target = decimal_year(sub["first_output_target_date"])
+    out = pd.DataFrame(
+        {
+            "project_id": sub["project_id"].astype("string").to_numpy(),
+            "company": sub["company"].astype("string").to_numpy(),
+            "site": sub["site"].astype("string").to_numpy(),
+            "country": sub["country"].map(normalise_country).astype("string").to_numpy(),
+            "owner_country": sub["owner_country"].map(normalise_country).astype("string").to_numpy(),
+            "alliance_country": member.loc[keep].to_numpy(),
+            "status": sub["status"].astype("string").to_numpy(),
+            "ndpr_oxide_tpa": ndpr.loc[keep].to_numpy(),
+            "dytb_oxide_tpa": dytb.loc[keep].to_numpy(),
+            "capacity_is_estimate": (
+                sub["capacity_is_estimate"].fillna(False).astype(bool).to_numpy()
+                if "capacity_is_estimate" in sub
+                else np.zeros(len(sub), dtype=bool)
+            ),
+            "capacity_estimated_by_model": (
+                sub["capacity_estimated_by_model"].fillna(False).astype(bool).to_numpy()
+                if "capacity_estimated_by_model" in sub
+                else np.zeros(len(sub), dtype=bool)
+            ),
+            "capacity_estimate_rule": (
+                sub["capacity_estimate_rule"].astype("string").fillna("").to_numpy()
+                if "capacity_estimate_rule" in sub
+                else np.array([""] * len(sub), dtype=object)
+            ),
+            "planned_first_output_year": np.where(np.isnan(planned), target, planned),
+            "target_first_output_year": np.where(np.isnan(target), planned, target),
+            "actual_first_output_year": decimal_year(sub["first_output_actual_date"]),
+        }
+    )
+    out["alliance_country"] = out["alliance_country"].astype("string")
+    decision = np.full(len(sub), np.nan)
+    for column in ("announced_date", "construction_start_date", "fid_date"):
+        if column in sub:
+            years = decimal_year(sub[column])
+            decision = np.where(np.isnan(years), decision, years)
+    out["decision_year"] = decision
+    for column in ("funding_us_musd", "funding_japan_musd", "funding_australia_musd", "funding_other_musd"):
+        values = sub[column] if column in sub else pd.Series(np.nan, index=sub.index)
+        out[column] = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    out["us_backed"] = out["funding_us_musd"].fillna(0.0) > 0
+    out["capex_value"] = pd.to_numeric(sub["capex_value"], errors="coerce").astype("float64").to_numpy() if "capex_value" in sub else np.nan
+    out["capex_currency"] = sub["capex_currency"].astype("string").to_numpy() if "capex_currency" in sub else pd.NA
+    out["capex_currency"] = out["capex_currency"].astype("string")
+    out["capacity_estimate_rule"] = out["capacity_estimate_rule"].astype("string")
+    out["source_ids"] = sub["source_ids"].astype("string").to_numpy() if "source_ids" in sub else pd.array([pd.NA] * len(sub))
+    unknown = sorted(set(out["status"].dropna()) - set(STATUSES))
+    if unknown:
+        raise ValueError(f"projects holds unknown status(es): {', '.join(unknown)}")
+    return out.sort_values(["planned_first_output_year", "project_id"], na_position="last").reset_index(drop=True)
+
+
+def first_output_year_as_announced(pipeline: pd.DataFrame, *, as_of_year: float, undated_lead_years: float = 5.0) -> np.ndarray:
+    """First-output year of each pipeline project if it were delivered on its latest public target.
+
+    Producing plants keep their actual first-output date (or a date long past if it is unknown); a plant
+    that is not producing and whose target has passed gets ``as_of_year``; a plant with no public date gets
+    ``as_of_year + undated_lead_years``.
+
+    Args:
+        pipeline: output of :func:`refining_pipeline`.
+        as_of_year: the data's as-of date as a decimal year.
+        undated_lead_years: years from the as-of date to first output for a project with no public date.
+
+    Returns:
+        float array of decimal years, aligned with ``pipeline``.
+
+    Raises:
+        ValueError: negative ``undated_lead_years``.
+    """
+    if undated_lead_years < 0:
+        raise ValueError("undated_lead_years must be >= 0")
+    actual = pipeline["actual_first_output_year"].to_numpy(dtype="float64")
+    target = pipeline["target_first_output_year"].to_numpy(dtype="float64")
+    producing = pipeline["status"].isin(["operating", "ramping"]).to_numpy()
+    future = np.where(np.isnan(target), as_of_year + undated_lead_years, np.maximum(target, as_of_year))
+    long_ago = as_of_year - 50.0
+    return np.where(~np.isnan(actual), actual, np.where(producing, long_ago, future))
+
+
+def capacity_by_year(
+    projects: pd.DataFrame,
+    years: Sequence[int],
+    *,
+    product: str = "ndpr_oxide",
+    stages: str | Sequence[str] = REFINING_STAGES,
+    attribution: Literal["location", "owner"] = "owner",
+    as_of_year: float,
+    first_year_utilisation: float = 0.27,
+    years_to_nameplate: float = 4.0,
+    mature_utilisation: float = 0.85,
+    completion_probabilities: Mapping[str, float] = DEFAULT_COMPLETION_PROBABILITIES,
+    undated_lead_years: float = 5.0,
+) -> pd.DataFrame:
+    """Alliance capacity by year, project and product if every plant kept its latest public date.
+
+    This is the "as announced" build-out (no slips); the Monte Carlo in :mod:`rare_earth_lib.models.timeline`
+    adds the historical slips. Each plant ramps up along :func:`ramp_utilisation`.
+
+    Args:
+        projects: the data package's projects table.
+        years: calendar years to report.
+        product: ``"ndpr_oxide"`` or ``"dytb_oxide"``.
+        stages: stage(s) a project must list to count (default separation and heavy separation).
+        attribution: ``"location"`` or ``"owner"``.
+        as_of_year: the data's as-of date as a decimal year.
+        first_year_utilisation: share of nameplate in the first year of output (0..1).
+        years_to_nameplate: years from first output to mature utilisation (>= 1).
+        mature_utilisation: long-run share of nameplate (0..1).
+        completion_probabilities: status -> probability of ever reaching first output.
+        undated_lead_years: years to first output for projects with no public date.
+
+    Returns:
+        Long DataFrame with one row per year and project: ``year``, ``project_id``, ``company``,
+        ``alliance_country``, ``status``, ``nameplate_tpa``, ``utilisation`` (0..1),
+        ``capacity_tpa`` (t oxide/yr if built, = nameplate x utilisation) and ``expected_capacity_tpa``
+        (x completion probability).
+
+    Raises:
+        ValueError: unknown product, stage, attribution or status; bad utilisation arguments.
+    """
+    _check_choice(product, PRODUCT_COLUMNS, "product")
+    years_arr = np.asarray(list(years), dtype="int64")
+    if years_arr.size == 0:
+        raise ValueError("years must hold at least one year")
+    pipeline = refining_pipeline(projects, attribution=attribution, stages=stages)
+    column = PRODUCT_COLUMNS[product]
+    pipeline = pipeline.loc[pipeline[column] > 0].reset_index(drop=True)
+    t0 = first_output_year_as_announced(pipeline, as_of_year=as_of_year, undated_lead_years=undated_lead_years)
+    prob = completion_probability(pipeline["status"], completion_probabilities).to_numpy()
+    t = (years_arr[:, None] + 0.5) - t0[None, :]
+    util = ramp_utilisation(t, first_year_utilisation, years_to_nameplate, mature_utilisation)
+    nameplate = pipeline[column].to_numpy()
+    n_years, n_projects = util.shape
+    out = pd.DataFrame(
+        {
+            "year": np.repeat(years_arr, n_projects),
+            "project_id": np.tile(pipeline["project_id"].to_numpy(), n_years),
+            "company": np.tile(pipeline["company"].to_numpy(), n_years),
+            "alliance_country": np.tile(pipeline["alliance_country"].to_numpy(), n_years),
+            "status": np.tile(pipeline["status"].to_numpy(), n_years),
+            "nameplate_tpa": np.tile(nameplate, n_years),
+            "utilisation": util.ravel(),
+        }
+    )
+    out["capacity_tpa"] = out["nameplate_tpa"] * out["utilisation"]
+    out["expected_capacity_tpa"] = out["capacity_tpa"] * np.tile(prob, n_years)
+    for column_name in ("project_id", "company", "alliance_country", "status"):
+        out[column_name] = out[column_name].astype("string")
+    return out
+
+
+def total_capacity_by_year(capacity: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Sum :func:`capacity_by_year` output per year (and optionally per ``alliance_country`` or ``status``).
+
+    Args:
+        capacity: output of :func:`capacity_by_year`.
+        by: optional extra grouping column.
+
+    Returns:
+        DataFrame with ``year`` (and ``by``), ``capacity_tpa`` and ``expected_capacity_tpa``.
+
+    Raises:
+        ValueError: ``by`` is not a column of ``capacity``.
+    """
+    keys = ["year"]
+    if by is not None:
+        if by not in capacity.columns:
+            raise ValueError(f"by must be a column of capacity; got {by!r}")
+        keys.append(by)
+    return capacity.groupby(keys, as_index=False, observed=True)[["capacity_tpa", "expected_capacity_tpa"]].sum()
+
+
+def analog_first_year_utilisation(analogs: pd.DataFrame) -> pd.DataFrame:
+    """First-year utilisation of nameplate measured on the historical builds (the ramp-up evidence).
+
+    Args:
+        analogs: the data package's build_analogs table (``first_year_utilisation`` 0..1, nullable).
+
+    Returns:
+        The analogs with a measured value: ``analog_id``, ``project``, ``first_year_utilisation``,
+        ``utilisation_method`` (if present) and ``source_ids``, sorted by utilisation. The mean is
+        ``frame["first_year_utilisation"].mean()``.
+
+    Raises:
+        ValueError: the column is missing or a value lies outside [0, 1].
+    """
+    _check_columns(analogs, ["analog_id", "project", "first_year_utilisation"], "analogs")
+    values = pd.to_numeric(analogs["first_year_utilisation"], errors="coerce")
+    if ((values < 0) | (values > 1)).any():
+        raise ValueError("analogs.first_year_utilisation must lie in [0, 1]")
+    keep = values.notna()
+    columns = [c for c in ("analog_id", "project", "first_year_utilisation", "utilisation_method", "source_ids") if c in analogs]
+    out = analogs.loc[keep, columns].copy()
+    out["first_year_utilisation"] = values[keep].astype("float64")
+    return out.sort_values("first_year_utilisation").reset_index(drop=True)

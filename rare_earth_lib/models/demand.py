@@ -1,0 +1,420 @@
+"""Alliance demand for separated NdPr oxide and Dy+Tb oxide: an estimate, built where the data is thin.
+
+No source gives the alliance's demand by element. The estimate is built per region (United States,
+Japan, Australia) from the demand table and grown at a scenario growth rate:
+
+1. **Anchor.** For each region and product, the rows of the demand table for that product (default rows,
+   all segments) are candidates; Dy+Tb uses ``dytb_oxide`` rows, or ``dy_oxide`` + ``tb_oxide`` of the same
+   year where a region has no combined figure. The anchor rule picks one: ``"highest"`` (default) takes the
+   largest tonnage, the cautious choice for a question about *covering* demand (for the data package as
+   built: US NdPr-type ~13,300 t in 2030 on Energy Fuels' basis, Japan Nd+didymium 5,500 t in 2024 (JSNM),
+   US Dy ~270 + Tb ~70 t, Japan Dy+Tb ~195 t, Australia 0); ``"lowest"`` the smallest; ``"latest"`` the
+   most recent year.
+2. **Growth.** Demand grows at ``growth_rate`` per year up to ``break_year`` and at
+   ``long_run_growth_rate`` after it, extrapolated backwards as well as forwards from the anchor year:
+   ``tonnes(year) = anchor_tonnes x index(year) / index(anchor_year) x scale`` with
+   ``index(y) = (1 + growth_rate) ** min(y, break_year) x (1 + long_run_growth_rate) ** max(y - break_year, 0)``.
+   Default rates: 5%/yr to 2030 (IEA GCMO 2024 APS: magnet REE 93 kt in 2023 -> 131 kt in 2030) and
+   1.6%/yr after (131 kt in 2030 -> 181 kt in 2050).
+3. A region with no figure counts 0 and says so in ``method``.
+
+Every output row carries ``is_estimate = True`` and a ``method`` text, so a briefing can label it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+ALLIANCE_REGIONS: tuple[str, ...] = ("united_states", "japan", "australia")
+"""Region codes of the alliance members in the demand table."""
+
+REGION_LABELS: dict[str, str] = {"united_states": "United States", "japan": "Japan", "australia": "Australia"}
+
+DEMAND_PRODUCTS: tuple[str, ...] = ("ndpr_oxide", "dytb_oxide")
+"""Products the estimate covers."""
+
+ANCHOR_RULES: tuple[str, ...] = ("highest", "lowest", "latest")
+
+_REQUIRED = ("region", "product", "year", "tonnes")
+
+
+def _check(demand: pd.DataFrame, product: str, regions: Sequence[str], anchor_rule: str) -> None:
+    missing = [c for c in _REQUIRED if c not in demand.columns]
+    if missing:
+        raise ValueError(f"demand lacks column(s) {', '.join(missing)}")
+    if product not in DEMAND_PRODUCTS:
+        raise ValueError(f"product must be one of {', '.join(DEMAND_PRODUCTS)}; got {product!r}")
+    if anchor_rule not in ANCHOR_RULES:
+        raise ValueError(f"anchor_rule must be one of {', '.join(ANCHOR_RULES)}; got {anchor_rule!r}")
+    if not len(regions):
+        raise ValueError("regions must name at least one region")
+
+
+def _candidates(demand: pd.DataFrame, region: str, product: str) -> pd.DataFrame:
+    """Candidate anchor rows (year, tonnes, kind, source_ids, method) for one region and product."""
+    rows = demand.loc[demand["region"].astype("string") == region]
+    if "is_default" in rows:
+        rows = rows.loc[rows["is_default"].fillna(True).astype(bool)]
+    if "segment" in rows:
+        rows = rows.loc[rows["segment"].astype("string").fillna("all") == "all"]
+    rows = rows.loc[rows["tonnes"].notna()]
+
+    def pick(name: str) -> pd.DataFrame:
+        sub = rows.loc[rows["product"].astype("string") == name]
+        return pd.DataFrame(
+            {
+                "year": sub["year"].astype("int64").to_numpy(),
+                "tonnes": sub["tonnes"].astype("float64").to_numpy(),
+                "kind": sub["kind"].astype("string").to_numpy() if "kind" in sub else pd.NA,
+                "source_ids": sub["source_ids"].astype("string").to_numpy() if "source_ids" in sub else pd.NA,
+                "row_method": (
+                    sub["method"].astype("string").fillna(sub["outlook"].astype("string")).to_numpy()
+                    if "method" in sub and "outlook" in sub
+                    else pd.NA
+                ),
+            }
+        )
+
+    if product == "ndpr_oxide":
+        return pick("ndpr_oxide")
+    combined = pick("dytb_oxide")
+    dy, tb = pick("dy_oxide"), pick("tb_oxide")
+    if not dy.empty and not tb.empty:
+        both = dy.merge(tb, on="year", suffixes=("_dy", "_tb"))
+        both = both.loc[~both["year"].isin(combined["year"])]
+        if not both.empty:
+            summed = pd.DataFrame(
+                {
+                    "year": both["year"],
+                    "tonnes": both["tonnes_dy"] + both["tonnes_tb"],
+                    "kind": both["kind_dy"],
+                    "source_ids": both["source_ids_dy"].astype("string") + ";" + both["source_ids_tb"].astype("string"),
+                    "row_method": pd.array(["Dy oxide + Tb oxide of the same year"] * len(both), dtype="string"),
+                }
+            )
+            combined = pd.concat([combined, summed], ignore_index=True)
+    return combined
+
+
+def demand_anchors(
+    demand: pd.DataFrame,
+    product: str,
+    *,
+    regions: Sequence[str] = ALLIANCE_REGIONS,
+    anchor_rule: Literal["highest", "lowest", "latest"] = "highest",
+) -> pd.DataFrame:
+    """The figure each region's demand estimate is anchored on.
+
+    Args:
+        demand: the data package's demand table.
+        product: ``"ndpr_oxide"`` or ``"dytb_oxide"``.
+        regions: region codes (default the alliance).
+        anchor_rule: which candidate row to use (see the module docstring).
+
+    Returns:
+        One row per region: ``region``, ``product``, ``anchor_year``, ``anchor_tonnes`` (t oxide/yr; 0 when
+        the region has no figure), ``anchor_kind``, ``n_candidates``, ``method`` (text) and ``source_ids``.
+
+    Raises:
+        ValueError: unknown product or anchor rule, no regions, or a missing column.
+    """
+    _check(demand, product, regions, anchor_rule)
+    rows = []
+    for region in regions:
+        cand = _candidates(demand, region, product)
+        if cand.empty:
+            rows.append(
+                {
+                    "region": region,
+                    "product": product,
+                    "anchor_year": pd.NA,
+                    "anchor_tonnes": 0.0,
+                    "anchor_kind": pd.NA,
+                    "n_candidates": 0,
+                    "method": "No figure in the demand table; counted as 0",
+                    "source_ids": pd.NA,
+                }
+            )
+            continue
+        if anchor_rule == "highest":
+            chosen = cand.sort_values(["tonnes", "year"], ascending=[False, False]).iloc[0]
+        elif anchor_rule == "lowest":
+            chosen = cand.sort_values(["tonnes", "year"], ascending=[True, False]).iloc[0]
+        else:
+            chosen = cand.sort_values(["year", "tonnes"], ascending=[False, False]).iloc[0]
+        rows.append(
+            {
+                "region": region,
+                "product": product,
+                "anchor_year": int(chosen["year"]),
+                "anchor_tonnes": float(chosen["tonnes"]),
+                "anchor_kind": chosen["kind"],
+                "n_candidates": int(len(cand)),
+                "method": f"Anchor ({anchor_rule} of {len(cand)} figure(s)): {chosen['row_method']}"
+                if pd.notna(chosen["row_method"])
+                else f"Anchor ({anchor_rule} of {len(cand)} figure(s))",
+                "source_ids": chosen["source_ids"],
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["anchor_year"] = out["anchor_year"].astype("Int64")
+    for column in ("region", "product", "anchor_kind", "method", "source_ids"):
+        out[column] = out[column].astype("string")
+    return out
+
+
+def growth_index(years: np.ndarray | Sequence[int], growth_rate: float, long_run_growth_rate: float, break_year: int) -> np.ndarray:
+    """Demand index (arbitrary base) growing at ``growth_rate`` to ``break_year``, ``long_run_growth_rate`` after.
+
+    Args:
+        years: calendar years.
+        growth_rate: annual growth up to ``break_year`` (> -1).
+        long_run_growth_rate: annual growth after ``break_year`` (> -1).
+        break_year: the year the growth rate changes.
+
+    Returns:
+        float array; ratios between years are the growth factors.
+    """
+    y = np.asarray(years, dtype="float64")
+    log_index = np.log1p(growth_rate) * (np.minimum(y, break_year) - break_year) + np.log1p(long_run_growth_rate) * np.maximum(
+        y - break_year, 0.0
+    )
+    return np.exp(log_index)
+
+
+def alliance_demand(
+    demand: pd.DataFrame,
+    years: Sequence[int],
+    product: str,
+    *,
+    growth_rate: float,
+    long_run_growth_rate: float | None = None,
+    break_year: int = 2030,
+    scale: float = 1.0,
+    regions: Sequence[str] = ALLIANCE_REGIONS,
+    anchor_rule: Literal["highest", "lowest", "latest"] = "highest",
+) -> pd.DataFrame:
+    """Estimated demand per alliance region and year (t oxide/yr), labelled as an estimate.
+
+    Args:
+        demand: the data package's demand table.
+        years: calendar years to estimate.
+        product: ``"ndpr_oxide"`` or ``"dytb_oxide"``.
+        growth_rate: annual growth rate (0.05 = 5%/yr) up to ``break_year``, > -1.
+        long_run_growth_rate: annual growth after ``break_year`` (default: ``growth_rate``), > -1.
+        break_year: year the growth rate changes.
+        scale: multiplier on the whole estimate (> 0), for sensitivity analysis.
+        regions: region codes (default the alliance).
+        anchor_rule: ``"highest"``, ``"lowest"`` or ``"latest"`` (see the module docstring).
+
+    Returns:
+        Long DataFrame: ``year``, ``region``, ``product``, ``tonnes``, ``anchor_year``, ``anchor_tonnes``,
+        ``is_estimate`` (always True), ``method`` and ``source_ids``.
+
+    Raises:
+        ValueError: unknown product or anchor rule, growth rate <= -1, scale <= 0, no years.
+    """
+    if long_run_growth_rate is None:
+        long_run_growth_rate = growth_rate
+    if not growth_rate > -1.0:
+        raise ValueError(f"growth_rate must be > -1; got {growth_rate!r}")
+    if not long_run_growth_rate > -1.0:
+        raise ValueError(f"long_run_growth_rate must be > -1; got {long_run_growth_rate!r}")
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0; got {scale!r}")
+    years_arr = np.asarray(list(years), dtype="int64")
+    if years_arr.size == 0:
+        raise ValueError("years must hold at least one year")
+    anchors = demand_anchors(demand, product, regions=regions, anchor_rule=anchor_rule)
+    frames = []
+    for anchor in anchors.itertuples(index=False):
+        base_year = years_arr[0] if pd.isna(anchor.anchor_year) else int(anchor.anchor_year)
+        index = growth_index(np.append(years_arr, base_year), growth_rate, long_run_growth_rate, break_year)
+        tonnes = anchor.anchor_tonnes * index[:-1] / index[-1] * scale
+        growth_text = (
+            f"{growth_rate:.1%}/yr"
+            if long_run_growth_rate == growth_rate
+            else f"{growth_rate:.1%}/yr to {break_year}, {long_run_growth_rate:.1%}/yr after"
+        )
+        method = f"{anchor.method}; grown at {growth_text} from {base_year}" + (f"; x{scale:g} (sensitivity scale)" if scale != 1.0 else "")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "year": years_arr,
+                    "region": anchor.region,
+                    "product": product,
+                    "tonnes": tonnes,
+                    "anchor_year": anchor.anchor_year,
+                    "anchor_tonnes": anchor.anchor_tonnes,
+                    "is_estimate": True,
+                    "method": method,
+                    "source_ids": anchor.source_ids,
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out["anchor_year"] = out["anchor_year"].astype("Int64")
+    for column in ("region", "product", "method", "source_ids"):
+        out[column] = out[column].astype("string")
+    return out
+
+
+def alliance_demand_total(
+    demand: pd.DataFrame,
+    years: Sequence[int],
+    *,
+    ndpr_growth_rate: float,
+    dytb_growth_rate: float,
+    long_run_growth_rate: float | None = None,
+    break_year: int = 2030,
+    scale: float = 1.0,
+    regions: Sequence[str] = ALLIANCE_REGIONS,
+    anchor_rule: Literal["highest", "lowest", "latest"] = "highest",
+) -> pd.DataFrame:
+    """Alliance total demand estimate per year for both products (the input to the Monte Carlo).
+
+    Args:
+        demand: the data package's demand table.
+        years: calendar years.
+        ndpr_growth_rate: annual growth of NdPr oxide demand up to ``break_year``.
+        dytb_growth_rate: annual growth of Dy+Tb oxide demand up to ``break_year``.
+        long_run_growth_rate: annual growth of both after ``break_year`` (default: each product's rate).
+        break_year: year the growth rate changes.
+        scale: multiplier on the estimate.
+        regions: region codes (default the alliance).
+        anchor_rule: see :func:`demand_anchors`.
+
+    Returns:
+        DataFrame with ``year``, ``product``, ``tonnes`` (t oxide/yr, summed over regions),
+        ``is_estimate`` (True) and ``source_ids`` (union over regions).
+    """
+    rates = SimpleNamespace(
+        ndpr_demand_growth_rate=ndpr_growth_rate,
+        dytb_demand_growth_rate=dytb_growth_rate,
+        long_run_demand_growth_rate=long_run_growth_rate,
+        demand_growth_break_year=break_year,
+        demand_scale=scale,
+        demand_anchor_rule=anchor_rule,
+    )
+    return sum_regions(scenario_demand(demand, years, rates, regions=regions))
+
+
+def scenario_demand(demand: pd.DataFrame, years: Sequence[int], params, *, regions: Sequence[str] = ALLIANCE_REGIONS) -> pd.DataFrame:
+    """Per-region estimate for both products with a scenario's demand parameters (the one place that reads them).
+
+    Args:
+        demand: the data package's demand table.
+        years: calendar years.
+        params: a parameter model with ``ndpr_demand_growth_rate``, ``dytb_demand_growth_rate``,
+            ``long_run_demand_growth_rate``, ``demand_growth_break_year``, ``demand_scale`` and
+            ``demand_anchor_rule`` (both briefings' models have them).
+        regions: region codes (default the alliance).
+
+    Returns:
+        The rows of :func:`alliance_demand` for NdPr oxide then Dy+Tb oxide; :func:`sum_regions` totals them.
+    """
+    frames = [
+        alliance_demand(
+            demand,
+            years,
+            product,
+            growth_rate=rate,
+            long_run_growth_rate=params.long_run_demand_growth_rate,
+            break_year=params.demand_growth_break_year,
+            scale=params.demand_scale,
+            regions=regions,
+            anchor_rule=params.demand_anchor_rule,
+        )
+        for product, rate in (("ndpr_oxide", params.ndpr_demand_growth_rate), ("dytb_oxide", params.dytb_demand_growth_rate))
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def sum_regions(by_region: pd.DataFrame) -> pd.DataFrame:
+    """Alliance totals from per-region estimates (:func:`alliance_demand` for one or more products).
+
+    Returns:
+        DataFrame with ``year``, ``product``, ``tonnes`` (summed over regions), ``is_estimate`` (True)
+        and ``source_ids`` (union over the regions, per product).
+    """
+    frames = []
+    for product, per_region in by_region.groupby("product", sort=False):
+        ids = ";".join(sorted({i for v in per_region["source_ids"].dropna() for i in str(v).split(";") if i}))
+        total = per_region.groupby("year", as_index=False)["tonnes"].sum()
+        total["product"] = product
+        total["is_estimate"] = True
+        total["source_ids"] = ids
+        frames.append(total[["year", "product", "tonnes", "is_estimate", "source_ids"]])
+    out = pd.concat(frames, ignore_index=True)
+    out["product"] = out["product"].astype("string")
+    out["source_ids"] = out["source_ids"].astype("string")
+    return out
+
+
+def demand_cross_check(demand: pd.DataFrame, estimate: pd.DataFrame) -> pd.DataFrame:
+    """Set the alliance estimate against the world figures and US apparent consumption, as a sanity bound.
+
+    For each product and each year in which the demand table has a world figure for it, the alliance
+    estimate's share of the world; and, for the United States, its estimate against the US apparent
+    consumption of all rare earths (t REO) in years where both exist.
+
+    Args:
+        demand: the data package's demand table.
+        estimate: output of :func:`alliance_demand` for one or both products (per region).
+
+    Returns:
+        DataFrame with ``check``, ``product``, ``year``, ``estimate_tonnes``, ``reference_tonnes``,
+        ``ratio`` and ``reference`` (text), ``source_ids``.
+    """
+    rows = []
+    default = demand
+    if "is_default" in demand:
+        default = demand.loc[demand["is_default"].fillna(True).astype(bool)]
+    if "segment" in default:
+        default = default.loc[default["segment"].astype("string").fillna("all") == "all"]
+    for product in estimate["product"].dropna().unique():
+        est = estimate.loc[estimate["product"] == product].groupby("year")["tonnes"].sum()
+        world = default.loc[(default["region"] == "world") & (default["product"] == product)]
+        for row in world.itertuples(index=False):
+            if int(row.year) in est.index:
+                rows.append(
+                    {
+                        "check": "alliance share of world",
+                        "product": product,
+                        "year": int(row.year),
+                        "estimate_tonnes": float(est[int(row.year)]),
+                        "reference_tonnes": float(row.tonnes),
+                        "reference": f"world {product} ({getattr(row, 'outlook', '')})",
+                        "source_ids": getattr(row, "source_ids", pd.NA),
+                    }
+                )
+        us_est = estimate.loc[(estimate["product"] == product) & (estimate["region"] == "united_states")]
+        us_est = us_est.groupby("year")["tonnes"].sum()
+        us_total = default.loc[(default["region"] == "united_states") & (default["product"] == "ree_total")]
+        for row in us_total.itertuples(index=False):
+            if int(row.year) in us_est.index:
+                rows.append(
+                    {
+                        "check": "US estimate vs US apparent consumption of all rare earths",
+                        "product": product,
+                        "year": int(row.year),
+                        "estimate_tonnes": float(us_est[int(row.year)]),
+                        "reference_tonnes": float(row.tonnes),
+                        "reference": "US apparent consumption, t REO (USGS)",
+                        "source_ids": getattr(row, "source_ids", pd.NA),
+                    }
+                )
+    out = pd.DataFrame(
+        rows,
+        columns=["check", "product", "year", "estimate_tonnes", "reference_tonnes", "reference", "source_ids"],
+    )
+    out["ratio"] = out["estimate_tonnes"] / out["reference_tonnes"]
+    for column in ("check", "product", "reference", "source_ids"):
+        out[column] = out[column].astype("string")
+    out["year"] = out["year"].astype("int64")
+    return out.sort_values(["product", "check", "year"]).reset_index(drop=True)

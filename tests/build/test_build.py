@@ -1,0 +1,251 @@
+"""The build as a scheduled job uses it: real subprocesses, real kernels, on a tiny throwaway project."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import cli_env, make_project, run_cli, snapshot
+
+pytestmark = pytest.mark.slow
+
+
+def manifest(project: Path, scenario: str = "base", briefing: str = "tiny") -> dict:
+    return json.loads((project / "reports" / scenario / f"{briefing}.manifest.json").read_text())
+
+
+def summary(project: Path) -> dict:
+    return json.loads((project / "reports" / "build-summary.json").read_text())
+
+
+def statuses(project: Path) -> dict[tuple[str, str], str]:
+    return {(j["briefing"], j["scenario"]): j["status"] for j in summary(project)["jobs"]}
+
+
+class RefCollector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.refs += [v for k, v in attrs if k in {"src", "href"} and v]
+
+
+def network_refs(page: str) -> list[str]:
+    """Every src/href that would reach the network (relative links and in-page anchors are fine)."""
+    from urllib.parse import urlparse
+
+    parser = RefCollector()
+    parser.feed(page)
+    return [r for r in parser.refs if r.startswith("//") or urlparse(r).scheme not in ("", "data")]
+
+
+def edit_note(table: Path) -> None:
+    """Change one cell of one row of a data table (its free-text note), keeping the table valid."""
+    with table.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    column = rows[0].index("note")
+    rows[1][column] = (rows[1][column] + " (edited)").strip()
+    with table.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+
+
+def test_end_to_end_html_and_pdf(project):
+    result = run_cli(project, "build", "--scenario", "base")
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = project / "reports" / "base"
+    page = (out / "tiny.html").read_text()
+    # Self-contained: no src/href leaves the page, no require.js or MathJax.
+    assert network_refs(page) == []
+    assert "require.js" not in page and "MathJax" not in page
+    # The chart: a static SVG for readers without JavaScript, and the spec for vegaEmbed with tooltips.
+    assert page.count('class="chart"') == 1 and "<svg" in page and "window.vegaEmbed(" in page and '"tooltip"' in page
+    assert "Figure 1." in page and "Table 1." in page and "Data as of" in page and "Scenario" in page
+    assert "import altair" not in page, "code must be hidden"
+    # The PDF: the title as text, the chart drawn as vectors (no raster images), fonts embedded.
+    pdf = out / "tiny.pdf"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Tiny briefing tiny" in text and "Figure 1." in text and "Page 1 of" in text
+    images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert len(images.strip().splitlines()) == 2, f"expected no raster images:\n{images}"
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert len(fonts.strip().splitlines()) > 2
+    # The manifest records what a scheduled build needs to explain itself.
+    m = manifest(project)
+    for key in ("parameters", "git", "versions", "inputs", "cache_key", "timings", "metrics", "exit_status", "data_as_of"):
+        assert key in m
+    assert set(m["inputs"]["tables"]) == {"stage_shares", "sources"}, "the tables the briefing read, for the cache"
+    assert m["metrics"]["scenario_seen"] == "base"
+    assert {"execute_s", "html_s", "pdf_s"} <= m["timings"].keys()
+    assert not list((project / "reports").glob(".tmp/*")), "no leftovers"
+
+
+def test_cache_rebuilds_exactly_what_changed(project):
+    first = run_cli(project, "build", "--scenario", "base", "--scenario", "controls_reimposed", "--format", "html")
+    assert first.returncode == 0, first.stderr
+    assert set(statuses(project).values()) == {"built"}
+
+    # No change: no kernel runs, and it is quick.
+    again = run_cli(project, "build", "--scenario", "base", "--scenario", "controls_reimposed", "--format", "html")
+    assert again.returncode == 0
+    assert set(statuses(project).values()) == {"cached"}
+    assert "0 built, 2 up to date" in again.stdout
+
+    # A parameter change rebuilds only that scenario; the summary shows how the metric moved.
+    params = project / "params" / "base.yaml"
+    params.write_text(params.read_text() + "multiplier: 2.0\n")
+    third = run_cli(project, "build", "--scenario", "base", "--scenario", "controls_reimposed", "--format", "html")
+    assert statuses(project) == {("tiny", "base"): "built", ("tiny", "controls_reimposed"): "cached"}
+    assert "parameter multiplier: 1.0 -> 2.0" in third.stdout
+    assert "max_scaled_share:" in third.stdout
+    index = (project / "reports" / "index.html").read_text()
+    assert "What changed since the last build" in index and "max_scaled_share" in index and network_refs(index) == []
+
+    # A change to a table the briefing did not read rebuilds nothing ...
+    edit_note(project / "rare_earth_lib" / "data" / "prices.csv")
+    run_cli(project, "build", "--scenario", "base", "--format", "html")
+    assert statuses(project) == {("tiny", "base"): "cached"}
+    # ... a change to one it read rebuilds it.
+    edit_note(project / "rare_earth_lib" / "data" / "stage_shares.csv")
+    run_cli(project, "build", "--scenario", "base", "--format", "html")
+    assert statuses(project) == {("tiny", "base"): "built"}
+    assert "data table stage_shares" in summary(project)["jobs"][0]["changes"]["inputs"]
+
+    # A library change and a notebook change rebuild.
+    (project / "rare_earth_lib" / "report" / "briefing.py").write_text(
+        (project / "rare_earth_lib" / "report" / "briefing.py").read_text() + "\n# touched\n"
+    )
+    run_cli(project, "build", "--scenario", "base", "--format", "html")
+    assert summary(project)["jobs"][0]["changes"]["inputs"] == ["library"]
+    nb = project / "notebooks" / "tiny.ipynb"
+    nb.write_text(nb.read_text().replace("The rows shown", "The rows that are shown"))
+    run_cli(project, "build", "--scenario", "base", "--format", "html")
+    assert summary(project)["jobs"][0]["changes"]["inputs"] == ["notebook"]
+
+    # Asking for a format the last build did not make rebuilds; --force always does.
+    run_cli(project, "build", "--scenario", "base")
+    assert statuses(project) == {("tiny", "base"): "built"}
+    run_cli(project, "build", "--scenario", "base", "--force")
+    assert statuses(project) == {("tiny", "base"): "built"}
+
+
+def test_failing_cell_is_named_others_still_build_and_good_output_stays(tmp_path):
+    project = make_project(tmp_path / "p", briefings=("tiny", "other"))
+    assert run_cli(project, "build", "--scenario", "base", "--format", "html").returncode == 0
+    good = (project / "reports" / "base" / "tiny.html").read_bytes()
+    good_manifest = manifest(project)
+    (project / "params" / "base.yaml").write_text((project / "params" / "base.yaml").read_text() + "multiplier: 3.0\n")
+    model = project / "rare_earth_lib" / "parameters" / "tiny.py"
+    model.write_text(model.read_text().replace("fail_in_cell: bool = Field(False", "fail_in_cell: bool = Field(True"))
+    nb = project / "notebooks" / "tiny.ipynb"
+    nb.write_text(nb.read_text().replace("fail_in_cell = False", "fail_in_cell = True"))
+    result = run_cli(project, "build", "--scenario", "base", "--format", "html")
+    assert result.returncode == 1
+    assert "tiny × base: cell 4" in result.stdout and "RuntimeError: asked to fail" in result.stdout
+    assert "reports/base/tiny.failed.ipynb" in result.stdout
+    assert (project / "reports" / "base" / "tiny.failed.ipynb").is_file()
+    assert (project / "reports" / "base" / "tiny.html").read_bytes() == good, "the previous good briefing stays"
+    assert manifest(project) == good_manifest
+    assert statuses(project)[("other", "base")] == "built"
+    assert "last build FAILED" in (project / "reports" / "index.html").read_text()
+
+
+def test_cell_timeout(project):
+    (project / "params" / "base.yaml").write_text((project / "params" / "base.yaml").read_text() + "sleep_s: 30\n")
+    started = time.monotonic()
+    result = run_cli(project, "build", "--scenario", "base", "--format", "html", "--cell-timeout", "3")
+    assert result.returncode == 1
+    assert "tiny × base" in result.stdout and "timed out" in result.stdout.lower()
+    assert time.monotonic() - started < 28
+
+
+def test_second_build_exits_3_while_the_lock_is_held(project):
+    from filelock import FileLock
+
+    (project / "reports").mkdir()
+    with FileLock(str(project / "reports" / ".build.lock")):
+        result = run_cli(project, "build", "--scenario", "base")
+    assert result.returncode == 3
+    assert "another build holds reports/.build.lock" in result.stderr
+    assert not (project / "reports" / "base").exists()
+
+
+def test_overlapping_builds_end_consistent(project):
+    cmd = [sys.executable, "-m", "rare_earth_lib.build.cli", "--root", str(project), "build", "--scenario", "base", "--format", "html"]
+    procs = [
+        subprocess.Popen(cmd, cwd=project, env=cli_env(project), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    codes = sorted(p.wait(timeout=300) for p in procs)
+    assert codes in ([0, 0], [0, 3])
+    m = manifest(project)
+    html_file = project / "reports" / "base" / "tiny.html"
+    import hashlib
+
+    assert m["outputs"]["html"]["sha256"] == hashlib.sha256(html_file.read_bytes()).hexdigest()
+
+
+def test_kill_9_mid_build_keeps_previous_outputs_and_next_build_recovers(project):
+    assert run_cli(project, "build", "--scenario", "base").returncode == 0
+    before = snapshot(project / "reports" / "base")
+    (project / "params" / "base.yaml").write_text((project / "params" / "base.yaml").read_text() + "multiplier: 2.0\nsleep_s: 20\n")
+    cmd = [sys.executable, "-m", "rare_earth_lib.build.cli", "--root", str(project), "build", "--scenario", "base", "--cell-timeout", "120"]
+    proc = subprocess.Popen(
+        cmd, cwd=project, env=cli_env(project), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    staged = project / "reports" / ".tmp"
+    deadline = time.monotonic() + 60
+    while not any(staged.glob("*/tiny.ipynb")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert any(staged.glob("*/tiny.ipynb")), "the build never reached execution"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert snapshot(project / "reports" / "base") == before, "kill -9 must leave the previous outputs untouched"
+    (project / "params" / "base.yaml").write_text((project / "params" / "base.yaml").read_text().replace("sleep_s: 20\n", ""))
+    result = run_cli(project, "build", "--scenario", "base")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert manifest(project)["parameters"]["multiplier"] == 2.0
+    assert not any(staged.glob("*")), "leftovers of the killed build are cleaned up"
+
+
+def test_parameter_strings_reach_the_notebook_as_data(project):
+    title = 'Quote " and <script>alert(1)</script> and \\n; import os'
+    (project / "params" / "odd.yaml").write_text(f"# Odd title.\nscenario_title: {json.dumps(title)}\n")
+    result = run_cli(project, "build", "--scenario", "odd", "--format", "html")
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = (project / "reports" / "odd" / "tiny.html").read_text()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert manifest(project, "odd")["parameters"]["scenario_title"] == title
+
+
+def test_quiet_prints_nothing_on_success(project):
+    result = run_cli(project, "build", "--scenario", "base", "--format", "html", "--quiet")
+    assert result.returncode == 0
+    assert result.stdout == "" and result.stderr == ""
+
+
+def test_bad_data_row_is_bad_input_before_any_kernel_and_keeps_good_briefings(project):
+    assert run_cli(project, "build", "--scenario", "base", "--format", "html").returncode == 0
+    before = snapshot(project / "reports" / "base")
+    table = project / "rare_earth_lib" / "data" / "stage_shares.csv"
+    with table.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    rows[3][rows[0].index("share")] = "ninety percent"
+    with table.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    result = run_cli(project, "build", "--scenario", "base", "--format", "html")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "stage_shares.csv" in result.stderr and "row 4" in result.stderr and "share" in result.stderr
+    assert snapshot(project / "reports" / "base") == before
+    assert run_cli(project, "validate").returncode == 2

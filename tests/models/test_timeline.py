@@ -1,0 +1,533 @@
+"""Tests for rare_earth_lib.models.timeline: slip fit with censoring, Monte Carlo, summaries, hindcast, sensitivity."""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rare_earth_lib.models import timeline as tl
+from rare_earth_lib.parameters.refining_timeline import Params
+
+NaT = pd.NaT
+AS_OF = "2026-11-28"
+
+# Historical builds with the contract's column names: four reached first output, two are censored.
+ANALOGS = pd.DataFrame(
+    {
+        "analog_id": ["lamp", "kalgoorlie", "stage2", "eneabba", "nolans", "narva"],
+        "project": ["LAMP", "Kalgoorlie", "Stage II", "Eneabba", "Nolans", "Narva magnets"],
+        "country": ["Malaysia", "Australia", "United States", "Australia", "Australia", "Estonia"],
+        "stage": ["cracking;separation", "cracking", "separation", "cracking;separation", "mining;separation", "magnet"],
+        "greenfield": [True, True, False, True, True, True],
+        "decision_date": pd.to_datetime([NaT, "2019-05-15", "2019-07-01", "2022-04-15", "2019-02-07", "2023-07-15"]),
+        "planned_first_output_date": pd.to_datetime(["2011-08-15", "2022-12-31", "2022-07-01", "2025-07-01", "2022-07-01", "2025-07-01"]),
+        "actual_first_output_date": pd.to_datetime(["2012-11-30", "2023-12-07", "2023-08-15", NaT, NaT, "2025-09-15"]),
+        "reached_first_output": [True, True, True, False, False, True],
+        "source_ids": ["S55", "S43", "S36", "S68", "S72", "S88"],
+    }
+)
+
+PROJECTS = pd.DataFrame(
+    {
+        "project_id": ["lamp", "eneabba", "nolans", "hre_new", "mp_hre", "ef2"],
+        "company": ["Lynas", "Iluka", "Arafura", "Lynas", "MP", "Energy Fuels"],
+        "site": ["Gebeng", "Eneabba", "Nolans", "Gebeng", "Mountain Pass", "White Mesa"],
+        "country": ["Malaysia", "Australia", "Australia", "Malaysia", "United States", "United States"],
+        "owner_country": ["Australia", "Australia", "Australia", "Australia", "United States", "United States"],
+        "stages": [
+            "cracking;separation",
+            "cracking;separation;heavy_separation",
+            "mining;separation",
+            "heavy_separation",
+            "heavy_separation",
+            "separation;heavy_separation",
+        ],
+        "capacity_tpa": [10500.0, 17500.0, 4440.0, 5000.0, 3000.0, 6000.0],
+        "capacity_basis": ["t_ndpr_oxide", "t_reo", "t_ndpr_oxide", "t_feed", "t_feed", "t_ndpr_oxide"],
+        "ndpr_oxide_tpa": [10500.0, 4000.0, 4440.0, np.nan, np.nan, 6000.0],
+        "dytb_oxide_tpa": [np.nan, 150.0, np.nan, 300.0, 200.0, 306.0],
+        "capacity_is_estimate": [False, True, False, True, False, False],
+        "status": ["operating", "construction", "pre_fid", "fid", "construction", "feasibility"],
+        "announced_date": pd.to_datetime([NaT, NaT, NaT, "2025-10-29", NaT, "2026-01-15"]),
+        "fid_date": pd.to_datetime([NaT, "2022-04-15", NaT, NaT, NaT, NaT]),
+        "construction_start_date": pd.to_datetime([NaT, "2022-10-01", NaT, NaT, NaT, NaT]),
+        "first_output_planned_date": pd.to_datetime([NaT, "2025-07-01", "2022-07-01", NaT, NaT, NaT]),
+        "first_output_target_date": pd.to_datetime([NaT, "2027-07-01", NaT, "2026-04-15", "2026-07-01", "2029-02-15"]),
+        "first_output_actual_date": pd.to_datetime(["2012-11-30", NaT, NaT, NaT, NaT, NaT]),
+        "funding_us_musd": [np.nan, np.nan, 0.0, 0.0, 185.0, np.nan],
+        "source_ids": ["S48", "S68", "S72", "D75", "S35", "D21"],
+    }
+)
+
+DEMAND = pd.DataFrame(
+    {
+        "region": ["united_states", "japan", "united_states", "japan", "australia", "australia"],
+        "product": ["ndpr_oxide", "ndpr_oxide", "dytb_oxide", "dytb_oxide", "ndpr_oxide", "dytb_oxide"],
+        "segment": ["all"] * 6,
+        "year": [2030, 2024, 2025, 2024, 2024, 2024],
+        "tonnes": [13300.0, 5500.0, 340.0, 195.0, 0.0, 0.0],
+        "kind": ["projection", "observed", "derived", "derived", "derived", "derived"],
+        "outlook": ["EF", "JSNM", "EF", "FB", "assumption", "assumption"],
+        "is_estimate": [True, False, True, True, True, True],
+        "is_default": [True] * 6,
+        "method": ["6000/0.45", None, "270+70", "illustrative", "assumed 0", "assumed 0"],
+        "source_ids": ["D21", "D29a", "D20", "D44", "D49", "D49"],
+        "as_of": ["2024"] * 6,
+    }
+)
+
+SMALL = {"n_trials": 400, "horizon_year": 2040}
+
+
+def small_params(**update) -> Params:
+    return Params(**(SMALL | update))
+
+
+def run(**update) -> tl.TimelineRun:
+    return tl.run_timeline(small_params(**update), projects=PROJECTS, analogs=ANALOGS, demand=DEMAND, as_of=AS_OF)
+
+
+# ------------------------------------------------------------------ normal helpers
+@pytest.mark.parametrize("z", [-8.0, -3.0, -1.0, 0.0, 0.5, 2.0, 5.0])
+def test_norm_sf_matches_statistics(z):
+    assert float(tl.norm_sf(z)) == pytest.approx(1 - NormalDist().cdf(z), rel=1e-6, abs=1e-12)
+
+
+@pytest.mark.parametrize("p", [1e-12, 1e-4, 0.02, 0.3, 0.5, 0.9, 0.99999])
+def test_norm_ppf_matches_statistics(p):
+    assert float(tl.norm_ppf(p)) == pytest.approx(NormalDist().inv_cdf(p), rel=1e-7, abs=1e-9)
+
+
+# ------------------------------------------------------------------ slips and the fit
+def test_analog_slips_observed_and_censored():
+    got = tl.analog_slips(ANALOGS, as_of=AS_OF, scope="refining").set_index("analog_id")
+    assert "narva" not in got.index  # magnet plant: outside the refining scope
+    assert got.loc["kalgoorlie", "slip_years"] == pytest.approx(0.93, abs=0.01)
+    assert not got.loc["kalgoorlie", "censored"]
+    # not yet producing: censored at the time elapsed since the plan (a lower bound)
+    assert got.loc["nolans", "censored"]
+    assert got.loc["nolans", "slip_years"] == pytest.approx(2026.91 - 2022.5, abs=0.01)
+    all_scope = tl.analog_slips(ANALOGS, as_of=AS_OF, scope="all")
+    assert "narva" in set(all_scope["analog_id"])
+
+
+@pytest.mark.parametrize("kwargs, argument", [({"scope": "magnets"}, "scope"), ({"as_of": "not a date"}, "as_of")])
+def test_analog_slips_bad_arguments(kwargs, argument):
+    args = {"as_of": AS_OF, "scope": "refining"} | kwargs
+    with pytest.raises(ValueError, match=argument):
+        tl.analog_slips(ANALOGS, **args)
+
+
+def test_fit_recovers_a_known_lognormal():
+    rng = np.random.default_rng(1)
+    sample = np.exp(rng.normal(0.5, 0.4, 400)) - 1.0
+    slips = pd.DataFrame({"analog_id": [f"a{i}" for i in range(400)], "slip_years": sample, "censored": False})
+    fit = tl.fit_slip_distribution(slips, offset_years=1.0)
+    assert fit.mu == pytest.approx(0.5, abs=0.06)
+    assert fit.sigma == pytest.approx(0.4, abs=0.05)
+
+
+def test_censored_builds_lengthen_the_fitted_slip():
+    slips = tl.analog_slips(ANALOGS, as_of=AS_OF)
+    with_censored = tl.fit_slip_distribution(slips)
+    observed_only = tl.fit_slip_distribution(slips.loc[~slips["censored"]])
+    assert with_censored.n_censored == 2 and observed_only.n_censored == 0
+    assert with_censored.median_years() > observed_only.median_years()
+    # treating the censored builds as if they had produced today would understate the slip
+    as_if_done = tl.fit_slip_distribution(slips.assign(censored=False))
+    assert with_censored.quantile(0.9) > as_if_done.quantile(0.9)
+
+
+def test_fit_bad_arguments():
+    slips = tl.analog_slips(ANALOGS, as_of=AS_OF)
+    with pytest.raises(ValueError, match="offset_years"):
+        tl.fit_slip_distribution(slips, offset_years=0.0)
+    with pytest.raises(ValueError, match="slips"):
+        tl.fit_slip_distribution(slips, exclude=["lamp", "kalgoorlie", "stage2"])
+
+
+FIT = tl.SlipFit(mu=0.9, sigma=0.6, offset_years=1.0, n_observed=4, n_censored=2)
+
+
+@given(
+    q=st.floats(0.001, 0.999),
+    lower=st.floats(-0.9, 8.0),
+    extra=st.floats(0.0, 3.0),
+    m=st.floats(0.2, 3.0),
+    dm=st.floats(0.0, 2.0),
+)
+def test_slip_quantile_is_monotone_in_minimum_and_multiplier(q, lower, extra, m, dm):
+    base = float(tl.truncated_slip_quantile(FIT, q, lower, m))
+    assert base >= lower - 1e-9  # never below what is already known
+    assert float(tl.truncated_slip_quantile(FIT, q, lower + extra, m)) >= base - 1e-9
+    assert float(tl.truncated_slip_quantile(FIT, q, lower, m + dm)) >= base - 1e-9
+
+
+def test_slip_quantile_bad_multiplier():
+    with pytest.raises(ValueError, match="slip_multiplier"):
+        tl.truncated_slip_quantile(FIT, 0.5, 0.0, 0.0)
+
+
+# ------------------------------------------------------------------ the Monte Carlo
+def test_same_seed_same_result_and_another_seed_differs():
+    a, b, c = run(seed=7), run(seed=7), run(seed=8)
+    for prod in tl.PRODUCTS:
+        np.testing.assert_array_equal(a.result.capacity_tpa[prod], b.result.capacity_tpa[prod])
+        np.testing.assert_array_equal(a.result.coverage_year[prod], b.result.coverage_year[prod])
+    assert not np.array_equal(a.result.capacity_tpa["ndpr_oxide"], c.result.capacity_tpa["ndpr_oxide"])
+
+
+def test_simulation_shapes_and_producing_plants():
+    r = run().result
+    assert r.capacity_tpa["ndpr_oxide"].shape == (400, 2040 - 2026 + 1)
+    lamp = r.pipeline.index[r.pipeline["project_id"] == "lamp"][0]
+    assert np.all(r.first_output_year[:, lamp] == pytest.approx(2012.91, abs=0.01))
+    # a plant that is not producing never starts before the as-of date, nor before its latest target
+    eneabba = r.pipeline.index[r.pipeline["project_id"] == "eneabba"][0]
+    built = r.first_output_year[:, eneabba]
+    assert np.nanmin(built) >= 2027.49
+    # pre-FID Nolans is built in roughly its completion probability of trials
+    nolans = r.pipeline.index[r.pipeline["project_id"] == "nolans"][0]
+    assert np.mean(~np.isnan(r.first_output_year[:, nolans])) == pytest.approx(0.35, abs=0.08)
+
+
+@pytest.mark.parametrize(
+    "update, argument",
+    [
+        ({"n_trials": -5}, "n_trials"),
+        ({"n_trials": 0}, "n_trials"),
+        ({"coverage_threshold": 0.0}, "coverage_threshold"),
+        ({"coverage_threshold": 1.5}, "coverage_threshold"),
+        ({"slip_multiplier": -1.0}, "slip_multiplier"),
+        ({"horizon_year": 2020}, "horizon_year"),
+    ],
+)
+def test_settings_bad_arguments(update, argument):
+    with pytest.raises(ValueError, match=argument):
+        tl.SimulationSettings(**update)
+
+
+def test_params_bad_arguments_name_the_parameter():
+    with pytest.raises(ValueError, match="coverage_threshold"):
+        Params(coverage_threshold=1.2)
+    with pytest.raises(ValueError, match="n_trials"):
+        Params(n_trials=-1)
+    with pytest.raises(ValueError, match="first_year_utilisation"):
+        Params(first_year_utilisation=0.9, mature_utilisation=0.8)
+
+
+def test_summary_bad_product():
+    r = run().result
+    for fn in (tl.coverage_summary, tl.capacity_percentiles, tl.coverage_distribution):
+        with pytest.raises(ValueError, match="product"):
+            fn(r, "la_oxide")
+
+
+def test_empirical_quantile_and_never_reached():
+    values = np.array([2030.0, 2031.0, np.inf, np.inf])
+    assert tl.empirical_quantile(values, 0.5) == 2031.0
+    assert tl.empirical_quantile(values, 0.75) == math.inf
+    with pytest.raises(ValueError, match="q"):
+        tl.empirical_quantile(values, 0.0)
+    # a threshold nobody reaches: every percentile is None and the never share is reported
+    r = run(coverage_threshold=1.0, ndpr_demand_growth_rate=0.3, long_run_demand_growth_rate=0.3, demand_scale=10.0).result
+    s = tl.coverage_summary(r, "ndpr_oxide")
+    assert (s["p10"], s["p50"], s["p90"]) == (None, None, None)
+    assert s["share_never"] == 1.0 and s["prob_by_year"] == 0.0
+    dist = tl.coverage_distribution(r, "ndpr_oxide")
+    assert dist["share_of_trials"].iloc[-1] == 1.0 and dist["label"].iloc[-1] == "never by 2040"
+    assert dist["cumulative_share"].iloc[-1] == pytest.approx(1.0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), threshold=st.floats(0.05, 1.0), sigma=st.floats(0.0, 0.8))
+def test_percentiles_are_ordered(seed, threshold, sigma):
+    r = run(seed=seed, coverage_threshold=threshold, demand_uncertainty_sigma=sigma).result
+    for prod in tl.PRODUCTS:
+        s = tl.coverage_summary(r, prod)
+        years = [2041 if v is None else v for v in (s["p10"], s["p50"], s["p90"])]
+        assert years == sorted(years)
+        cap = tl.capacity_percentiles(r, prod)
+        assert np.all(cap["capacity_p10_tpa"] <= cap["capacity_p50_tpa"])
+        assert np.all(cap["capacity_p50_tpa"] <= cap["capacity_p90_tpa"])
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), ytn=st.floats(1.0, 8.0), u1=st.floats(0.05, 0.8))
+def test_capacity_never_decreases_when_no_project_fails(seed, ytn, u1):
+    certain = {f"completion_prob_{s}": 1.0 for s in ("construction", "fid", "feasibility", "pre_fid", "stalled", "cancelled")}
+    r = run(seed=seed, years_to_nameplate=ytn, first_year_utilisation=u1, mature_utilisation=max(u1, 0.85), **certain).result
+    for prod in tl.PRODUCTS:
+        assert np.all(np.diff(r.capacity_tpa[prod], axis=1) >= -1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), m=st.floats(0.2, 2.5), dm=st.floats(0.01, 2.0))
+def test_more_slip_never_gives_an_earlier_p50(seed, m, dm):
+    low, high = run(seed=seed, slip_multiplier=m).result, run(seed=seed, slip_multiplier=m + dm).result
+    for prod in tl.PRODUCTS:
+        p_low = tl.coverage_summary(low, prod)["p50"] or 2041
+        p_high = tl.coverage_summary(high, prod)["p50"] or 2041
+        assert p_high >= p_low
+        # trial by trial, too (common random numbers)
+        assert np.all(high.coverage_year[prod] >= low.coverage_year[prod])
+
+
+def test_scenario_levers_move_the_date_the_right_way():
+    base = run()
+    fast = run(slip_multiplier=0.75, decision_speedup_years=1.0, completion_prob_fid=0.9, completion_prob_pre_fid=0.5)
+    reversal = run(us_funding_withdrawn=True, us_withdrawal_year=2026, us_backed_stop_share=1.0)
+    for prod in tl.PRODUCTS:
+        assert np.all(fast.result.coverage_year[prod] <= base.result.coverage_year[prod])
+        assert np.all(reversal.result.coverage_year[prod] >= base.result.coverage_year[prod])
+    # the US-funded heavy-REE circuit is never built when every US-backed project stops
+    mp = reversal.result.pipeline.index[reversal.result.pipeline["project_id"] == "mp_hre"][0]
+    assert np.all(np.isnan(reversal.result.first_output_year[:, mp]))
+
+
+def test_coverage_by_threshold_is_monotone():
+    r = run(n_trials=1000).result
+    table = tl.coverage_by_threshold(r, "dytb_oxide", (0.25, 0.5, 0.75, 1.0))
+    assert table["prob_by_year"].is_monotonic_decreasing
+    assert table["share_never"].is_monotonic_increasing
+    with pytest.raises(ValueError, match="threshold"):
+        tl.coverage_by_threshold(r, "dytb_oxide", (0.0,))
+
+
+def test_project_windows():
+    r = run().result
+    w = tl.project_windows(r).set_index("project_id")
+    assert w.loc["lamp", "first_output_p50_year"] == pytest.approx(2012.91, abs=0.01)
+    assert w.loc["eneabba", "first_output_p10_year"] <= w.loc["eneabba", "first_output_p90_year"]
+    assert w.loc["eneabba", "first_output_p10_year"] >= 2027.49
+
+
+# ------------------------------------------------------------------ hindcast
+def test_hindcast_leave_one_out_and_coverage():
+    table = tl.hindcast(ANALOGS, as_of=AS_OF, scope="refining")
+    assert list(table["analog_id"]) == ["lamp", "kalgoorlie", "stage2", "eneabba", "nolans"]
+    assert (table["fit_n"] == 4).all()  # each prediction is fitted on the other four
+    assert (table["predicted_p10_year"] <= table["predicted_p50_year"]).all()
+    assert (table["predicted_p50_year"] <= table["predicted_p90_year"]).all()
+    cov = tl.hindcast_coverage(table)
+    assert cov["n_total"] == 5
+    assert cov["n_decided"] + cov["n_open"] == 5
+    assert cov["coverage_rate"] == pytest.approx(cov["n_inside"] / cov["n_decided"])
+    # censored builds are never counted as hits
+    assert not table.loc[table["censored"], "inside"].any()
+
+
+def test_hindcast_coverage_counts_by_hand():
+    table = pd.DataFrame(
+        {
+            "outcome": ["inside", "later than P90", "earlier than P10", "still open, inside so far", "inside"],
+            "decided": [True, True, True, False, True],
+            "inside": [True, False, False, False, True],
+        }
+    )
+    got = tl.hindcast_coverage(table)
+    assert got == {"coverage_rate": 0.5, "n_inside": 2, "n_decided": 4, "n_open": 1, "n_total": 5, "n_early": 1, "n_late": 1}
+    assert tl.hindcast_coverage(table.iloc[[3]])["coverage_rate"] is None
+
+
+def test_hindcast_bad_interval():
+    with pytest.raises(ValueError, match="interval"):
+        tl.hindcast(ANALOGS, as_of=AS_OF, interval=(0.9, 0.1))
+
+
+# ------------------------------------------------------------------ sensitivity and headline
+def test_sensitivity_and_headline():
+    params = small_params(n_trials=200)
+    table = tl.sensitivity(params, projects=PROJECTS, analogs=ANALOGS, demand=DEMAND, as_of=AS_OF)
+    assert set(table["product"]) == set(tl.PRODUCTS)
+    assert {
+        "slip_multiplier",
+        "completion_probabilities",
+        "demand_growth",
+        "ramp_up_speed",
+        "coverage_threshold",
+        "alliance_demand_estimate",
+    } <= set(table["factor"])
+    slip = table.loc[(table["factor"] == "slip_multiplier") & (table["product"] == "ndpr_oxide")].set_index("side")
+    low = slip.loc["low", "p50_year"] if not pd.isna(slip.loc["low", "p50_year"]) else 2041
+    high = slip.loc["high", "p50_year"] if not pd.isna(slip.loc["high", "p50_year"]) else 2041
+    assert low <= high
+    base_run = tl.run_timeline(params, projects=PROJECTS, analogs=ANALOGS, demand=DEMAND, as_of=AS_OF)
+    hc = tl.hindcast(ANALOGS, as_of=AS_OF)
+    head = tl.headline(base_run, hc, table)
+    for key in (
+        "ndpr_coverage_year_p10",
+        "ndpr_coverage_year_p50",
+        "ndpr_coverage_year_p90",
+        "dytb_coverage_year_p50",
+        "ndpr_prob_by_2030",
+        "dytb_prob_by_2030",
+        "hindcast_coverage_rate",
+        "largest_driver",
+    ):
+        assert key in head
+    assert head["largest_driver"] not in ("Coverage threshold", "Attribution (location vs owner)")
+    assert all(v is None or isinstance(v, (int, float, str)) for v in head.values())
+    with pytest.raises(ValueError, match="n_trials"):
+        tl.sensitivity(params, projects=PROJECTS, analogs=ANALOGS, demand=DEMAND, as_of=AS_OF, n_trials=0)
+
+
+def test_reused_inputs_give_the_same_run_as_a_fresh_one():
+    """Sensitivity shares pipeline, slip fit and demand between variants; a shared one must never leak."""
+    reuse: dict = {}
+    settings = [
+        {},
+        {"demand_scale": 1.5},
+        {"attribution": "location"},
+        {"slip_offset_years": 1.0},
+        {"ndpr_demand_growth_rate": 0.0},
+        {"demand_scale": 1.5, "attribution": "location"},
+    ]
+    for update in settings:
+        shared = tl.run_timeline(small_params(**update), projects=PROJECTS, analogs=ANALOGS, demand=DEMAND, as_of=AS_OF, reuse=reuse)
+        fresh = run(**update)
+        for prod in tl.PRODUCTS:
+            np.testing.assert_array_equal(shared.result.coverage_year[prod], fresh.result.coverage_year[prod])
+            np.testing.assert_array_equal(shared.result.capacity_tpa[prod], fresh.result.capacity_tpa[prod])
+        pd.testing.assert_frame_equal(shared.demand, fresh.demand)
+        pd.testing.assert_frame_equal(shared.pipeline, fresh.pipeline)
+    assert len([k for k in reuse if k[0] == "demand"]) == 3
+
+
+def test_largest_driver_ignores_definitional_factors():
+    table = pd.DataFrame(
+        {
+            "factor": ["coverage_threshold", "slip_multiplier", "demand_growth"],
+            "label": ["Coverage threshold", "Slip to first output", "Demand growth"],
+            "product": ["ndpr_oxide"] * 3,
+            "swing_years": [9, 2, 3],
+        }
+    )
+    assert tl.largest_driver(table) == "Demand growth"
+    assert tl.largest_driver(table, exclude=()) == "Coverage threshold"
+    assert tl.largest_driver(table.assign(swing_years=0)) is None
+
+
+def test_undecided_projects_need_a_minimum_build_time():
+    r = run(min_build_years_undecided=3.0).result
+    for pid in ("nolans", "ef2"):  # pre-FID and feasibility
+        j = r.pipeline.index[r.pipeline["project_id"] == pid][0]
+        assert np.nanmin(r.first_output_year[:, j]) == pytest.approx(2026.907 + 3.0, abs=1e-3)
+    # a project under construction is not held back by it
+    j = r.pipeline.index[r.pipeline["project_id"] == "mp_hre"][0]
+    assert np.nanmin(r.first_output_year[:, j]) < 2026.91 + 3.0
+
+
+def test_briefing_frames_and_sentences():
+    base = run()
+    table = tl.pipeline_table(base)
+    assert len(table) == len(base.pipeline)
+    row = table.set_index("project_id").loc["eneabba"]
+    assert row["capex"] == "" and row["counts_for"] == "Australia" and row["status"] == "construction"
+    assert row["sim_first_output_p10_year"] <= row["sim_first_output_p90_year"]
+    analog = tl.analog_table(base.slips, AS_OF)
+    nolans = analog.set_index("analog_id").loc["nolans"]
+    assert nolans["censored"] and nolans["outcome_year"] == pytest.approx(2026.91, abs=0.01)
+    head = {
+        "horizon_year": 2040,
+        "coverage_threshold": 0.75,
+        "ndpr_coverage_year_p10": 2029,
+        "ndpr_coverage_year_p50": 2032,
+        "ndpr_coverage_year_p90": None,
+        "ndpr_share_never_reached": 0.25,
+        "dytb_coverage_year_p10": None,
+        "dytb_coverage_year_p50": None,
+        "dytb_coverage_year_p90": None,
+        "dytb_share_never_reached": 0.95,
+        "ndpr_prob_by_2030": 0.2,
+        "dytb_prob_by_2030": 0.0,
+        "largest_driver": "Demand growth",
+        "hindcast_coverage_rate": 0.6,
+        "hindcast_n_inside": 3,
+        "hindcast_n_decided": 5,
+        "hindcast_n_open": 2,
+    }
+    refs = {"fan": "Figure 2", "coverage": "Figure 3", "tornado": "Figure 5", "hindcast": "Table 2"}
+    text = tl.key_judgment_sentences(head, refs, probability_by_year=2030)
+    assert "in 2032 at the median (P10 2029, P50 2032, P90 not by 2040)" in text[0]
+    assert "does not cover 75%" in text[1] and "95% of trials never reach it by 2040" in text[1]
+    assert "20% for NdPr and 0% for Dy+Tb" in text[2]
+    assert "is the demand growth (Figure 5)" in text[3]
+    assert "3 of 5 decided outcomes (60%" in text[4]
+
+
+def test_runs_on_the_data_package():
+    """The real tables load and run end to end (a small run; catches column mismatches with the data)."""
+    from rare_earth_lib.data import package as dp
+
+    projects, analogs, demand = dp.load("projects"), dp.load("build_analogs"), dp.load("demand")
+    params = Params(n_trials=300)
+    result = tl.run_timeline(params, projects=projects, analogs=analogs, demand=demand, as_of=dp.as_of())
+    assert len(result.pipeline) >= 3
+    assert result.slip_fit.n_observed >= 2
+    assert set(result.pipeline["alliance_country"]) <= {"United States", "Japan", "Australia"}
+    head = tl.headline(result, tl.hindcast(analogs, as_of=dp.as_of()))
+    assert 0.0 <= head["ndpr_prob_by_2030"] <= 1.0
+    assert head["hindcast_coverage_rate"] is None or 0.0 <= head["hindcast_coverage_rate"] <= 1.0
+
+
+def test_year_formatting_helpers():
+    got = tl.format_decimal_year(pd.Series([2027.5, np.nan, 2012.99, 2026.0]))
+    assert got.tolist()[0] == "2027-07" and got.isna().tolist()[1] and got.tolist()[2:] == ["2012-12", "2026-01"]
+    assert tl.year_text(None, 2045) == "not by 2045" and tl.year_text(2031, 2045) == "2031"
+    assert tl.decimal_as_of("2026-07-02") == pytest.approx(2026.5, abs=0.003)
+    with pytest.raises(ValueError, match="as_of"):
+        tl.decimal_as_of("soon")
+
+
+@pytest.mark.parametrize(
+    "company, site, expected",
+    [
+        ("Energy Fuels", "White Mesa Mill, UT (Phase 2)", "Energy Fuels - White Mesa Mill (Phase 2)"),
+        ("Iluka Resources", "Eneabba refinery, WA", "Iluka - Eneabba refinery"),
+        ("MP Materials", "Mountain Pass, CA", "MP - Mountain Pass"),
+    ],
+)
+def test_short_project_label(company, site, expected):
+    assert tl.short_project_label(company, site) == expected
+
+
+def test_announced_capacity_is_at_least_the_simulated_median():
+    params = small_params()
+    announced = tl.announced_capacity(params, PROJECTS, AS_OF)
+    r = run().result
+    for product in tl.PRODUCTS:
+        path = announced.loc[announced["product"] == product].set_index("year")["capacity_tpa"]
+        median = tl.capacity_percentiles(r, product).set_index("year")["capacity_p50_tpa"]
+        assert np.all(np.diff(path.to_numpy()) >= -1e-9)
+        # the press-release path: no slips, no failures -> never below the simulated median
+        assert np.all(path.to_numpy() >= median.to_numpy() - 1e-6)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31))
+def test_same_seed_same_result_property(seed):
+    a, b = run(seed=seed, n_trials=150), run(seed=seed, n_trials=150)
+    for prod in tl.PRODUCTS:
+        np.testing.assert_array_equal(a.result.coverage_year[prod], b.result.coverage_year[prod])
+        np.testing.assert_array_equal(a.result.first_output_year, b.result.first_output_year)
+
+
+def test_check_run_passes_and_fails_loudly():
+    good = run()
+    tl.check_run(good)
+    bad_pipeline = good.pipeline.assign(ndpr_oxide_tpa=-good.pipeline["ndpr_oxide_tpa"])
+    with pytest.raises(ValueError, match="ndpr_oxide_tpa"):
+        tl.check_run(tl.TimelineRun(good.params, bad_pipeline, good.slips, good.slip_fit, good.demand, good.demand_by_region, good.result))
+    zero_demand = {**good.result.demand_tpa, "dytb_oxide": np.zeros_like(good.result.demand_tpa["dytb_oxide"])}
+    import dataclasses
+
+    bad_result = dataclasses.replace(good.result, demand_tpa=zero_demand)
+    with pytest.raises(ValueError, match="dytb_oxide demand"):
+        tl.check_run(dataclasses.replace(good, result=bad_result))

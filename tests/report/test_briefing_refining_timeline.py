@@ -1,0 +1,142 @@
+"""The refining-timeline briefing runs under every scenario and says what the library computes.
+
+Executes notebooks/refining_timeline.ipynb with papermill once per scenario in params/ (plus the base
+scenario a second time), then checks the executed notebooks: no errors, the recorded headline metrics equal
+the library's numbers for that scenario, the key judgments contain those numbers, the scenarios are ordered
+as they are built to be, and the same seed gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rare_earth_lib import parameters
+from rare_earth_lib.build import render
+from rare_earth_lib.data import package as dp
+from rare_earth_lib.models import timeline as tl
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "refining_timeline.ipynb"
+SCENARIOS = sorted(p.stem for p in (ROOT / "params").glob("*.yaml"))
+RUNS = [*SCENARIOS, "base#2"]
+
+
+def scenario_params(scenario: str):
+    return parameters.validate_scenario(ROOT / "params" / f"{scenario}.yaml", ["refining_timeline"])["refining_timeline"]
+
+
+def execute(scenario: str, out_dir: Path) -> nbformat.NotebookNode:
+    import papermill as pm
+
+    values = scenario_params(scenario).model_dump(mode="json")
+    out = out_dir / f"refining_timeline-{scenario}.ipynb"
+    pm.execute_notebook(
+        str(NOTEBOOK),
+        str(out),
+        parameters=values,
+        kernel_name="python3",
+        cwd=str(NOTEBOOK.parent),
+        progress_bar=False,
+        execution_timeout=300,
+    )
+    return nbformat.read(out, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
+    out = {}
+    for run in RUNS:
+        folder = tmp_path_factory.mktemp(run.replace("#", "_"))
+        out[run] = execute(run.split("#")[0], folder)
+    return out
+
+
+@pytest.fixture(scope="module")
+def library_headlines() -> dict[str, dict]:
+    """The headline figures computed in this process, straight from the library."""
+    tables = {name: dp.load(name) for name in ("projects", "build_analogs", "demand")}
+    out = {}
+    for scenario in SCENARIOS:
+        p = scenario_params(scenario)
+        run = tl.run_timeline(p, projects=tables["projects"], analogs=tables["build_analogs"], demand=tables["demand"], as_of=dp.as_of())
+        hc = tl.hindcast(tables["build_analogs"], as_of=dp.as_of(), scope=p.analog_scope, offset_years=p.slip_offset_years)
+        sens = tl.sensitivity(
+            p, projects=tables["projects"], analogs=tables["build_analogs"], demand=tables["demand"], as_of=dp.as_of(), base=run
+        )
+        out[scenario] = tl.headline(run, hc, sens)
+    return out
+
+
+def key_judgments_text(nb: nbformat.NotebookNode) -> str:
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            markup = output.get("data", {}).get("text/html", "")
+            markup = markup if isinstance(markup, str) else "".join(markup)
+            if 'class="key-judgments"' in markup:
+                return html.unescape(re.sub(r"<[^>]+>", " ", markup))
+    raise AssertionError("no key judgments in the executed notebook")
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_runs_without_errors_and_records_metrics(executed, run):
+    nb = executed[run]
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, errors[0].get("evalue") if errors else ""
+    metrics = render.notebook_metrics(nb)
+    for key in (
+        "ndpr_coverage_year_p50",
+        "dytb_coverage_year_p50",
+        "ndpr_prob_by_2030",
+        "dytb_prob_by_2030",
+        "hindcast_coverage_rate",
+        "largest_driver",
+    ):
+        assert key in metrics
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_metrics_equal_the_library_numbers(executed, library_headlines, scenario):
+    assert render.notebook_metrics(executed[scenario]) == library_headlines[scenario]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_key_judgments_state_the_library_numbers(executed, library_headlines, scenario):
+    text = " ".join(key_judgments_text(executed[scenario]).split())
+    head = library_headlines[scenario]
+    horizon = head["horizon_year"]
+    for key, label in (("ndpr", "NdPr oxide"), ("dytb", "Dy+Tb oxide")):
+        years = ", ".join(f"P{q} {tl.year_text(head[f'{key}_coverage_year_p{q}'], horizon)}" for q in (10, 50, 90))
+        assert f"({years})" in text, (label, years)
+        assert f"{head[f'{key}_share_never_reached']:.0%} of trials never reach it by {horizon}" in text
+    assert f"{head['ndpr_prob_by_2030']:.0%} for NdPr and {head['dytb_prob_by_2030']:.0%} for Dy+Tb" in text
+    assert f"{head['coverage_threshold']:.0%} of estimated alliance" in text
+    if head["largest_driver"]:
+        assert head["largest_driver"][1:] in text
+    if head["hindcast_coverage_rate"] is not None:
+        assert f"{head['hindcast_n_inside']} of {head['hindcast_n_decided']} decided outcomes ({head['hindcast_coverage_rate']:.0%}" in text
+
+
+def _p50(metrics: dict, product: str) -> float:
+    value = metrics[f"{product}_coverage_year_p50"]
+    return math.inf if value is None else value  # never within the horizon counts as latest
+
+
+@pytest.mark.parametrize("product", ["ndpr", "dytb"])
+def test_scenarios_are_ordered_as_built(executed, product):
+    metrics = {s: render.notebook_metrics(executed[s]) for s in SCENARIOS}
+    assert _p50(metrics["accelerated_alliance"], product) <= _p50(metrics["base"], product)
+    assert _p50(metrics["base"], product) <= _p50(metrics["us_policy_reversal"], product)
+
+
+def test_same_seed_same_numbers(executed):
+    first, second = executed["base"], executed["base#2"]
+    assert render.notebook_metrics(first) == render.notebook_metrics(second)
+    assert key_judgments_text(first) == key_judgments_text(second)

@@ -1,0 +1,78 @@
+"""Sanity checks parametrized over every briefing notebook (the analyst-hygiene rules)."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from rare_earth_lib import parameters
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+IDS = [p.stem for p in NOTEBOOKS]
+
+
+def cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def test_there_are_briefings():
+    assert {"alliance_feasibility", "refining_timeline"} <= set(IDS)
+    assert set(IDS) == set(parameters.briefing_names()), "every notebook has a model and every model a notebook"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_parameters_cell_holds_exactly_the_model_defaults(path):
+    code = [c for c in cells(path) if c["cell_type"] == "code"]
+    tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    assert tagged[0] is code[0], "the parameters cell is the first code cell"
+    values = {}
+    for node in ast.parse(source(tagged[0])).body:
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name), ast.unparse(node)
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    model = parameters.briefing_model(path.stem)
+    defaults = {name: field.default for name, field in model.model_fields.items()}
+    assert values == defaults
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_outputs_are_stripped(path):
+    for cell in cells(path):
+        if cell["cell_type"] == "code":
+            assert cell.get("outputs") == [] and cell.get("execution_count") is None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_thin_notebook_no_functions_or_classes_and_uses_the_library(path):
+    code = [source(c) for c in cells(path) if c["cell_type"] == "code"]
+    tree = ast.parse("\n\n".join(code))
+    defined = [n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    assert not defined, f"define these in rare_earth_lib instead: {defined}"
+    imports = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert any(m.startswith("rare_earth_lib") for m in imports)
+    assert "Params.from_namespace(globals())" in "\n".join(code), "the notebook re-validates its parameters"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_runs_with_its_defaults(path, tmp_path):
+    """papermill run by hand, with no parameters file, behaves like the build."""
+    import papermill as pm
+
+    out = tmp_path / f"{path.stem}.ipynb"
+    pm.execute_notebook(str(path), str(out), kernel_name="python3", cwd=str(path.parent), progress_bar=False)
+    import nbformat
+
+    from rare_earth_lib.build import render
+
+    nb = nbformat.read(out, as_version=4)
+    assert render.notebook_metrics(nb), "the briefing records its headline metrics"
+    assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
