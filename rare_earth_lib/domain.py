@@ -1,6 +1,165 @@
 """The domain's vocabulary, defined once: who is in the alliance, the chain's stages, plant statuses.
 
-Every other module imports these names; none repeats them.
+Every other module imports these names; none repeats them. Country names are spelled as in the data
+package's country columns; region codes are the demand and trade tables' codes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+
+# --------------------------------------------------------------------------------------------------
+# Countries
+# --------------------------------------------------------------------------------------------------
+CHINA = "China"
+
+ALLIANCE: tuple[str, ...] = ("United States", "Japan", "Australia")
+"""The alliance's members, as country names."""
+
+ALLIANCE_REGIONS: tuple[str, ...] = ("united_states", "japan", "australia")
+"""The alliance's members as the region codes of the demand and trade tables (same order as ALLIANCE)."""
+
+REGION_NAMES: dict[str, str] = dict(zip(ALLIANCE_REGIONS, ALLIANCE, strict=True))
+"""Region code -> country name, for the alliance's members."""
+
+_COUNTRY_ALIASES: dict[str, str] = {
+    "us": "United States",
+    "usa": "United States",
+    "u.s.": "United States",
+    "united states": "United States",
+    "united_states": "United States",
+    "united states of america": "United States",
+    "japan": "Japan",
+    "jp": "Japan",
+    "australia": "Australia",
+    "au": "Australia",
+    "china": CHINA,
+    "cn": CHINA,
+}
+
+
+def normalise_country(name: object) -> str | None:
+    """A country name or code (``"US"``, ``"united_states"``, ``"Australia"``) as the data spells it.
+
+    Unknown names are returned stripped, unchanged; empty values give ``None``.
+    """
+    if name is None:
+        return None
+    text = str(name).strip()
+    if not text or text.lower() in {"nan", "<na>", "none"}:
+        return None
+    return _COUNTRY_ALIASES.get(text.lower(), text)
+
+
+def is_alliance(country: object) -> bool:
+    """Whether ``country`` (a name or code) is an alliance member."""
+    return normalise_country(country) in ALLIANCE
+
+
+# --------------------------------------------------------------------------------------------------
+# Joint ventures
+# --------------------------------------------------------------------------------------------------
+def owner_shares(owner_country: object) -> dict[str, float]:
+    """How a plant's capacity is attributed to its owners: split equally among the listed countries.
+
+    This is the one joint-venture rule of the project. ``owner_country`` is the projects table's
+    semicolon-separated list (``"Japan;China"``); each distinct country gets an equal share, so a
+    Japanese-Chinese joint venture counts half for Japan and half for China, whichever owner is
+    listed first. The data package gives no equity shares, so an equal split is the neutral choice;
+    an unknown owner counts as ``"Unknown"``.
+
+    Returns:
+        Country name -> share (the shares sum to 1).
+    """
+    text = "" if owner_country is None else str(owner_country)
+    owners = list(dict.fromkeys(c for c in (normalise_country(part) for part in text.split(";")) if c))
+    if not owners:
+        return {"Unknown": 1.0}
+    return {owner: 1.0 / len(owners) for owner in owners}
+
+
+def alliance_owner_share(owner_country: object) -> float:
+    """The alliance's share of a plant under :func:`owner_shares` (0..1)."""
+    return sum(share for country, share in owner_shares(owner_country).items() if country in ALLIANCE)
+
+
+# --------------------------------------------------------------------------------------------------
+# Chain stages
+# --------------------------------------------------------------------------------------------------
+STAGES: tuple[str, ...] = ("mining", "cracking", "separation", "heavy_separation", "metal_alloy", "magnet", "recycling")
+"""Every stage a project can list, upstream first. This order is the order of every table and chart."""
+
+CHAIN_STAGES: tuple[str, ...] = ("mining", "separation", "heavy_separation", "metal_alloy", "magnet")
+"""The stages the briefings measure concentration and self-sufficiency for (a subset of STAGES, same order)."""
+
+STAGE_LABELS: dict[str, str] = {
+    "mining": "Mining",
+    "cracking": "Cracking (concentrate to mixed compounds)",
+    "separation": "Separation (light, NdPr)",
+    "heavy_separation": "Separation (heavy, Dy/Tb)",
+    "metal_alloy": "Metal and alloy",
+    "magnet": "Magnets",
+    "recycling": "Recycling",
+}
+"""Reader-facing name of each stage."""
+
+REFINING_STAGES: tuple[str, ...] = ("separation", "heavy_separation")
+"""Stages that produce separated oxides: what "separation/refining capacity" means in these briefings."""
+
+
+def stage_order(stages: Iterable[str]) -> list[str]:
+    """``stages`` sorted in chain order (unknown stages last, in their given order)."""
+    rank = {stage: i for i, stage in enumerate(STAGES)}
+    return sorted(stages, key=lambda s: rank.get(s, len(rank)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Plant statuses
+# --------------------------------------------------------------------------------------------------
+STATUSES: tuple[str, ...] = ("operating", "ramping", "construction", "fid", "feasibility", "pre_fid", "stalled", "cancelled")
+"""Project statuses in the projects table, from most to least advanced."""
+
+STATUS_LABELS: dict[str, str] = {
+    "operating": "Operating",
+    "ramping": "Ramping up",
+    "construction": "Under construction",
+    "fid": "Final investment decision",
+    "feasibility": "Feasibility study",
+    "pre_fid": "Before investment decision",
+    "stalled": "Stalled",
+    "cancelled": "Cancelled",
+}
+
+PRODUCING_STATUSES: tuple[str, ...] = ("operating", "ramping")
+"""Statuses whose plants produce today: "today's capacity"."""
+
+PRE_CONSTRUCTION_STATUSES: tuple[str, ...] = ("fid", "feasibility", "pre_fid")
+"""Decided or planned but not yet building."""
+
+UNDECIDED_STATUSES: tuple[str, ...] = ("feasibility", "pre_fid", "stalled")
+"""No final investment decision (or stopped)."""
+
+PIPELINE_STATUSES: tuple[str, ...] = ("ramping", "construction", "fid", "feasibility", "pre_fid")
+"""Plants still to be finished or ramped up: where money for new capacity goes."""
+
+# --------------------------------------------------------------------------------------------------
+# Products and money
+# --------------------------------------------------------------------------------------------------
+PRODUCT_COLUMNS: dict[str, str] = {"ndpr_oxide": "ndpr_oxide_tpa", "dytb_oxide": "dytb_oxide_tpa"}
+"""Separated product -> projects-table column holding that product's nameplate capacity (t oxide/yr)."""
+
+PRODUCT_LABELS: dict[str, str] = {"ndpr_oxide": "NdPr oxide", "dytb_oxide": "Dy+Tb oxide"}
+
+STAGE_PRODUCT: dict[str, str] = {"separation": "ndpr_oxide", "heavy_separation": "dytb_oxide"}
+"""Refining stage -> the separated product it is measured in."""
+
+ATTRIBUTIONS: tuple[str, ...] = ("location", "owner")
+"""Count a plant for the country where it stands, or for its owners (:func:`owner_shares`)."""
+
+FUNDING_COLUMNS: dict[str, str] = {
+    "United States": "funding_us_musd",
+    "Japan": "funding_japan_musd",
+    "Australia": "funding_australia_musd",
+    "Other": "funding_other_musd",
+}
+"""Funder -> projects-table column of public money committed (US$ million)."""

@@ -22,42 +22,15 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-ALLIANCE_COUNTRIES: tuple[str, ...] = ("United States", "Japan", "Australia")
-"""Members of the alliance, spelled as in the data package's country columns."""
-
-STATUSES: tuple[str, ...] = (
-    "operating",
-    "ramping",
-    "construction",
-    "fid",
-    "feasibility",
-    "pre_fid",
-    "stalled",
-    "cancelled",
+from rare_earth_lib.domain import (
+    ALLIANCE,
+    ATTRIBUTIONS,
+    PRODUCT_COLUMNS,
+    REFINING_STAGES,
+    STAGES,
+    STATUSES,
+    normalise_country,
 )
-"""Project statuses in the projects table, from most to least advanced."""
-
-STAGES: tuple[str, ...] = (
-    "mining",
-    "cracking",
-    "separation",
-    "metal_alloy",
-    "magnet",
-    "recycling",
-    "heavy_separation",
-)
-"""Supply-chain stages a project can list in its ``stages`` column."""
-
-REFINING_STAGES: tuple[str, ...] = ("separation", "heavy_separation")
-"""Stages that produce separated oxides: what "separation/refining capacity" means in these briefings."""
-
-PRODUCT_COLUMNS: dict[str, str] = {"ndpr_oxide": "ndpr_oxide_tpa", "dytb_oxide": "dytb_oxide_tpa"}
-"""Product name -> projects-table column holding that product's nameplate capacity (t oxide/yr)."""
-
-PRODUCT_LABELS: dict[str, str] = {"ndpr_oxide": "NdPr oxide", "dytb_oxide": "Dy+Tb oxide"}
-"""Product name -> label for charts and text."""
-
-ATTRIBUTIONS: tuple[str, ...] = ("location", "owner")
 
 DEFAULT_COMPLETION_PROBABILITIES: dict[str, float] = {
     "operating": 1.0,
@@ -73,19 +46,6 @@ DEFAULT_COMPLETION_PROBABILITIES: dict[str, float] = {
 informed by the analogs: of the greenfield plans in the fact base, Lynas Texas stalled after DoD funding,
 Nolans has had no FID for seven years, while every plant that was under construction was finished)."""
 
-_COUNTRY_ALIASES: dict[str, str] = {
-    "us": "United States",
-    "usa": "United States",
-    "u.s.": "United States",
-    "united states": "United States",
-    "united_states": "United States",
-    "united states of america": "United States",
-    "japan": "Japan",
-    "jp": "Japan",
-    "australia": "Australia",
-    "au": "Australia",
-}
-
 
 def _check_choice(value: str, allowed: Iterable[str], argument: str) -> None:
     allowed = tuple(allowed)
@@ -97,22 +57,6 @@ def _check_columns(frame: pd.DataFrame, columns: Iterable[str], argument: str) -
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{argument} lacks column(s) {', '.join(missing)}")
-
-
-def normalise_country(name: object) -> str | None:
-    """Map a country spelling to the data package's name for alliance members.
-
-    Args:
-        name: a country name or code (``"US"``, ``"united_states"``, ``"Australia"``...).
-
-    Returns:
-        ``"United States"``, ``"Japan"`` or ``"Australia"`` for alliance members, the input (stripped) for
-        any other country, ``None`` for a missing value.
-    """
-    if name is None or (isinstance(name, float) and np.isnan(name)) or name is pd.NA:
-        return None
-    text = str(name).strip()
-    return _COUNTRY_ALIASES.get(text.lower(), text)
 
 
 def alliance_member(projects: pd.DataFrame, attribution: Literal["location", "owner"] = "owner") -> pd.Series:
@@ -141,7 +85,7 @@ def alliance_member(projects: pd.DataFrame, attribution: Literal["location", "ow
             return None
         for part in str(value).split(";"):
             name = normalise_country(part)
-            if name in ALLIANCE_COUNTRIES:
+            if name in ALLIANCE:
                 return name
         return None
 

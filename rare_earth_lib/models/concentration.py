@@ -20,20 +20,11 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-STAGES: tuple[str, ...] = ("mining", "separation", "metal_alloy", "magnet", "heavy_separation")
-"""Stages of the chain the concentration functions know, upstream first."""
+from rare_earth_lib.data.views import default_rows
+from rare_earth_lib.domain import ALLIANCE, ATTRIBUTIONS, CHAIN_STAGES, CHINA, PRODUCING_STATUSES, REGION_NAMES
 
-ALLIANCE: tuple[str, ...] = ("United States", "Japan", "Australia")
-"""Alliance members as country names (as in the data package)."""
-
-CHINA = "China"
 REST_OF_WORLD = "Rest of world"
-ATTRIBUTIONS: tuple[str, ...] = ("location", "owner")
-OPERATING_STATUSES: tuple[str, ...] = ("operating", "ramping")
-"""Project statuses that count as capacity today."""
 
-DEMAND_REGION_COUNTRY = {"united_states": "United States", "japan": "Japan", "australia": "Australia"}
-"""Demand-table region codes of the alliance members -> country names."""
 
 STAGE_CAPACITY_BASIS: dict[str, tuple[str, str | None]] = {
     "separation": ("ndpr_oxide_tpa", None),
@@ -61,8 +52,8 @@ def check_stage(stage: str, argument: str = "stage") -> str:
     Raises:
         ValueError: naming ``argument`` when the stage is unknown.
     """
-    if stage not in STAGES:
-        raise ValueError(f"{argument}: unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+    if stage not in CHAIN_STAGES:
+        raise ValueError(f"{argument}: unknown stage {stage!r}; expected one of {', '.join(CHAIN_STAGES)}")
     return stage
 
 
@@ -103,7 +94,7 @@ def stage_country_shares(stage_shares: pd.DataFrame, stage: str, year: int | Non
 
     Args:
         stage_shares: the data package's ``stage_shares`` table.
-        stage: one of :data:`STAGES`.
+        stage: one of :data:`CHAIN_STAGES`.
         year: latest year to use; None for the latest available.
         max_age_years: how much older than the reference year a country's figure may be.
 
@@ -119,8 +110,7 @@ def stage_country_shares(stage_shares: pd.DataFrame, stage: str, year: int | Non
     if max_age_years < 0:
         raise ValueError(f"max_age_years: must be >= 0, got {max_age_years!r}")
     rows = stage_shares[(stage_shares["stage"] == stage) & (stage_shares["kind"] == "observed")]
-    if "is_default" in rows.columns:
-        rows = rows[rows["is_default"].astype(bool)]
+    rows = default_rows(rows)
     rows = rows[rows["region_type"] == "country"] if "region_type" in rows.columns else rows[rows["region"].map(is_country)]
     if year is not None:
         rows = rows[rows["year"] <= year]
@@ -162,8 +152,7 @@ def mine_country_shares(mine_production: pd.DataFrame, year: int) -> pd.DataFram
         ValueError: when ``year`` has no default World row.
     """
     rows = mine_production[(mine_production["year"] == year)]
-    if "is_default" in rows.columns:
-        rows = rows[rows["is_default"].astype(bool)]
+    rows = default_rows(rows)
     is_world = rows["is_world_total"].astype(bool) if "is_world_total" in rows.columns else rows["country"] == "World"
     world = rows[is_world | (rows["country"] == "World")]
     if world.empty or pd.isna(world["tonnes_reo"].iloc[0]):
@@ -219,12 +208,12 @@ def explode_owners(projects: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="n_owners").reset_index(drop=True)
 
 
-def owner_reattribution(projects: pd.DataFrame, stage: str, statuses: Sequence[str] = OPERATING_STATUSES) -> pd.DataFrame:
+def owner_reattribution(projects: pd.DataFrame, stage: str, statuses: Sequence[str] = PRODUCING_STATUSES) -> pd.DataFrame:
     """How each location country's capacity at a stage splits by owner nationality.
 
     Args:
         projects: the data package's ``projects`` table.
-        stage: one of :data:`STAGES` (projects whose ``stages`` list contains it are used).
+        stage: one of :data:`CHAIN_STAGES` (projects whose ``stages`` list contains it are used).
         statuses: project statuses that count (default operating and ramping).
 
     Returns:
@@ -249,7 +238,7 @@ def attribute_shares(
     projects: pd.DataFrame,
     stage: str,
     attribution: str,
-    statuses: Sequence[str] = OPERATING_STATUSES,
+    statuses: Sequence[str] = PRODUCING_STATUSES,
 ) -> pd.DataFrame:
     """Re-attribute a stage's country shares by plant location or by owner nationality.
 
@@ -296,7 +285,7 @@ def estimate_missing_shares(
     projects: pd.DataFrame,
     stage: str,
     world_volume_t: float,
-    statuses: Sequence[str] = OPERATING_STATUSES,
+    statuses: Sequence[str] = PRODUCING_STATUSES,
 ) -> pd.DataFrame:
     """Add capacity-based share estimates for countries with plants at a stage but no statistic.
 
@@ -377,7 +366,7 @@ def partner_countries(projects: pd.DataFrame, stage: str, alliance: Iterable[str
 
     Args:
         projects: the ``projects`` table.
-        stage: one of :data:`STAGES`.
+        stage: one of :data:`CHAIN_STAGES`.
         alliance: the alliance's member countries.
 
     Returns:
@@ -388,7 +377,7 @@ def partner_countries(projects: pd.DataFrame, stage: str, alliance: Iterable[str
     rows = explode_owners(explode_stages(projects))
     rows = rows[
         (rows["stage"] == stage)
-        & rows["status"].isin(list(OPERATING_STATUSES))
+        & rows["status"].isin(list(PRODUCING_STATUSES))
         & rows["owner_country"].isin(members)
         & ~rows["country"].isin(members | {CHINA})
     ]
@@ -448,7 +437,7 @@ def concentration_summary(
         alliance: the alliance's members.
 
     Returns:
-        One row per stage (in :data:`STAGES` order) with columns stage, year, china_share,
+        One row per stage (in :data:`CHAIN_STAGES` order) with columns stage, year, china_share,
         alliance_share, partners_share (countries hosting alliance-owned plants, outside the
         alliance, as attributed), others_share (1 - china - alliance - partners),
         alliance_in_partner_hosts_share (part of the hosts' output counted for the alliance by
@@ -462,7 +451,7 @@ def concentration_summary(
     check_attribution(attribution)
     members = list(alliance)
     rows = []
-    for stage in STAGES:
+    for stage in CHAIN_STAGES:
         if stage not in shares_by_stage:
             continue
         location = shares_by_stage[stage]
@@ -488,7 +477,7 @@ def concentration_summary(
                 "source_ids": ";".join(ids),
             }
         )
-    unknown = set(shares_by_stage) - set(STAGES)
+    unknown = set(shares_by_stage) - set(CHAIN_STAGES)
     if unknown:
         raise ValueError(f"shares_by_stage: unknown stage {sorted(unknown)[0]!r}")
     return pd.DataFrame(rows)
@@ -497,7 +486,7 @@ def concentration_summary(
 def alliance_capacity_detail(
     projects: pd.DataFrame,
     attribution: str = "owner",
-    statuses: Sequence[str] = OPERATING_STATUSES,
+    statuses: Sequence[str] = PRODUCING_STATUSES,
     alliance: Iterable[str] = ALLIANCE,
 ) -> pd.DataFrame:
     """Per project and stage, the capacity (t/yr) that counts for the alliance.
@@ -568,7 +557,7 @@ def alliance_capacity_detail(
 def alliance_capacity_by_stage(
     projects: pd.DataFrame,
     attribution: str = "owner",
-    statuses: Sequence[str] = OPERATING_STATUSES,
+    statuses: Sequence[str] = PRODUCING_STATUSES,
     alliance: Iterable[str] = ALLIANCE,
 ) -> pd.DataFrame:
     """Alliance capacity per stage (t/yr): :func:`alliance_capacity_detail` summed by stage.
@@ -595,7 +584,7 @@ def alliance_capacity_by_stage(
     return pd.DataFrame(out)
 
 
-def alliance_demand_by_stage(demand: pd.DataFrame, year: int, regions: Iterable[str] = tuple(DEMAND_REGION_COUNTRY)) -> pd.DataFrame:
+def alliance_demand_by_stage(demand: pd.DataFrame, year: int, regions: Iterable[str] = tuple(REGION_NAMES)) -> pd.DataFrame:
     """Alliance demand per stage (t/yr) from the demand table.
 
     For each alliance region and the product a stage serves (:data:`STAGE_DEMAND_PRODUCT`) the row
@@ -613,8 +602,7 @@ def alliance_demand_by_stage(demand: pd.DataFrame, year: int, regions: Iterable[
         estimate or derived), source_ids.
     """
     regions = list(regions)
-    if "is_default" in demand.columns:
-        demand = demand[demand["is_default"].astype(bool)]
+    demand = default_rows(demand)
     if "segment" in demand.columns:
         demand = demand[demand["segment"].fillna("all") == "all"]
     out = []

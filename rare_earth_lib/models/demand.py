@@ -30,10 +30,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-ALLIANCE_REGIONS: tuple[str, ...] = ("united_states", "japan", "australia")
-"""Region codes of the alliance members in the demand table."""
-
-REGION_LABELS: dict[str, str] = {"united_states": "United States", "japan": "Japan", "australia": "Australia"}
+from rare_earth_lib.data.views import default_rows
+from rare_earth_lib.domain import ALLIANCE_REGIONS
 
 DEMAND_PRODUCTS: tuple[str, ...] = ("ndpr_oxide", "dytb_oxide")
 """Products the estimate covers."""
@@ -58,8 +56,7 @@ def _check(demand: pd.DataFrame, product: str, regions: Sequence[str], anchor_ru
 def _candidates(demand: pd.DataFrame, region: str, product: str) -> pd.DataFrame:
     """Candidate anchor rows (year, tonnes, kind, source_ids, method) for one region and product."""
     rows = demand.loc[demand["region"].astype("string") == region]
-    if "is_default" in rows:
-        rows = rows.loc[rows["is_default"].fillna(True).astype(bool)]
+    rows = default_rows(rows)
     if "segment" in rows:
         rows = rows.loc[rows["segment"].astype("string").fillna("all") == "all"]
     rows = rows.loc[rows["tonnes"].notna()]
@@ -372,9 +369,7 @@ def demand_cross_check(demand: pd.DataFrame, estimate: pd.DataFrame) -> pd.DataF
         ``ratio`` and ``reference`` (text), ``source_ids``.
     """
     rows = []
-    default = demand
-    if "is_default" in demand:
-        default = demand.loc[demand["is_default"].fillna(True).astype(bool)]
+    default = default_rows(demand)
     if "segment" in default:
         default = default.loc[default["segment"].astype("string").fillna("all") == "all"]
     for product in estimate["product"].dropna().unique():

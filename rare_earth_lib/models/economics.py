@@ -13,6 +13,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from rare_earth_lib.data.views import default_rows
+from rare_earth_lib.domain import PIPELINE_STATUSES
+
 CURRENCIES: tuple[str, ...] = ("USD", "AUD", "EUR", "JPY", "MYR")
 CAPACITY_BASES: tuple[str, ...] = (
     "t_reo",
@@ -236,9 +239,6 @@ def cost_gap_table(
     )
 
 
-PIPELINE_STATUSES: tuple[str, ...] = ("ramping", "construction", "fid", "feasibility", "pre_fid")
-"""Statuses of projects whose public money still builds new capacity (not operating, stalled or cancelled)."""
-
 FUNDING_COLUMNS: dict[str, str] = {
     "United States": "funding_us_musd",
     "Japan": "funding_japan_musd",
@@ -264,8 +264,7 @@ def price_usd_per_kg(prices: pd.DataFrame, product: str, price_type: str, year: 
     if which not in ("low", "mid", "high"):
         raise ValueError(f"which: must be 'low', 'mid' or 'high', got {which!r}")
     rows = prices[(prices["product"] == product) & (prices["price_type"] == price_type)]
-    if "is_default" in rows.columns:
-        rows = rows[rows["is_default"].astype(bool)]
+    rows = default_rows(rows)
     if year is not None:
         rows = rows[rows["year"].isna() | (rows["year"] <= year)]
     if rows.empty:

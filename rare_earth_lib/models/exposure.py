@@ -45,7 +45,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from rare_earth_lib.models.concentration import STAGES, check_stage
+from rare_earth_lib.data.views import default_rows
+from rare_earth_lib.domain import CHAIN_STAGES
+from rare_earth_lib.models.concentration import check_stage
 
 REGIMES: tuple[str, ...] = ("suspension_extended", "reimposed")
 EXTRATERRITORIAL_SCOPES: tuple[str, ...] = ("listed_elements", "all_rare_earths")
@@ -156,7 +158,7 @@ def stage_coverage(elements: set[str] | frozenset[str], stage: str, magnet_dytb_
 
     Args:
         elements: element symbols a measure lists.
-        stage: one of :data:`STAGES`.
+        stage: one of :data:`CHAIN_STAGES`.
         magnet_dytb_share: share of NdFeB alloy/magnet demand made with Dy or Tb.
 
     Raises:
@@ -247,7 +249,7 @@ def licence_exposure(
     materials = in_force[(in_force["scope"] == "materials") & ~in_force.apply(is_easing, axis=1)] if not in_force.empty else in_force
     listed: set[str] = set().union(*[_split(v) for v in materials["elements"]]) if not materials.empty else set()
     rows = []
-    for stage in [s for s in STAGES if s in direct.index]:
+    for stage in [s for s in CHAIN_STAGES if s in direct.index]:
         d = float(direct[stage])
         cov_direct, cov_extra, barred, japan_cov, ids = 0.0, 0.0, False, 0.0, []
         extra_caught = 0.0
@@ -387,8 +389,7 @@ def direct_china_share_by_stage(
     if (pd.to_numeric(region_weights["weight"], errors="coerce").fillna(0) < 0).any():
         raise ValueError("region_weights: weights must be >= 0")
     rows = trade_exposure[trade_exposure["partner"] == "China"]
-    if "is_default" in rows.columns:
-        rows = rows[rows["is_default"].astype(bool)]
+    rows = default_rows(rows)
     if year is not None:
         rows = rows[rows["year_end"] <= year]
     if ((rows["share"] < 0) | (rows["share"] > 1)).any():

@@ -49,6 +49,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rare_earth_lib.data.views import default_rows
+from rare_earth_lib.domain import CHAIN_STAGES, STAGE_LABELS
 from rare_earth_lib.models import concentration as _conc
 from rare_earth_lib.models import economics as _econ
 from rare_earth_lib.models import exposure as _expo
@@ -393,7 +395,6 @@ def build_scorecard(values: Mapping[str, float | None], params, inputs: Mapping[
 # The whole assessment for one scenario, from the data package's tables
 # --------------------------------------------------------------------------------------------------
 
-CHAIN_STAGES: tuple[str, ...] = ("mining", "separation", "heavy_separation", "metal_alloy", "magnet")
 ASSESSMENT_TABLES: tuple[str, ...] = (
     "projects",
     "stage_shares",
@@ -406,13 +407,6 @@ ASSESSMENT_TABLES: tuple[str, ...] = (
     "frameworks",
 )
 """The data-package tables :func:`assess` and :func:`briefing_tables` read."""
-STAGE_LABELS: dict[str, str] = {
-    "mining": "Mining",
-    "separation": "Separation (light, NdPr)",
-    "heavy_separation": "Separation (heavy, Dy/Tb)",
-    "metal_alloy": "Metal and alloy",
-    "magnet": "Magnets",
-}
 
 
 @dataclass(frozen=True)
@@ -486,8 +480,7 @@ def _latest(frame: pd.DataFrame, year: int) -> pd.DataFrame:
 
 def _world_volumes(demand: pd.DataFrame, year: int, magnet_re_content_share: float) -> dict[str, float]:
     rows = demand[demand["region"] == "world"]
-    if "is_default" in rows.columns:
-        rows = rows[rows["is_default"].astype(bool)]
+    rows = default_rows(rows)
     out: dict[str, float] = {}
     for stage, product in (("separation", "ndpr_oxide"), ("heavy_separation", "dytb_oxide")):
         sel = rows[rows["product"] == product]
@@ -588,7 +581,7 @@ def assess(
     cap_by_stage = _conc.alliance_capacity_by_stage(projects, p.attribution).set_index("stage")["capacity_tpa"]
     other_demand = _conc.alliance_demand_by_stage(tables["demand"], today).set_index("stage")
     mine = tables["mine_production"]
-    mine = mine[mine["is_default"].astype(bool)] if "is_default" in mine.columns else mine
+    mine = default_rows(mine)
     alliance_mine = _latest(mine[mine["country"].isin(_conc.ALLIANCE)], today)
     rows = [
         (
@@ -645,9 +638,8 @@ def assess(
         sel = per_region[(per_region["product"] == product) & (per_region["year"] == today)]
         weights += [{"region": r, "stage": stage, "weight": float(t)} for r, t in zip(sel["region"], sel["tonnes"], strict=False)]
     magnets = tables["demand"]
-    magnets = magnets[(magnets["product"] == "ndfeb_magnet") & magnets["region"].isin(list(_conc.DEMAND_REGION_COUNTRY))]
-    if "is_default" in magnets.columns:
-        magnets = magnets[magnets["is_default"].astype(bool)]
+    magnets = magnets[(magnets["product"] == "ndfeb_magnet") & magnets["region"].isin(list(_conc.REGION_NAMES))]
+    magnets = default_rows(magnets)
     if "segment" in magnets.columns:
         magnets = magnets[magnets["segment"].fillna("all") == "all"]
     for region, grp in magnets.groupby("region"):
@@ -1016,8 +1008,7 @@ def briefing_tables(result: Assessment, tables: Mapping[str, pd.DataFrame]) -> d
     )
     trade = tables["trade_exposure"]
     japan = trade[(trade["importer"] == "japan") & (trade["partner"] == "China")]
-    if "is_default" in japan.columns:
-        japan = japan[japan["is_default"].astype(bool)]
+    japan = default_rows(japan)
     japan = japan.sort_values("year_end", kind="stable")
     qualifier = {"eq": "", "approx": "about ", "gt": "more than ", "lt": "less than ", "gte": "at least ", "lte": "at most "}
     japan_trade = pd.DataFrame(

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from rare_earth_lib.domain import PRE_CONSTRUCTION_STATUSES, PRODUCING_STATUSES, UNDECIDED_STATUSES
 from rare_earth_lib.models import buildout
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,13 +57,6 @@ ANALOG_SCOPES: dict[str, tuple[str, ...] | None] = {
 }
 """Analog scope -> stages of the historical builds used to fit the slip distribution (None = all)."""
 
-PRE_CONSTRUCTION_STATUSES: tuple[str, ...] = ("fid", "feasibility", "pre_fid")
-"""Statuses whose first output a faster decision process can bring forward."""
-
-PRODUCING_STATUSES: tuple[str, ...] = ("operating", "ramping")
-
-UNDECIDED_STATUSES: tuple[str, ...] = ("feasibility", "pre_fid", "stalled")
-"""Statuses with no investment decision yet: first output no sooner than ``min_build_years_undecided``."""
 
 _SQRT2 = math.sqrt(2.0)
 

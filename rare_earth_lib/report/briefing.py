@@ -20,6 +20,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from rare_earth_lib import __version__
+from rare_earth_lib.data import views
 from rare_earth_lib.parameters import BriefingParams
 from rare_earth_lib.report import charts
 
@@ -43,24 +44,7 @@ def source_ids(sources: Any) -> list[str]:
         sources: a DataFrame with a ``source_ids`` column (semicolon-separated ids per row),
             a string such as ``"S1;S4"``, or an iterable of such strings.
     """
-    if sources is None:
-        return []
-    if isinstance(sources, pd.DataFrame):
-        if "source_ids" not in sources.columns:
-            raise ValueError("sources: the DataFrame has no 'source_ids' column")
-        values: Iterable[Any] = sources["source_ids"].dropna().tolist()
-    elif isinstance(sources, str):
-        values = [sources]
-    else:
-        values = list(sources)
-    ids = {part.strip() for value in values for part in str(value).split(";") if part.strip()}
-    return sorted(ids, key=_id_sort_key)
-
-
-def _id_sort_key(source_id: str) -> tuple:
-    prefix = source_id.rstrip("0123456789abcdefghijklmnopqrstuvwxyz")
-    digits = "".join(ch for ch in source_id[len(prefix) :] if ch.isdigit())
-    return (prefix, int(digits) if digits else 0, source_id)
+    return sorted(views.ids_of(sources), key=views.id_sort_key)
 
 
 class Briefing:
@@ -195,7 +179,7 @@ class Briefing:
         if missing:
             raise ValueError(f"declared but never shown: {missing}")
         frame = data_package.sources_for(self.sources_used)
-        frame = frame.set_index("source_id").loc[sorted(self.sources_used, key=_id_sort_key)].reset_index()
+        frame = frame.set_index("source_id").loc[sorted(self.sources_used, key=views.id_sort_key)].reset_index()
         items = []
         for row in frame.itertuples(index=False):
             items.append(
