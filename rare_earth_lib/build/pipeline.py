@@ -354,7 +354,7 @@ def execute_job(job: Job, cell_timeout: int, build_date: str, lib_hash: str, ver
     try:
         t0 = time.perf_counter()
         pm.execute_notebook(
-            str(job.notebook),
+            _with_inline_expressions(job.notebook),
             str(executed),
             parameters=job.params,
             kernel_name="python3",
@@ -444,6 +444,15 @@ def execute_job(job: Job, cell_timeout: int, build_date: str, lib_hash: str, ver
     job.failed_path.unlink(missing_ok=True)
     shutil.rmtree(job.tmp_dir, ignore_errors=True)
     return Result(job, "built", manifest=manifest, seconds=time.perf_counter() - started)
+
+
+def _with_inline_expressions(notebook: Path):
+    """The notebook with the hidden cell that evaluates its markdown's ``{eval}`` expressions (see report.inline)."""
+    import nbformat
+
+    from rare_earth_lib.report import inline
+
+    return inline.with_evaluation_cell(nbformat.read(notebook, as_version=4), f"notebooks/{notebook.name}")
 
 
 def _source_cell_number(executed: Path, cell_index: int) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from rare_earth_lib.report import METRICS_MIMETYPE, charts
+from rare_earth_lib.report import METRICS_MIMETYPE, charts, inline
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "report" / "templates"
 
@@ -57,8 +57,12 @@ def to_html(nb: nbformat.NotebookNode, title: str, interactive: bool = True) -> 
         title: the page title.
         interactive: include the offline Vega bundle so charts become interactive (HTML);
             ``False`` leaves each chart's static SVG (PDF).
+
+    The markdown cells' ``{eval}`` expressions are replaced by the values the executed kernel recorded.
     """
     from nbconvert import HTMLExporter
+
+    nb = inline.substituted(nb)
 
     exporter = HTMLExporter(
         template_name="briefing",
