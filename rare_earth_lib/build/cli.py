@@ -1,4 +1,4 @@
-"""``rare-earth-report``: build, list and validate the briefings.
+"""``rare-earth-report``: build, list, validate, compare and preview the briefings; write scenarios.
 
 Exit codes: 0 all good; 1 a briefing failed; 2 bad input (nothing ran, nothing under reports/ touched);
 3 another build holds the lock.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rare_earth_lib import __version__
 from rare_earth_lib.build import pipeline as b
 from rare_earth_lib.parameters import ParamsError
 
@@ -30,7 +31,10 @@ def _positive_int(value: str) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rare-earth-report", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--root", help="project folder holding notebooks/, params/ and reports/ (default: current folder)")
+    p.add_argument(
+        "--root", help="project folder holding notebooks/, params/ and reports/ (default: current folder); goes before the command"
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     bp = sub.add_parser("build", help="run briefings × scenarios and write reports/<scenario>/<briefing>.{ipynb,html,pdf}")
     bp.add_argument("--scenario", action="append", metavar="NAME", help="a params/NAME.yaml scenario (repeatable; default: all)")
@@ -55,7 +59,22 @@ def parser() -> argparse.ArgumentParser:
         "--wait", type=float, default=0.0, metavar="SECONDS", help="wait up to SECONDS for another build's lock instead of exiting 3"
     )
     bp.add_argument("--quiet", action="store_true", help="print nothing unless something failed (for cron)")
-    sub.add_parser("list", help="list briefings and scenarios with one-line descriptions")
+    bp.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter for this build (repeatable; applies to base unless --scenario is given); published as reports/<scenario>+KEY=VALUE/",
+    )
+    sub.add_parser("list", help="list briefings and scenarios with their titles")
+    pp = sub.add_parser("params", help="every parameter of a briefing: type, bounds, default, description")
+    pp.add_argument("briefing", nargs="?", metavar="BRIEFING", help="one briefing (default: all)")
+    np_ = sub.add_parser("new-scenario", help="write params/NAME.yaml from another scenario with some values changed (validated)")
+    np_.add_argument("name", metavar="NAME")
+    np_.add_argument("--from", dest="source", default="base", metavar="SCENARIO", help="the scenario to start from (default: base)")
+    np_.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="a changed value (repeatable)")
+    np_.add_argument("--title", help="the new scenario's title (default: the source's title and the changes)")
     sub.add_parser("validate", help="check every params file against every briefing's model, and the data package; runs nothing")
     return p
 
@@ -68,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
             return _list(layout)
         if args.command == "validate":
             return _validate(layout)
+        if args.command == "params":
+            return _params(args.briefing)
+        if args.command == "new-scenario":
+            return _new_scenario(layout, args)
         return _build(layout, args)
     except (b.BuildInputError, ParamsError) as exc:
         for line in str(exc).splitlines():
@@ -79,12 +102,38 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _list(layout: b.Layout) -> int:
+    from rare_earth_lib import parameters
+    from rare_earth_lib.build import scenarios
+
     print("Briefings:")
-    for name, path in layout.briefings().items():
-        print(f"  {name:<24} {b.describe_briefing(path)}")
+    for name in layout.briefings():
+        model = parameters.briefing_model(name)
+        print(f"  {name:<24} {model.briefing_title}")
+        if model.briefing_description:
+            print(f"  {'':<24} {model.briefing_description}")
     print("Scenarios:")
-    for name, path in layout.scenarios().items():
-        print(f"  {name:<24} {b.describe_scenario(path)}")
+    known = layout.scenarios()
+    for name in scenarios.ordered(known):
+        print(f"  {name:<24} {scenarios.scenario_title(known[name])}")
+    return b.EXIT_OK
+
+
+def _params(briefing: str | None) -> int:
+    from rare_earth_lib import parameters
+    from rare_earth_lib.build import scenarios
+
+    names = [briefing] if briefing else parameters.briefing_names()
+    print("\n\n".join(scenarios.format_parameters(name) for name in names))
+    return b.EXIT_OK
+
+
+def _new_scenario(layout: b.Layout, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from rare_earth_lib.build import scenarios
+
+    path = scenarios.write_new_scenario(layout.params, args.name, args.source, args.overrides, args.title, dt.date.today())
+    print(f"wrote params/{path.name} (valid for every briefing); build it with: rare-earth-report build --scenario {args.name}")
     return b.EXIT_OK
 
 
@@ -102,8 +151,11 @@ def _validate(layout: b.Layout) -> int:
 
 
 def _build(layout: b.Layout, args: argparse.Namespace) -> int:
+    from rare_earth_lib import parameters
     from rare_earth_lib.build import index
 
+    if args.overrides and not args.scenario:
+        args.scenario = ["base"]  # a --set variant of the base case unless scenarios are named
     options = b.BuildOptions(
         scenarios=args.scenario,
         briefings=args.briefing,
@@ -113,6 +165,7 @@ def _build(layout: b.Layout, args: argparse.Namespace) -> int:
         keep_going=not args.fail_fast,
         cell_timeout=args.cell_timeout,
         wait_s=args.wait,
+        overrides=dict(parameters.parse_override(text) for text in args.overrides),
     )
     bar = None
     if args.quiet:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from rare_earth_lib import parameters as params_mod
+from rare_earth_lib.build.scenarios import scenario_label
 from rare_earth_lib.parameters import ParamsError
 
 EXIT_OK = 0
@@ -146,8 +147,12 @@ def select(layout: Layout, scenarios: list[str] | None, briefings: list[str] | N
     return list(dict.fromkeys(scenarios or known_s)), list(dict.fromkeys(briefings or known_b))
 
 
-def validate_all(layout: Layout, scenarios: list[str], briefings: list[str]) -> dict[tuple[str, str], dict]:
+def validate_all(layout: Layout, scenarios: list[str], briefings: list[str], overrides: dict | None = None) -> dict[tuple[str, str], dict]:
     """Validate every selected scenario for every selected briefing.
+
+    Args:
+        overrides: ``build --set`` values applied over every scenario file (validated like the file's);
+            the results are then keyed by the published name, ``<scenario>+key=value``.
 
     Returns:
         (briefing, scenario) -> the validated parameters as JSON-ready values.
@@ -163,12 +168,12 @@ def validate_all(layout: Layout, scenarios: list[str], briefings: list[str]) -> 
     out, problems = {}, []
     for scenario in scenarios:
         try:
-            models = params_mod.validate_scenario(layout.params / f"{scenario}.yaml", briefings)
+            models = params_mod.validate_scenario(layout.params / f"{scenario}.yaml", briefings, overrides)
         except ParamsError as exc:
             problems.append(str(exc))
             continue
         for name, model in models.items():
-            out[(name, scenario)] = model.model_dump(mode="json")
+            out[(name, scenario_label(scenario, overrides or {}))] = model.model_dump(mode="json")
     if problems:
         raise BuildInputError("\n".join(problems))
     return out
@@ -280,6 +285,7 @@ class Job:
     previous: dict | None = None
     inputs: dict | None = None
     key: str | None = None
+    overrides: dict = field(default_factory=dict)  # build --set values (the scenario is then <file>+key=value)
 
     @property
     def name(self) -> str:
@@ -415,6 +421,7 @@ def execute_job(job: Job, cell_timeout: int, build_date: str, lib_hash: str, ver
             "build_date": build_date,
             "data_as_of": data_as_of,
             "parameters": job.params,
+            "overrides": job.overrides,
             "git": git,
             "versions": versions,
             "inputs": inputs,
@@ -505,6 +512,7 @@ class BuildOptions:
     keep_going: bool = True
     cell_timeout: int = DEFAULT_CELL_TIMEOUT_S
     wait_s: float = 0.0
+    overrides: dict = field(default_factory=dict)
 
 
 def build(
@@ -514,7 +522,8 @@ def build(
     from filelock import FileLock, Timeout
 
     scenarios, briefings = select(layout, options.scenarios, options.briefings)
-    validated = validate_all(layout, scenarios, briefings)
+    validated = validate_all(layout, scenarios, briefings, options.overrides)
+    scenarios = [scenario_label(s, options.overrides) for s in scenarios]  # published names
     layout.reports.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(layout.reports / ".build.lock"))
     try:
@@ -550,7 +559,9 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
     shutil.rmtree(layout.reports / ".tmp", ignore_errors=True)  # leftovers of a killed build
     lib_hash, versions = library_hash(), package_versions()
     jobs = [
-        Job(b, s, layout.briefings()[b], validated[(b, s)], tuple(options.formats), layout.reports) for s in scenarios for b in briefings
+        Job(b, s, layout.briefings()[b], validated[(b, s)], tuple(options.formats), layout.reports, overrides=dict(options.overrides))
+        for s in scenarios
+        for b in briefings
     ]
     todo, cached = plan(jobs, options.force, lib_hash, versions)
     # Longest first (by the last build's time), so no long briefing starts last on an otherwise idle machine.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -64,13 +64,18 @@ class BriefingParams(BaseModel):
         """Re-validate the values a notebook holds after papermill injected its parameters.
 
         Args:
-            namespace: the notebook's ``globals()``; only the model's own field names are read.
+            namespace: the notebook's ``globals()``; only the model's own field names are read. A name
+                papermill injected (``papermill -f params/X.yaml``) that no briefing declares is an error
+                with the same did-you-mean message as ``rare-earth-report validate``; the other
+                briefings' parameters are ignored.
 
         Raises:
             ParamsError: naming the parameter whose injected value is invalid.
         """
+        source = f"notebook parameters ({cls.__module__})"
+        check_declared(injected_names(namespace), source)
         values = {name: namespace[name] for name in cls.model_fields if name in namespace}
-        return validate_values(cls, values, source=f"notebook parameters ({cls.__module__})")
+        return validate_values(cls, values, source=source)
 
 
 def validate_values(model: type[BriefingParams], values: Mapping[str, Any], source: str) -> BriefingParams:
@@ -149,7 +154,9 @@ def read_scenario_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def validate_scenario(path: Path, briefings: list[str] | None = None) -> dict[str, BriefingParams]:
+def validate_scenario(
+    path: Path, briefings: list[str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, BriefingParams]:
     """Validate one scenario file for each briefing, before any kernel starts.
 
     The ``scenario`` parameter is set from the file name; a file may not set it itself.
@@ -157,6 +164,7 @@ def validate_scenario(path: Path, briefings: list[str] | None = None) -> dict[st
     Args:
         path: ``params/<scenario>.yaml``.
         briefings: briefings to validate for (default: all).
+        overrides: values that replace the file's (``build --set``), checked like the file's.
 
     Returns:
         Briefing name -> validated model instance holding only that briefing's parameters.
@@ -171,19 +179,66 @@ def validate_scenario(path: Path, briefings: list[str] | None = None) -> dict[st
     raw = read_scenario_file(path)
     if "scenario" in raw:
         raise ParamsError(label, "set by the build from the file name; remove it from the file", "scenario")
-    declared = declared_parameters()
-    for key in raw:
-        if key not in declared:
-            close = [k for k in declared if _similar(k, key)]
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ParamsError(label, f"unknown parameter: no briefing declares it{hint}", key)
-    values = {**raw, "scenario": path.stem}
+    check_declared(raw, label)
+    if overrides:
+        if "scenario" in overrides:
+            raise ParamsError("--set", "set by the build from the file name; choose the scenario with --scenario", "scenario")
+        check_declared(overrides, "--set")
+    values = {**raw, **(overrides or {}), "scenario": path.stem}
     out = {}
     for name in briefings or briefing_names():
         model = briefing_model(name)
         subset = {k: v for k, v in values.items() if k in model.model_fields}
         out[name] = validate_values(model, subset, label)
     return out
+
+
+def check_declared(keys: Iterable[str], source: str) -> None:
+    """Every key must be a parameter that some briefing declares (the other briefings' parameters are fine).
+
+    Raises:
+        ParamsError: naming the first unknown key, with the closest declared name when there is one.
+    """
+    declared = declared_parameters()
+    for key in keys:
+        if key not in declared:
+            close = [k for k in declared if _similar(k, key)]
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ParamsError(source, f"unknown parameter: no briefing declares it{hint}", key)
+
+
+def injected_names(namespace: Mapping[str, Any]) -> list[str]:
+    """Names papermill injected into a running notebook (its ``# Parameters`` cell in IPython's input history)."""
+    import ast
+
+    history = namespace.get("In") or namespace.get("_ih") or []
+    for source in reversed(list(history) if isinstance(history, list) else []):
+        if isinstance(source, str) and source.lstrip().startswith("# Parameters"):
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:
+                return []
+            return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
+    return []
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` from the command line: the value is read as a YAML scalar (``2``, ``0.5``, ``true``, ``owner``).
+
+    Raises:
+        ParamsError: not ``key=value``, or the value is not a scalar.
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ParamsError("--set", f"expected KEY=VALUE, got {text!r}")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        raise ParamsError("--set", f"cannot read the value {value!r}", key) from None
+    if isinstance(parsed, (dict, list)) or parsed is None:
+        raise ParamsError("--set", f"the value must be a number, true/false or text, got {value!r}", key)
+    return key, parsed
 
 
 def _similar(a: str, b: str) -> bool:
