@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from rare_earth_lib.domain import (
-    ALLIANCE,
     ATTRIBUTIONS,
     PRODUCT_COLUMNS,
     REFINING_STAGES,
@@ -60,15 +59,17 @@ def _check_columns(frame: pd.DataFrame, columns: Iterable[str], argument: str) -
 
 
 def alliance_member(projects: pd.DataFrame, attribution: Literal["location", "owner"] = "owner") -> pd.Series:
-    """Alliance country each project counts for, or missing when it counts for none.
+    """Alliance country each project counts for (its largest alliance part), or missing when it counts for none.
+
+    The attribution rule is the capacity model's (:func:`rare_earth_lib.models.capacity.attribution_table`):
+    by location the country where the plant stands; by owner each listed owner an equal share (the one
+    joint-venture rule); a plant located in China never counts for the alliance. Where several alliance
+    countries own a plant this names the one with the largest share (the first listed on a tie); the
+    alliance's part of the capacity is :func:`rare_earth_lib.models.capacity.alliance_share`.
 
     Args:
-        projects: projects table with ``country`` (where the plant stands) and ``owner_country`` (owner's
-            nationality).
-        attribution: ``"location"`` counts a plant for the country where it stands; ``"owner"`` counts it
-            for its owner's country. Lynas's plant in Malaysia therefore counts for Australia only by owner.
-            Where several owners are listed (``"Australia;South Korea"``), the first alliance member
-            listed counts.
+        projects: projects table with ``project_id``, ``country`` and ``owner_country``.
+        attribution: ``"location"`` or ``"owner"``.
 
     Returns:
         String Series aligned with ``projects``: an alliance member's name or ``<NA>``.
@@ -76,20 +77,14 @@ def alliance_member(projects: pd.DataFrame, attribution: Literal["location", "ow
     Raises:
         ValueError: unknown ``attribution`` or missing column.
     """
+    from rare_earth_lib.models import capacity
+
     _check_choice(attribution, ATTRIBUTIONS, "attribution")
-    column = "country" if attribution == "location" else "owner_country"
-    _check_columns(projects, [column], "projects")
-
-    def first_member(value: object) -> str | None:
-        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-            return None
-        for part in str(value).split(";"):
-            name = normalise_country(part)
-            if name in ALLIANCE:
-                return name
-        return None
-
-    return projects[column].map(first_member).astype("string").rename("alliance_country")
+    _check_columns(projects, ["project_id", "country", "owner_country"], "projects")
+    table = capacity.attribution_table(projects, attribution)
+    table = table[table["group"] == capacity.GROUP_ALLIANCE]
+    largest = table.sort_values("share", ascending=False, kind="stable").drop_duplicates("project_id").set_index("project_id")
+    return projects["project_id"].map(largest["counted_for"]).astype("string").set_axis(projects.index).rename("alliance_country")
 
 
 def has_stage(projects: pd.DataFrame, stages: str | Sequence[str]) -> pd.Series:
@@ -299,7 +294,8 @@ def refining_pipeline(
 
     Returns:
         One row per project with ``ndpr_oxide_tpa`` or ``dytb_oxide_tpa`` > 0: identifiers, ``status``,
-        ``alliance_country``, both capacities (t oxide/yr, missing -> 0), ``capacity_is_estimate``,
+        ``alliance_country``, both capacities (t oxide/yr, missing -> 0; with ``alliance_only`` the alliance's
+        part under the one joint-venture rule, :func:`rare_earth_lib.models.capacity.alliance_share`), ``capacity_is_estimate``,
         ``planned_first_output_year`` (earliest public plan; falls back to the latest target),
         ``target_first_output_year`` (latest public target; falls back to the plan),
         ``actual_first_output_year`` (NaN if not yet producing), ``decision_year`` (FID, else construction
@@ -324,10 +320,13 @@ def refining_pipeline(
         "first_output_actual_date",
     ]
     _check_columns(projects, required, "projects")
+    from rare_earth_lib.models import capacity
+
     member = alliance_member(projects, attribution)
+    part = capacity.alliance_share(projects, attribution) if alliance_only else pd.Series(1.0, index=projects.index)
     keep = has_stage(projects, stages)
-    ndpr = pd.to_numeric(projects["ndpr_oxide_tpa"], errors="coerce").fillna(0.0).astype("float64")
-    dytb = pd.to_numeric(projects["dytb_oxide_tpa"], errors="coerce").fillna(0.0).astype("float64")
+    ndpr = pd.to_numeric(projects["ndpr_oxide_tpa"], errors="coerce").fillna(0.0).astype("float64") * part
+    dytb = pd.to_numeric(projects["dytb_oxide_tpa"], errors="coerce").fillna(0.0).astype("float64") * part
     keep &= (ndpr > 0) | (dytb > 0)
     if alliance_only:
         keep &= member.notna()

@@ -413,3 +413,185 @@ def demand_cross_check(demand: pd.DataFrame, estimate: pd.DataFrame) -> pd.DataF
         out[column] = out[column].astype("string")
     out["year"] = out["year"].astype("int64")
     return out.sort_values(["product", "check", "year"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Demand as a range, and like-for-like ratios
+# --------------------------------------------------------------------------------------------------
+DEMAND_CASES: tuple[str, ...] = ("low", "central", "high")
+"""The three demand cases every capacity/demand headline is given for."""
+
+CASE_LABELS: dict[str, str] = {
+    "low": "low (observation-based)",
+    "central": "central",
+    "high": "high (company claims)",
+}
+
+CASE_COLUMN = "demand_case"
+"""Demand-table column that marks a row as the sourced anchor of a case (low / central / high), where present."""
+
+_CASE_RULE: dict[str, str] = {"low": "lowest", "high": "highest"}
+
+
+def case_anchors(
+    demand: pd.DataFrame, product: str, case: str, *, regions: Sequence[str] = ALLIANCE_REGIONS, growth_rate: float = 0.05
+) -> pd.DataFrame:
+    """The anchor of each region's demand in one case (``"low"``, ``"central"`` or ``"high"``).
+
+    Where the demand table marks rows with :data:`CASE_COLUMN`, a region's anchor in a case is its row marked
+    with that case. Otherwise (and for a region with no marked row) the low case takes the region's lowest
+    figure and the high case its highest; the central case is the geometric midpoint of the two, both grown to
+    the later anchor's year at ``growth_rate`` (stated in ``method``: the data package has no sourced central
+    figure there).
+
+    Returns:
+        Rows as :func:`demand_anchors` returns, one per region.
+    """
+    if case not in DEMAND_CASES:
+        raise ValueError(f"case: must be one of {', '.join(DEMAND_CASES)}; got {case!r}")
+    marked = demand[demand[CASE_COLUMN].astype("string") == case] if CASE_COLUMN in demand.columns else demand.iloc[0:0]
+    rows = []
+    for region in regions:
+        own = marked[marked["region"].astype("string") == region]
+        if not own.empty:
+            anchor = demand_anchors(own, product, regions=[region], anchor_rule="latest")
+            if int(anchor.at[0, "n_candidates"]) > 0:
+                rows.append(anchor.assign(method=f"{CASE_LABELS[case]} anchor: " + anchor["method"].astype(str)))
+                continue
+        if case in _CASE_RULE:
+            rows.append(demand_anchors(demand, product, regions=[region], anchor_rule=_CASE_RULE[case]))
+            continue
+        low = demand_anchors(demand, product, regions=[region], anchor_rule="lowest").iloc[0]
+        high = demand_anchors(demand, product, regions=[region], anchor_rule="highest").iloc[0]
+        if pd.isna(low["anchor_year"]) or pd.isna(high["anchor_year"]) or low["anchor_tonnes"] <= 0 or high["anchor_tonnes"] <= 0:
+            rows.append(demand_anchors(demand, product, regions=[region], anchor_rule="lowest"))
+            continue
+        year = max(int(low["anchor_year"]), int(high["anchor_year"]))
+        index = growth_index(np.array([int(low["anchor_year"]), int(high["anchor_year"]), year]), growth_rate, growth_rate, year)
+        tonnes = float(np.sqrt(low["anchor_tonnes"] * index[2] / index[0] * high["anchor_tonnes"] * index[2] / index[1]))
+        frame = pd.DataFrame([high]).assign(
+            anchor_year=year,
+            anchor_tonnes=tonnes,
+            method=(
+                f"central: geometric midpoint of the lowest ({low['anchor_tonnes']:,.0f} t, {low['anchor_year']}) and highest "
+                f"({high['anchor_tonnes']:,.0f} t, {high['anchor_year']}) figures grown at {growth_rate:.0%}/yr to {year}; no sourced central figure"
+            ),
+            source_ids=";".join(str(v) for v in (low["source_ids"], high["source_ids"]) if pd.notna(v)),
+        )
+        rows.append(frame)
+    out = pd.concat(rows, ignore_index=True)
+    out["anchor_year"] = out["anchor_year"].astype("Int64")
+    return out
+
+
+def case_demand(
+    demand: pd.DataFrame, years: Sequence[int], params, case: str, *, regions: Sequence[str] = ALLIANCE_REGIONS
+) -> pd.DataFrame:
+    """Per-region NdPr and Dy+Tb demand in one case, grown at the scenario's rates (as :func:`scenario_demand`).
+
+    Returns:
+        Rows of :func:`alliance_demand` for both products, with ``case``.
+    """
+    frames = []
+    years_arr = np.asarray(list(years), dtype="int64")
+    for product, rate in (("ndpr_oxide", params.ndpr_demand_growth_rate), ("dytb_oxide", params.dytb_demand_growth_rate)):
+        for anchor in case_anchors(demand, product, case, regions=regions, growth_rate=rate).itertuples(index=False):
+            base_year = int(years_arr[0]) if pd.isna(anchor.anchor_year) else int(anchor.anchor_year)
+            index = growth_index(np.append(years_arr, base_year), rate, params.long_run_demand_growth_rate, params.demand_growth_break_year)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "year": years_arr,
+                        "region": anchor.region,
+                        "product": product,
+                        "case": case,
+                        "tonnes": anchor.anchor_tonnes * index[:-1] / index[-1] * params.demand_scale,
+                        "anchor_year": anchor.anchor_year,
+                        "anchor_tonnes": anchor.anchor_tonnes,
+                        "is_estimate": True,
+                        "method": f"{anchor.method}; grown at the scenario's rates from {base_year}",
+                        "source_ids": anchor.source_ids,
+                    }
+                )
+            )
+    out = pd.concat(frames, ignore_index=True)
+    out["anchor_year"] = out["anchor_year"].astype("Int64")
+    return out
+
+
+def demand_range(demand: pd.DataFrame, years: Sequence[int], params, *, regions: Sequence[str] = ALLIANCE_REGIONS) -> pd.DataFrame:
+    """Per-region demand for both products in all three cases (low, central, high): :func:`case_demand` stacked."""
+    return pd.concat([case_demand(demand, years, params, case, regions=regions) for case in DEMAND_CASES], ignore_index=True)
+
+
+STAGE_DEMAND_PRODUCT: dict[str, str] = {
+    "mining": "ree_total",
+    "separation": "ndpr_oxide",
+    "heavy_separation": "dytb_oxide",
+    "metal_alloy": "ndfeb_magnet",
+    "magnet": "ndfeb_magnet",
+}
+"""Per stage: the product whose demand that stage serves (alloy demand is taken as magnet mass, 1:1)."""
+
+
+def stage_demand_by_region(
+    demand: pd.DataFrame, stage: str, year: int, *, by_region: pd.DataFrame | None = None, regions: Sequence[str] = ALLIANCE_REGIONS
+) -> pd.DataFrame:
+    """Demand at one stage per alliance region in ``year``; regions with no figure are left out (not counted as 0).
+
+    Separation and heavy separation take ``by_region`` (rows of :func:`case_demand` for one case) for ``year``;
+    the other stages take the demand table's default all-segment row of the stage's product for the latest year
+    not after ``year`` (the earliest later year when none is earlier).
+
+    Returns:
+        DataFrame with ``region``, ``country``, ``tonnes``, ``year`` (of the figure), ``source_ids``.
+    """
+    from rare_earth_lib.domain import REGION_NAMES
+
+    product = STAGE_DEMAND_PRODUCT[stage]
+    if stage in ("separation", "heavy_separation") and by_region is not None:
+        sel = by_region[(by_region["product"] == product) & (by_region["year"] == year) & by_region["region"].isin(list(regions))]
+        out = sel[["region", "tonnes", "year", "source_ids"]]
+    else:
+        rows = default_rows(demand)
+        if "segment" in rows.columns:
+            rows = rows[rows["segment"].fillna("all") == "all"]
+        rows = rows[(rows["product"] == product) & rows["region"].isin(list(regions)) & rows["tonnes"].notna()]
+        picked = []
+        for _, grp in rows.groupby("region"):
+            before = grp[grp["year"] <= year]
+            use = before[before["year"] == before["year"].max()] if not before.empty else grp[grp["year"] == grp["year"].min()]
+            picked.append(use.iloc[[0]])
+        out = (
+            pd.concat(picked)[["region", "tonnes", "year", "source_ids"]]
+            if picked
+            else pd.DataFrame(columns=["region", "tonnes", "year", "source_ids"])
+        )
+    out = out.assign(country=out["region"].map(REGION_NAMES)).reset_index(drop=True)
+    return out[["region", "country", "tonnes", "year", "source_ids"]]
+
+
+def like_for_like(capacity_by_country: pd.Series, demand_by_region: pd.DataFrame) -> dict:
+    """Capacity over demand for the same countries: only countries with a demand figure enter either side.
+
+    Args:
+        capacity_by_country: alliance country name -> capacity (t/yr) counted for it.
+        demand_by_region: rows of :func:`stage_demand_by_region` (one product, one year).
+
+    Returns:
+        dict with ``countries`` (those compared), ``capacity_tpa``, ``demand_t``, ``ratio`` (NaN when demand is
+        zero or missing), ``left_out`` (countries with capacity but no demand figure) and ``left_out_tpa``.
+    """
+    countries = [c for c in demand_by_region["country"].dropna()]
+    demand_t = float(demand_by_region["tonnes"].sum()) if countries else float("nan")
+    cap = capacity_by_country.groupby(level=0).sum()
+    compared = float(cap.reindex(countries).fillna(0.0).sum())
+    left = cap[~cap.index.isin(countries) & (cap > 0)]
+    return {
+        "countries": countries,
+        "capacity_tpa": compared,
+        "demand_t": demand_t,
+        "ratio": compared / demand_t if countries and demand_t > 0 else float("nan"),
+        "left_out": list(left.index),
+        "left_out_tpa": float(left.sum()),
+    }

@@ -51,6 +51,7 @@ import pandas as pd
 
 from rare_earth_lib.data.views import default_rows
 from rare_earth_lib.domain import CHAIN_STAGES, STAGE_LABELS
+from rare_earth_lib.models import capacity as _cap
 from rare_earth_lib.models import concentration as _conc
 from rare_earth_lib.models import economics as _econ
 from rare_earth_lib.models import exposure as _expo
@@ -577,8 +578,11 @@ def assess(
     china = chain.set_index("stage")["china_share"]
 
     # --- self-sufficiency --------------------------------------------------------------------
-    capacity = _conc.alliance_capacity_detail(projects, p.attribution)
-    cap_by_stage = _conc.alliance_capacity_by_stage(projects, p.attribution).set_index("stage")["capacity_tpa"]
+    plants_today = _cap.today_plants(projects, p, as_of)
+    capacity = plants_today[(plants_today["group"] == _cap.GROUP_ALLIANCE) & (plants_today["today_tpa"] > 0)]
+    capacity = capacity.assign(capacity_tpa=capacity["today_tpa"]).reset_index(drop=True)
+    groups_today = _cap.stage_groups_today(projects, p, as_of)
+    cap_by_stage = groups_today[groups_today["group"] == _cap.GROUP_ALLIANCE].set_index("stage")["capacity_tpa"]
     other_demand = _conc.alliance_demand_by_stage(tables["demand"], today).set_index("stage")
     mine = tables["mine_production"]
     mine = default_rows(mine)
@@ -596,7 +600,7 @@ def assess(
             "separation",
             float(cap_by_stage["separation"]),
             total("ndpr_oxide", today),
-            "operating NdPr oxide capacity (observed output where nameplate unknown)",
+            "producing plants: latest observed output rate, else nameplate after ramp-up",
             f"NdPr oxide demand estimate {today}",
             _ids(capacity[capacity["stage"] == "separation"], demand_ids),
         ),
@@ -604,7 +608,7 @@ def assess(
             "heavy_separation",
             float(cap_by_stage["heavy_separation"]),
             total("dytb_oxide", today),
-            "operating Dy+Tb oxide capacity",
+            "producing plants: latest observed output rate, else nameplate after ramp-up",
             f"Dy+Tb oxide demand estimate {today}",
             _ids(capacity[capacity["stage"] == "heavy_separation"], demand_ids),
         ),
@@ -627,6 +631,8 @@ def assess(
     ]
     suff = pd.DataFrame(rows, columns=["stage", "capacity_tpa", "demand_t", "capacity_basis", "demand_basis", "source_ids"])
     suff["self_sufficiency_ratio"] = suff["capacity_tpa"] / suff["demand_t"].where(suff["demand_t"] > 0)
+    in_china = groups_today[groups_today["group"] == _cap.GROUP_ALLIANCE_IN_CHINA].set_index("stage")["capacity_tpa"]
+    suff["alliance_owned_in_china_tpa"] = suff["stage"].map(in_china)  # shown apart, never in the ratio
     suff.insert(1, "label", suff["stage"].map(STAGE_LABELS))
 
     # --- export-control exposure -------------------------------------------------------------
@@ -711,11 +717,7 @@ def assess(
     effective_floor = market + max(0.0, floor - market) * support
     need_ndpr = p.coverage_threshold * total("ndpr_oxide", int(p.gap_year))
     need_dytb = p.coverage_threshold * total("dytb_oxide", int(p.gap_year))
-    us_sep = (
-        capacity[(capacity["stage"] == "separation") & (capacity["owner_country"] == "United States")]
-        if p.attribution == "owner"
-        else capacity[(capacity["stage"] == "separation") & (capacity["country"] == "United States")]
-    )
+    us_sep = capacity[(capacity["stage"] == "separation") & (capacity["counted_for"] == "United States")]
     floor_volume = float(us_sep["capacity_tpa"].sum()) if p.price_floor_scope == "us_producer" else need_ndpr
     cost_gap = pd.DataFrame(
         {
@@ -902,6 +904,7 @@ def assess(
     }
     for row in exposure.itertuples(index=False):
         figures[f"licence_share_{row.stage}"] = float(row.licence_share)
+    figures.update(_cap.today_metrics(projects, p, as_of))
     return Assessment(
         params=p,
         as_of=as_of,
@@ -963,6 +966,9 @@ def briefing_tables(result: Assessment, tables: Mapping[str, pd.DataFrame]) -> d
             "Alliance demand (t/yr)": suff["demand_t"].round(0),
             "Demand basis (estimate)": suff["demand_basis"],
             "Capacity / demand": suff["self_sufficiency_ratio"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.2f}"),
+            "Alliance-owned, located in China (t/yr; not counted)": suff["alliance_owned_in_china_tpa"].map(
+                lambda v: "—" if pd.isna(v) else f"{v:,.0f}"
+            ),
             "source_ids": suff["source_ids"],
         }
     )

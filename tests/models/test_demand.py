@@ -156,3 +156,70 @@ def test_more_growth_never_gives_less_demand_after_the_anchor(g_low, extra, year
     high = dm.alliance_demand_total(DEMAND, [year], ndpr_growth_rate=g_low + extra, dytb_growth_rate=g_low + extra)
     assert np.all(high["tonnes"].to_numpy() >= low["tonnes"].to_numpy() - 1e-9)
     assert np.all(low["tonnes"].to_numpy() > 0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Demand as a range; like-for-like ratios
+# --------------------------------------------------------------------------------------------------
+def _rates():
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        ndpr_demand_growth_rate=0.05,
+        dytb_demand_growth_rate=0.05,
+        long_run_demand_growth_rate=0.016,
+        demand_growth_break_year=2030,
+        demand_scale=1.0,
+    )
+
+
+def test_demand_cases_are_ordered_low_central_high():
+    by_case = dm.demand_range(DEMAND, [2026, 2030], _rates()).groupby(["case", "product", "year"])["tonnes"].sum()
+    for product in ("ndpr_oxide", "dytb_oxide"):
+        for year in (2026, 2030):
+            assert by_case[("low", product, year)] <= by_case[("central", product, year)] <= by_case[("high", product, year)]
+    # the US NdPr low case rests on the observation-based 2,200 t, the high case on the 13,300 t company claim
+    low = dm.case_anchors(DEMAND, "ndpr_oxide", "low").set_index("region")
+    high = dm.case_anchors(DEMAND, "ndpr_oxide", "high").set_index("region")
+    assert low.at["united_states", "anchor_tonnes"] == 2200.0 and high.at["united_states", "anchor_tonnes"] == 13300.0
+
+
+def test_marked_case_rows_are_the_anchor_of_their_case():
+    marked = DEMAND.assign(demand_case=[None, None, "central", None, None, None, None, None, None, None, None])
+    central = dm.case_anchors(marked, "ndpr_oxide", "central").set_index("region")
+    assert central.at["japan", "anchor_tonnes"] == 5500.0
+    assert "central anchor" in central.at["japan", "method"]
+    with pytest.raises(ValueError, match="case"):
+        dm.case_anchors(DEMAND, "ndpr_oxide", "median")
+
+
+def test_like_for_like_ratio_divides_the_same_countries():
+    """US + Japan magnet capacity is never divided by US-only demand: Japan's capacity is left out and named."""
+    capacity = pd.Series({"United States": 1000.0, "Japan": 6000.0})
+    us_only = pd.DataFrame(
+        {"region": ["united_states"], "country": ["United States"], "tonnes": [8000.0], "year": [2024], "source_ids": ["S1"]}
+    )
+    ratio = dm.like_for_like(capacity, us_only)
+    assert ratio["countries"] == ["United States"]
+    assert ratio["capacity_tpa"] == 1000.0 and ratio["ratio"] == pytest.approx(1000 / 8000)
+    assert ratio["left_out"] == ["Japan"] and ratio["left_out_tpa"] == 6000.0
+    both = pd.concat([us_only, us_only.assign(region="japan", country="Japan", tonnes=2000.0)])
+    assert dm.like_for_like(capacity, both)["ratio"] == pytest.approx(7000 / 10000)
+    none = dm.like_for_like(capacity, us_only.iloc[0:0])
+    assert np.isnan(none["ratio"]) and none["left_out_tpa"] == 7000.0
+
+
+def test_stage_demand_leaves_regions_without_a_figure_out():
+    magnets = pd.DataFrame(
+        {
+            "region": ["united_states"],
+            "product": ["ndfeb_magnet"],
+            "segment": ["all"],
+            "year": [2024],
+            "tonnes": [7446.0],
+            "is_default": [True],
+            "source_ids": ["D5"],
+        }
+    )
+    rows = dm.stage_demand_by_region(magnets, "magnet", 2026)
+    assert list(rows["country"]) == ["United States"]

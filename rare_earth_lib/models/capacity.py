@@ -1,0 +1,440 @@
+"""The one capacity model: what each plant can make, for whom it counts, and "today's" alliance capacity.
+
+Both briefings take capacity from here, so they state the same figure for the same thing.
+
+Per plant and stage the model knows three quantities, in the stage's measure (:data:`STAGE_MEASURE`):
+
+* **nameplate** (t/yr): the stated design capacity (``ndpr_oxide_tpa``, ``dytb_oxide_tpa`` or, for alloy
+  and magnets, ``capacity_tpa`` in t alloy / t magnet);
+* **latest observed output rate** (t/yr): ``observed_output_tpa``, where the data package has one for the
+  stage's product (the period and basis are in ``observed_output_period``);
+* **output after ramp-up** in a year: nameplate x the ramp-up curve of
+  :func:`rare_earth_lib.models.buildout.ramp_utilisation` at mid-year, counted from first output.
+
+**Today's capacity** of a producing plant (operating or ramping) is its latest observed output rate
+where one exists (what it demonstrably makes), else its output after ramp-up on the data's as-of date;
+plants not yet producing count zero today. This one definition gives the manifest metrics
+``ndpr_capacity_today_tpa`` and ``dytb_capacity_today_tpa`` of both briefings (:func:`today_metrics`).
+
+**For whom a plant counts** (:func:`attribution_table`): by ``"location"`` a plant counts for the country
+where it stands; by ``"owner"`` for its owners, split equally among them (:func:`rare_earth_lib.domain.owner_shares`,
+the project's one joint-venture rule). A plant located in China never counts as alliance capacity: by owner,
+an alliance owner's part of such a plant is shown in its own group, "alliance-owned, located in China", and
+left out of self-sufficiency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rare_earth_lib.data.views import join_ids
+from rare_earth_lib.domain import (
+    ALLIANCE,
+    ATTRIBUTIONS,
+    CHINA,
+    PRODUCING_STATUSES,
+    STAGE_LABELS,
+    normalise_country,
+    owner_shares,
+)
+from rare_earth_lib.models import buildout
+
+GROUP_ALLIANCE = "Alliance"
+GROUP_ALLIANCE_IN_CHINA = "Alliance-owned, located in China"
+GROUP_CHINA = "China"
+GROUP_OTHER = "Others"
+GROUPS: tuple[str, ...] = (GROUP_ALLIANCE, GROUP_ALLIANCE_IN_CHINA, GROUP_CHINA, GROUP_OTHER)
+"""The groups a plant's capacity can count for. Only ``GROUP_ALLIANCE`` counts towards self-sufficiency."""
+
+STAGE_MEASURE: dict[str, tuple[str, str | None, str]] = {
+    "separation": ("ndpr_oxide_tpa", None, "t NdPr oxide/yr"),
+    "heavy_separation": ("dytb_oxide_tpa", None, "t Dy+Tb oxide/yr"),
+    "metal_alloy": ("capacity_tpa", "t_alloy", "t alloy/yr"),
+    "magnet": ("capacity_tpa", "t_magnet", "t magnet/yr"),
+}
+"""Per stage: the projects-table column holding nameplate, the ``capacity_basis`` it must have (None = any),
+and the unit. Mining is measured by mine production, not here."""
+
+PRODUCT_STAGE: dict[str, str] = {"ndpr_oxide": "separation", "dytb_oxide": "heavy_separation"}
+"""Separated product -> the stage that makes it."""
+
+METRIC_KEYS: dict[str, str] = {"ndpr_oxide": "ndpr_capacity_today_tpa", "dytb_oxide": "dytb_capacity_today_tpa"}
+"""Product -> the manifest metric key under which both briefings record today's alliance capacity."""
+
+_OBSERVED_PRODUCT_WORDS: dict[str, tuple[str, ...]] = {
+    "ndpr_oxide": ("ndpr", "nd-pr", "prnd", "pr-nd"),
+    "dytb_oxide": ("dy+tb", "dytb", "dy/tb", "dy and tb", "dy, tb"),
+}
+
+
+def check_attribution(attribution: str) -> str:
+    """Return ``attribution`` if it is one of :data:`ATTRIBUTIONS`; else raise ValueError naming it."""
+    if attribution not in ATTRIBUTIONS:
+        raise ValueError(f"attribution: must be one of {', '.join(ATTRIBUTIONS)}; got {attribution!r}")
+    return attribution
+
+
+def _rare_earth(projects: pd.DataFrame) -> pd.DataFrame:
+    if "is_rare_earth" in projects.columns:
+        return projects[projects["is_rare_earth"].astype("boolean").fillna(True).astype(bool)]
+    return projects
+
+
+def _group(counted_for: str | None, located: str | None, attribution: str) -> str:
+    if counted_for in ALLIANCE:
+        return GROUP_ALLIANCE_IN_CHINA if located == CHINA else GROUP_ALLIANCE
+    if counted_for == CHINA:
+        return GROUP_CHINA
+    return GROUP_OTHER
+
+
+def attribution_table(projects: pd.DataFrame, attribution: str) -> pd.DataFrame:
+    """For whom each project's capacity counts: one row per project and country it counts for.
+
+    Args:
+        projects: the projects table (``project_id``, ``country``, ``owner_country``).
+        attribution: ``"location"`` (the country where the plant stands, share 1) or ``"owner"`` (each
+            listed owner an equal share, :func:`rare_earth_lib.domain.owner_shares`).
+
+    Returns:
+        DataFrame with ``project_id``, ``country`` (location), ``counted_for``, ``share`` (shares of a
+        project sum to 1) and ``group`` (one of :data:`GROUPS`; an alliance owner of a plant in China is
+        ``GROUP_ALLIANCE_IN_CHINA``, never ``GROUP_ALLIANCE``).
+
+    Raises:
+        ValueError: bad ``attribution``.
+    """
+    check_attribution(attribution)
+    rows = []
+    for project_id, country, owners in zip(projects["project_id"], projects["country"], projects["owner_country"], strict=True):
+        located = normalise_country(country)
+        shares = {located or "Unknown": 1.0} if attribution == "location" else owner_shares(owners)
+        for counted_for, share in shares.items():
+            rows.append(
+                {
+                    "project_id": project_id,
+                    "country": located,
+                    "counted_for": counted_for,
+                    "share": share,
+                    "group": _group(counted_for, located, attribution),
+                }
+            )
+    return pd.DataFrame(rows, columns=["project_id", "country", "counted_for", "share", "group"])
+
+
+def alliance_share(projects: pd.DataFrame, attribution: str) -> pd.Series:
+    """Share (0..1) of each project's capacity that counts for the alliance, aligned with ``projects``.
+
+    Zero for every plant located in China, whoever owns it.
+    """
+    table = attribution_table(projects, attribution)
+    per_project = table[table["group"] == GROUP_ALLIANCE].groupby("project_id")["share"].sum()
+    return projects["project_id"].map(per_project).fillna(0.0).astype(float).set_axis(projects.index).rename("alliance_share")
+
+
+def _stages(projects: pd.DataFrame) -> pd.Series:
+    return projects["stages"].fillna("").astype(str).str.split(";").map(lambda items: {s.strip() for s in items})
+
+
+_PRODUCT_UNITS: dict[str, str] = {"ndpr_oxide": "t_ndpr_oxide", "dytb_oxide": "t_dytb_oxide"}
+
+
+def _observed_for(projects: pd.DataFrame, product: str) -> pd.Series:
+    """The latest observed output rate (t/yr) where it measures ``product``; NaN elsewhere.
+
+    The data package names the product of ``observed_output_tpa`` in ``observed_output_product``; campaign
+    output that cannot be annualised has no rate. A table without that column names it in the period text;
+    a plant that lists only one of the two refining stages is then taken to report that stage's product.
+    """
+    if "observed_output_tpa" not in projects.columns:
+        return pd.Series(np.nan, index=projects.index)
+    observed = pd.to_numeric(projects["observed_output_tpa"], errors="coerce").astype(float)
+    if "observed_output_product" in projects.columns:
+        keep = projects["observed_output_product"].astype("string") == _PRODUCT_UNITS[product]
+        if "observed_output_kind" in projects.columns:
+            keep &= projects["observed_output_kind"].astype("string") != "campaign"
+        return observed.where(keep.fillna(False).astype(bool))
+    period = projects.get("observed_output_period", pd.Series("", index=projects.index)).fillna("").astype(str).str.lower()
+    names = period.map(lambda text: any(word in text for word in _OBSERVED_PRODUCT_WORDS[product]))
+    others = period.map(lambda text: any(word in text for p, ws in _OBSERVED_PRODUCT_WORDS.items() if p != product for word in ws))
+    stages = _stages(projects)
+    own_stage = PRODUCT_STAGE[product]
+    other_stage = next(s for p, s in PRODUCT_STAGE.items() if p != product)
+    only_stage = stages.map(lambda s: own_stage in s and other_stage not in s)
+    keep = names | (~others & only_stage)
+    return observed.where(keep.astype(bool))
+
+
+_KIND_TEXT = {"run_rate": "latest run-rate", "annual_output": "output of a whole year"}
+
+
+def _observed_text(rows: pd.DataFrame) -> pd.Series:
+    """Reader-facing basis of each observed rate: its kind and period as the data states them."""
+    period = rows.get("observed_output_period", pd.Series("", index=rows.index)).fillna("").astype(str)
+    kind = rows.get("observed_output_kind", pd.Series(pd.NA, index=rows.index)).astype("string")
+    label = kind.map(lambda k: _KIND_TEXT.get(str(k), "latest observed output") if pd.notna(k) else "latest observed output")
+    return label.astype(str) + ": " + period
+
+
+def plant_capacity(
+    projects: pd.DataFrame,
+    stage: str,
+    *,
+    as_of_year: float,
+    first_year_utilisation: float = 0.23,
+    years_to_nameplate: float = 4.0,
+    mature_utilisation: float = 0.85,
+) -> pd.DataFrame:
+    """Per plant at ``stage``: nameplate, latest observed output rate, output after ramp-up and today's capacity.
+
+    Args:
+        projects: the projects table (capacities filled or not: see
+            :func:`rare_earth_lib.models.buildout.estimate_missing_capacity`).
+        stage: a key of :data:`STAGE_MEASURE`.
+        as_of_year: the data's as-of date as a decimal year ("today" for the ramp-up curve).
+        first_year_utilisation, years_to_nameplate, mature_utilisation: the ramp-up curve.
+
+    Returns:
+        One row per rare-earth project listing ``stage`` with a positive nameplate or observed rate:
+        ``project_id``, ``company``, ``site``, ``country``, ``owner_country``, ``status``, ``stage``, ``unit``,
+        ``nameplate_tpa``, ``observed_tpa``, ``observed_period``, ``first_output_year`` (decimal year; NaN if
+        unknown), ``ramp_today_tpa`` (output after ramp-up on the as-of date), ``today_tpa``, ``today_basis``
+        (text) and ``source_ids``.
+
+    Raises:
+        ValueError: unknown ``stage``.
+    """
+    if stage not in STAGE_MEASURE:
+        raise ValueError(f"stage: must be one of {', '.join(STAGE_MEASURE)}; got {stage!r}")
+    column, basis, unit = STAGE_MEASURE[stage]
+    rows = _rare_earth(projects)
+    rows = rows[_stages(rows).map(lambda s: stage in s)]
+    nameplate = pd.to_numeric(rows[column], errors="coerce").astype(float) if column in rows else pd.Series(np.nan, index=rows.index)
+    if basis is not None:
+        nameplate = nameplate.where(rows["capacity_basis"].astype("string") == basis)
+    product = next((p for p, s in PRODUCT_STAGE.items() if s == stage), None)
+    observed = _observed_for(rows, product) if product else pd.Series(np.nan, index=rows.index)
+    keep = (nameplate.fillna(0) > 0) | (observed.fillna(0) > 0)
+    rows, nameplate, observed = rows[keep], nameplate[keep], observed[keep]
+    first = pd.Series(
+        buildout.decimal_year(rows["first_output_actual_date"]) if "first_output_actual_date" in rows else np.nan, index=rows.index
+    )
+    producing = rows["status"].isin(PRODUCING_STATUSES)
+    since = (as_of_year - first).where(first.notna(), np.inf)  # a producing plant with no date has long been running
+    utilisation = pd.Series(
+        buildout.ramp_utilisation(since.to_numpy(), first_year_utilisation, years_to_nameplate, mature_utilisation), index=rows.index
+    )
+    ramp_today = (nameplate * utilisation).where(producing, 0.0)
+    today = observed.where(observed.notna() & producing, ramp_today).fillna(0.0)
+    basis_text = np.where(
+        ~producing,
+        "not producing",
+        np.where(
+            observed.notna(),
+            _observed_text(rows),
+            f"nameplate x ramp-up utilisation on the as-of date (mature {mature_utilisation:.0%})",
+        ),
+    )
+    out = pd.DataFrame(
+        {
+            "project_id": rows["project_id"].astype(str),
+            "company": rows["company"].astype(str),
+            "site": rows["site"].astype(str) if "site" in rows else "",
+            "country": rows["country"].map(normalise_country),
+            "owner_country": rows["owner_country"].astype("string"),
+            "status": rows["status"].astype(str),
+            "stage": stage,
+            "unit": unit,
+            "nameplate_tpa": nameplate,
+            "observed_tpa": observed,
+            "observed_period": rows.get("observed_output_period", pd.Series(pd.NA, index=rows.index)).astype("string"),
+            "first_output_year": first,
+            "ramp_today_tpa": ramp_today,
+            "today_tpa": today.astype(float),
+            "today_basis": basis_text,
+            "source_ids": rows["source_ids"].astype(str),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def plant_years(
+    projects: pd.DataFrame,
+    stage: str,
+    years: Sequence[int],
+    *,
+    as_of_year: float,
+    first_year_utilisation: float = 0.23,
+    years_to_nameplate: float = 4.0,
+    mature_utilisation: float = 0.85,
+    undated_lead_years: float = 5.0,
+) -> pd.DataFrame:
+    """Per plant and year: nameplate, latest observed rate and output after ramp-up if every plant kept its date.
+
+    First output is the actual date, else the latest public target (not before the as-of date), else the as-of
+    date plus ``undated_lead_years``. Output after ramp-up in year ``y`` is nameplate x the ramp-up utilisation
+    at ``y + 0.5``; a producing plant's output is never below its latest observed rate.
+
+    Returns:
+        Long DataFrame: ``year``, ``project_id``, ``status``, ``nameplate_tpa``, ``observed_tpa``,
+        ``ramp_output_tpa``, ``output_tpa`` (max of the observed rate and the ramp-up output for producing
+        plants, the ramp-up output otherwise).
+    """
+    plants = plant_capacity(
+        projects,
+        stage,
+        as_of_year=as_of_year,
+        first_year_utilisation=first_year_utilisation,
+        years_to_nameplate=years_to_nameplate,
+        mature_utilisation=mature_utilisation,
+    )
+    source = projects.set_index("project_id").reindex(plants["project_id"])
+    target = buildout.decimal_year(source["first_output_target_date"]) if "first_output_target_date" in source else np.nan
+    planned = buildout.decimal_year(source["first_output_planned_date"]) if "first_output_planned_date" in source else np.nan
+    dated = np.where(np.isnan(target), planned, target)
+    future = np.where(np.isnan(dated), as_of_year + undated_lead_years, np.maximum(dated, as_of_year))
+    producing = plants["status"].isin(PRODUCING_STATUSES).to_numpy()
+    first = plants["first_output_year"].to_numpy(dtype=float)
+    t0 = np.where(~np.isnan(first), first, np.where(producing, -np.inf, future))
+    years_arr = np.asarray(list(years), dtype="int64")
+    since = (years_arr[:, None] + 0.5) - t0[None, :]
+    util = buildout.ramp_utilisation(np.where(np.isinf(since), 1e6, since), first_year_utilisation, years_to_nameplate, mature_utilisation)
+    nameplate = plants["nameplate_tpa"].fillna(0.0).to_numpy()
+    observed = plants["observed_tpa"].to_numpy(dtype=float)
+    ramp = util * nameplate[None, :]
+    floor = np.where(producing & ~np.isnan(observed), observed, 0.0)
+    n_years, n_plants = ramp.shape
+    return pd.DataFrame(
+        {
+            "year": np.repeat(years_arr, n_plants),
+            "project_id": np.tile(plants["project_id"].to_numpy(), n_years),
+            "status": np.tile(plants["status"].to_numpy(), n_years),
+            "nameplate_tpa": np.tile(plants["nameplate_tpa"].to_numpy(), n_years),
+            "observed_tpa": np.tile(observed, n_years),
+            "ramp_output_tpa": ramp.ravel(),
+            "output_tpa": np.maximum(ramp, floor[None, :]).ravel(),
+        }
+    )
+
+
+def attributed(plants: pd.DataFrame, attribution: str, projects: pd.DataFrame) -> pd.DataFrame:
+    """Spread per-plant rows over the countries they count for (:func:`attribution_table`).
+
+    Every ``*_tpa`` column is multiplied by the share; ``counted_for``, ``share`` and ``group`` are added.
+    """
+    table = attribution_table(projects[projects["project_id"].isin(plants["project_id"])], attribution)
+    out = plants.drop(columns=[c for c in ("country",) if c in plants]).merge(table, on="project_id", how="inner")
+    for column in [c for c in out.columns if c.endswith("_tpa")]:
+        out[column] = out[column] * out["share"]
+    return out
+
+
+def _ramp_args(params: Any) -> dict[str, float]:
+    return {
+        "first_year_utilisation": float(params.first_year_utilisation),
+        "years_to_nameplate": float(params.years_to_nameplate),
+        "mature_utilisation": float(params.mature_utilisation),
+    }
+
+
+def today_plants(projects: pd.DataFrame, params: Any, as_of: Any, stages: Sequence[str] = tuple(STAGE_MEASURE)) -> pd.DataFrame:
+    """Today's capacity per plant, stage and country counted for, under the scenario's attribution.
+
+    Args:
+        projects: the data package's projects table (NdPr/Dy+Tb nameplates are filled here when
+            ``params.fill_missing_capacity`` is set, exactly as the timeline model fills them).
+        params: a parameter model with ``attribution``, the ramp-up fields and the capacity-fill fields
+            (both briefings' models have them).
+        as_of: the data package's as-of date.
+        stages: stages of :data:`STAGE_MEASURE` to include.
+
+    Returns:
+        :func:`plant_capacity` rows spread by :func:`attributed` (``counted_for``, ``share``, ``group``;
+        every ``*_tpa`` column is the part counted for ``counted_for``), with ``product`` for the refining stages.
+    """
+    filled = fill_missing(projects, params)
+    as_of_year = float(buildout.decimal_year([as_of])[0])
+    frames = []
+    for stage in stages:
+        plants = plant_capacity(filled, stage, as_of_year=as_of_year, **_ramp_args(params))
+        product = next((p for p, s in PRODUCT_STAGE.items() if s == stage), None)
+        frames.append(attributed(plants, params.attribution, filled).assign(product=product))
+    return pd.concat(frames, ignore_index=True)
+
+
+def stage_groups_today(projects: pd.DataFrame, params: Any, as_of: Any) -> pd.DataFrame:
+    """Today's capacity per stage and group (alliance, alliance-owned in China, China, others).
+
+    Returns:
+        DataFrame with ``stage``, ``label``, ``group``, ``capacity_tpa``, ``n_projects``, ``project_ids``,
+        ``unit`` and ``source_ids``: a row for every stage of :data:`STAGE_MEASURE` and both alliance groups
+        (zero when no plant counts), plus China/others rows where the project table has such plants.
+        Only the ``GROUP_ALLIANCE`` rows count towards self-sufficiency.
+    """
+    plants = today_plants(projects, params, as_of)
+    plants = plants[plants["today_tpa"] > 0]
+    frames = []
+    for stage in STAGE_MEASURE:
+        for group in GROUPS:
+            sel = plants[(plants["stage"] == stage) & (plants["group"] == group)]
+            if sel.empty and group not in (GROUP_ALLIANCE, GROUP_ALLIANCE_IN_CHINA):
+                continue
+            frames.append(
+                {
+                    "stage": stage,
+                    "label": STAGE_LABELS[stage],
+                    "group": group,
+                    "capacity_tpa": float(sel["today_tpa"].sum()),
+                    "n_projects": int(sel["project_id"].nunique()),
+                    "project_ids": ";".join(dict.fromkeys(sel["project_id"])),
+                    "unit": STAGE_MEASURE[stage][2],
+                    "source_ids": join_ids(sel["source_ids"]) if not sel.empty else "",
+                }
+            )
+    return pd.DataFrame(frames)
+
+
+def fill_missing(projects: pd.DataFrame, params: Any) -> pd.DataFrame:
+    """The projects table with NdPr/Dy+Tb nameplates estimated where missing, if the scenario asks for it."""
+    if not getattr(params, "fill_missing_capacity", False):
+        return projects
+    return buildout.estimate_missing_capacity(
+        projects,
+        ndpr_share_of_reo=params.ndpr_share_of_reo_capacity,
+        dytb_share_of_reo=params.dytb_share_of_reo_capacity,
+        mature_utilisation=params.mature_utilisation,
+    )
+
+
+def today_metrics(projects: pd.DataFrame, params: Any, as_of: Any) -> dict[str, float]:
+    """Today's alliance NdPr and Dy+Tb separation capacity (t oxide/yr), under the manifest keys of :data:`METRIC_KEYS`.
+
+    The one figure both briefings state: producing plants, latest observed output rate where the data has one
+    (else output after ramp-up on the as-of date), counted for the alliance under the scenario's attribution,
+    plants in China excluded.
+    """
+    detail = today_plants(projects, params, as_of, stages=tuple(PRODUCT_STAGE.values()))
+    alliance = detail[detail["group"] == GROUP_ALLIANCE]
+    return {METRIC_KEYS[p]: round(float(alliance.loc[alliance["product"] == p, "today_tpa"].sum()), 1) for p in METRIC_KEYS}
+
+
+__all__ = [
+    "GROUPS",
+    "GROUP_ALLIANCE",
+    "GROUP_ALLIANCE_IN_CHINA",
+    "METRIC_KEYS",
+    "STAGE_MEASURE",
+    "alliance_share",
+    "attributed",
+    "attribution_table",
+    "fill_missing",
+    "plant_capacity",
+    "plant_years",
+    "stage_groups_today",
+    "today_plants",
+    "today_metrics",
+]
