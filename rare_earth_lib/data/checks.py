@@ -38,6 +38,7 @@ __all__ = [
     "check_world_lower_bound",
     "check_flag_matches",
     "check_any_present",
+    "check_ids_within",
     "rounding_tolerance",
 ]
 
@@ -554,3 +555,33 @@ def check_any_present(
             f"{' or '.join(columns)} is required when {when} is filled" if when else f"at least one of {', '.join(columns)} must be filled"
         )
         raise DataCheckError(label, rws[i], columns[0], rule)
+
+
+def check_ids_within(
+    frame: pd.DataFrame, column: str, within: str = "source_ids", *, sep: str = ";", label: str = "frame", rows: Sequence | None = None
+) -> None:
+    """Fail if a cell of ``column`` names an id that the same row's ``within`` cell does not list.
+
+    Per-figure source columns (e.g. ``capacity_source_ids``) must be a subset of the
+    row's ``source_ids``, so that the row's sources stay complete.
+
+    Args:
+        frame: Table to check.
+        column: Column of delimited ids for one figure.
+        within: Column of delimited ids for the whole row.
+        sep: Id separator.
+        label: Table name used in the message.
+        rows: Row numbers to report.
+
+    Raises:
+        DataCheckError: Naming ``column`` and the first id missing from ``within``.
+    """
+    _need_columns(frame, [column, within], label)
+    rws = _rows(frame, rows)
+    for i, (cell, whole) in enumerate(zip(frame[column].tolist(), frame[within].tolist(), strict=True)):
+        if not isinstance(cell, str) or not cell:
+            continue
+        listed = set(whole.split(sep)) if isinstance(whole, str) else set()
+        for one in cell.split(sep):
+            if one not in listed:
+                raise DataCheckError(label, rws[i], column, f"id {one!r} is not among the row's {within}")

@@ -83,7 +83,7 @@ try:  # pandas >= 2.3: the string dtype that pandas 3 uses by default
     _STR_DTYPE = pd.StringDtype(na_value=np.nan)
 except TypeError:  # pragma: no cover - older pandas
     _STR_DTYPE = object
-_ID_RE = re.compile(r"^[SD]\d+[a-z]?$")
+_ID_RE = re.compile(r"^[SDE]\d+[a-z]?$")
 _MAX_REPORTED = 5
 
 
@@ -195,7 +195,7 @@ def split_ids(ids: str) -> list[str]:
 
     Raises:
         ValueError: If ``ids`` is not a string or an id is malformed (empty part,
-            spaces, or not of the form S12, S89f, D29a).
+            spaces, or not of the form S12, S89f, D29a, E37b).
     """
     if not isinstance(ids, str):
         raise ValueError(f"ids: expected a string like 'S1;S4', got {type(ids).__name__}")
@@ -204,7 +204,7 @@ def split_ids(ids: str) -> list[str]:
     parts = ids.split(";")
     for p in parts:
         if not _ID_RE.match(p):
-            raise ValueError(f"ids: malformed source id {p!r} in {ids!r} (expected e.g. S1, S89f, D29a)")
+            raise ValueError(f"ids: malformed source id {p!r} in {ids!r} (expected e.g. S1, S89f, D29a, E6)")
     return parts
 
 
@@ -533,11 +533,60 @@ def _rules_projects(f, label, rows, d):
     checks.check_dates_ordered(f, "announced_date", "fid_date", label=label, rows=rows)
     checks.check_dates_ordered(f, "announced_date", "first_output_actual_date", label=label, rows=rows)
     checks.check_dates_ordered(f, "construction_start_date", "first_output_actual_date", label=label, rows=rows)
+    _rules_project_capacity_basis(f, label, rows, d)
     ndpr_basis = (f["capacity_basis"] == "t_ndpr_oxide").fillna(False).to_numpy(dtype=bool)
     over = ndpr_basis & (f["ndpr_oxide_tpa"] > f["capacity_tpa"]).fillna(False).to_numpy(dtype=bool)
     if over.any():
         i = int(np.flatnonzero(over)[0])
         raise DataPackageError(label, rows[i], "ndpr_oxide_tpa", "separated NdPr capacity exceeds the NdPr-basis nameplate capacity_tpa")
+
+
+#: Capacity columns of the projects table: a row with any of them filled is a capacity row.
+_CAPACITY_FIGURES = ("capacity_tpa", "ndpr_oxide_tpa", "dytb_oxide_tpa")
+
+
+def _rules_project_capacity_basis(f, label, rows, d):
+    """Every capacity figure says what it is and where it comes from; every observed output its kind and period."""
+    for column in _CAPACITY_FIGURES:
+        checks.check_any_present(f, ["capacity_kind"], when=column, label=label, rows=rows)
+        checks.check_any_present(f, ["capacity_source_ids"], when=column, label=label, rows=rows)
+    for column in ("observed_output_tpa", "observed_output_period"):
+        checks.check_any_present(f, ["observed_output_kind"], when=column, label=label, rows=rows)
+    for column in ("observed_output_product", "observed_output_start", "observed_output_end", "observed_output_source_ids"):
+        checks.check_any_present(f, [column], when="observed_output_kind", label=label, rows=rows)
+    checks.check_any_present(f, ["observed_output_method"], when="observed_output_tpa", label=label, rows=rows)
+    for column in ("annual_output_year", "annual_output_source_ids", "observed_output_product"):
+        checks.check_any_present(f, [column], when="annual_output_tpa", label=label, rows=rows)
+    checks.check_dates_ordered(f, "observed_output_start", "observed_output_end", label=label, rows=rows)
+    for column in ("capacity_source_ids", "observed_output_source_ids", "annual_output_source_ids"):
+        checks.check_known_ids(f, column, load("sources", d, trace=False)["source_id"].tolist(), split=split_ids, label=label, rows=rows)
+        checks.check_ids_within(f, column, "source_ids", label=label, rows=rows)
+    days = (f["observed_output_end"] - f["observed_output_start"]).dt.days + 1
+    kind = f["observed_output_kind"]
+    bad = ((kind == "run_rate") & (days > 366)).fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataPackageError(
+            label, rows[i], "observed_output_kind", f"a run_rate covers part of a year, but the period is {int(days.iloc[i])} days"
+        )
+    bad = ((kind == "annual_output") & ~days.between(365, 366)).fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataPackageError(
+            label, rows[i], "observed_output_kind", f"an annual_output covers one whole year, but the period is {days.iloc[i]} days"
+        )
+    bad = (f["observed_output_end"].dt.date > as_of(d)).fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataPackageError(
+            label, rows[i], "observed_output_end", f"observed output ends after the package as-of date {as_of(d).isoformat()}"
+        )
+    bad = (f["observed_output_is_estimate"] & f["observed_output_method"].isna()).to_numpy(dtype=bool)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataPackageError(
+            label, rows[i], "observed_output_method", "an estimated observed output needs its formula in observed_output_method"
+        )
 
 
 def _rules_build_analogs(f, label, rows, d):

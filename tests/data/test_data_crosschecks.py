@@ -295,7 +295,7 @@ def test_chain_output_derivations(t):
     japan_2010 = _one(co, region="Japan", product="ndfeb_sintered", period="2010")["tonnes"]
     world_2010 = _one(co, region="World", product="ndfeb_sintered", period="2010")["tonnes"]
     assert japan_2010 == pytest.approx(0.193 * world_2010, abs=100)
-    assert _one(co, entity="MP Materials", product="ndpr_oxide", year=2025)["tonnes"] == 721 * 4
+    assert _one(co, entity="MP Materials", product="ndpr_oxide", period="Q3 2025 (annualised)")["tonnes"] == 721 * 4
     # China's 2024 mining quota equals the USGS China 2024 figure (USGS reports the quota)
     quota = _one(co, product="mining_quota", year=2024)["tonnes"]
     mp = t["mine_production"]

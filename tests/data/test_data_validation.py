@@ -86,6 +86,56 @@ CASES = {
     "capacity_without_basis": Corruption(
         "projects", {"project_id": "iluka_eneabba"}, "capacity_basis", "", match="capacity_basis is required"
     ),
+    "capacity_without_kind": Corruption(
+        "projects", {"project_id": "iluka_eneabba"}, "capacity_kind", "", match="capacity_kind is required when capacity_tpa is filled"
+    ),
+    "oxide_capacity_without_kind": Corruption(
+        "projects", {"project_id": "lynas_lamp_hre_circuit"}, "capacity_kind", "", match="capacity_kind is required"
+    ),
+    "capacity_without_source": Corruption(
+        "projects", {"project_id": "arafura_nolans"}, "capacity_source_ids", "", match="capacity_source_ids is required"
+    ),
+    "capacity_source_not_in_row": Corruption(
+        "projects", {"project_id": "arafura_nolans"}, "capacity_source_ids", "S1", match="not among the row's source_ids"
+    ),
+    "capacity_kind_not_in_enum": Corruption("projects", {"project_id": "arafura_nolans"}, "capacity_kind", "guess", match="enum"),
+    "observed_output_without_kind": Corruption(
+        "projects", {"project_id": "mp_mountain_pass"}, "observed_output_kind", "", match="observed_output_kind is required"
+    ),
+    "observed_output_without_period_start": Corruption(
+        "projects", {"project_id": "mp_mountain_pass"}, "observed_output_start", "", match="observed_output_start is required"
+    ),
+    "observed_output_without_source": Corruption(
+        "projects", {"project_id": "lynas_lamp"}, "observed_output_source_ids", "", match="observed_output_source_ids is required"
+    ),
+    "run_rate_over_a_year": Corruption(
+        "projects",
+        {"project_id": "mp_mountain_pass"},
+        "observed_output_start",
+        "2024-01-01",
+        expect_column="observed_output_kind",
+        match="run_rate",
+    ),
+    "annual_output_not_a_year": Corruption(
+        "projects",
+        {"project_id": "lynas_lamp"},
+        "observed_output_start",
+        "2025-04-01",
+        expect_column="observed_output_kind",
+        match="whole year",
+    ),
+    "observed_output_after_as_of": Corruption(
+        "projects", {"project_id": "mp_mountain_pass"}, "observed_output_end", "2026-06-30", match="after the package as-of date"
+    ),
+    "observed_output_end_before_start": Corruption(
+        "projects", {"project_id": "mp_mountain_pass"}, "observed_output_end", "2025-12-31", match="before observed_output_start"
+    ),
+    "estimated_output_without_method": Corruption(
+        "projects", {"project_id": "mp_mountain_pass"}, "observed_output_method", "", match="observed_output_method is required"
+    ),
+    "annual_output_without_year": Corruption(
+        "projects", {"project_id": "mp_mountain_pass"}, "annual_output_year", "", match="annual_output_year is required"
+    ),
     "unknown_source_id": Corruption("projects", {"project_id": "iluka_eneabba"}, "source_ids", "S68;S999", match="S999"),
     "malformed_source_ids": Corruption(
         "demand", {"region": "japan", "product": "ndpr_oxide", "year": "2024"}, "source_ids", "D29a; D29b", match="pattern"
