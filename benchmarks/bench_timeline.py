@@ -7,8 +7,8 @@ Usage::
     python benchmarks/bench_timeline.py [--trials 100000] [--repeat 3]
 
 Timed: the simulation step (per-project draws, capacity for both products over every year, coverage
-years), i.e. :func:`rare_earth_lib.models.timeline.simulate`, best of ``--repeat`` runs; and once end to end
-(:func:`rare_earth_lib.models.timeline.run_timeline`, which adds the pipeline, the slip fit and the demand
+years), i.e. ``rare_earth_lib.models.timeline.simulate_trials``, best of ``--repeat`` runs; and once end to end
+(``rare_earth_lib.models.timeline.simulate``, the entry point, which adds the pipeline, the slip fit and the demand
 estimate). Loading the tables is timed separately (once per process). Peak memory is
 the process's maximum resident set size (``resource.getrusage``), which includes the Python interpreter,
 pandas and numpy, and the peak of Python allocations during one simulation (``tracemalloc``).
@@ -47,34 +47,25 @@ def main(argv: list[str] | None = None) -> int:
 
     params = Params(n_trials=args.trials, horizon_year=args.horizon)
     t1 = time.perf_counter()
-    settings = tl.settings_from_params(params, as_of)
+    as_of_year = tl.decimal_as_of(as_of)
     pipeline = tl.prepare_pipeline(projects, params)
     slips = tl.analog_slips(analogs, as_of=as_of, scope=params.analog_scope)
     fit = tl.fit_slip_distribution(slips, offset_years=params.slip_offset_years)
-    totals = demand_mod.alliance_demand_total(
-        demand,
-        settings.years,
-        ndpr_growth_rate=params.ndpr_demand_growth_rate,
-        dytb_growth_rate=params.dytb_demand_growth_rate,
-        long_run_growth_rate=params.long_run_demand_growth_rate,
-        break_year=params.demand_growth_break_year,
-        scale=params.demand_scale,
-        anchor_rule=params.demand_anchor_rule,
-    )
+    totals = demand_mod.sum_regions(demand_mod.scenario_demand(demand, tl.simulated_years(params), params))
     t_prepare = time.perf_counter() - t1
 
     times = []
     result = None
     for _ in range(max(args.repeat, 1)):
         start = time.perf_counter()
-        result = tl.simulate(pipeline, fit, totals, settings)
+        result = tl.simulate_trials(pipeline, fit, totals, params, as_of_year)
         times.append(time.perf_counter() - start)
         del result
     start = time.perf_counter()
-    tl.run_timeline(params, projects=projects, analogs=analogs, demand=demand, as_of=as_of)
+    tl.simulate(params, {"projects": projects, "build_analogs": analogs, "demand": demand}, as_of=as_of)
     t_end_to_end = time.perf_counter() - start
     tracemalloc.start()
-    result = tl.simulate(pipeline, fit, totals, settings)
+    result = tl.simulate_trials(pipeline, fit, totals, params, as_of_year)
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     summary = {prod: tl.coverage_summary(result, prod, params.probability_by_year) for prod in tl.PRODUCTS}
@@ -83,11 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     rss_mb = rss / 1024 if sys.platform != "darwin" else rss / 1024 / 1024
     best = min(times)
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
-    print(f"projects simulated: {len(pipeline)}; years {settings.start_year}-{settings.horizon_year}; trials {args.trials:,}")
+    print(f"projects simulated: {len(pipeline)}; years {params.start_year}-{params.horizon_year}; trials {args.trials:,}")
     print(f"load tables: {t_load:.3f} s (incl. imports); prepare (pipeline, slip fit, demand): {t_prepare:.3f} s")
     print(f"simulate: best {best:.3f} s of {len(times)} (all: {', '.join(f'{t:.3f}' for t in times)})")
     print(f"trials per second: {args.trials / best:,.0f}")
-    print(f"end to end (run_timeline: pipeline, slip fit, demand, simulation): {t_end_to_end:.3f} s")
+    print(f"end to end (simulate: pipeline, slip fit, demand, simulation): {t_end_to_end:.3f} s")
     print(f"peak traced Python allocations during one simulation: {traced_peak / 1e6:.1f} MB")
     print(f"peak resident memory of the process: {rss_mb:.1f} MB")
     for prod, s in summary.items():

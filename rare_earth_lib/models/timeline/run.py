@@ -1,0 +1,208 @@
+"""From the parameter model and the data tables to one full timeline run; the stable entry point.
+
+:func:`simulate` is the entry point other code should call (the briefing, scenario discovery on Dask, the
+benchmarks)::
+
+    from rare_earth_lib.models import timeline
+    run = timeline.simulate(params, {"projects": ..., "build_analogs": ..., "demand": ...}, as_of=as_of)
+    run.result.coverage_year["ndpr_oxide"]  # (trials,) first covered year, inf = never
+
+It depends only on its arguments (no global state, no files), so it can be shipped to worker processes;
+``params`` is the validated parameter model, whose fields are the simulation's settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rare_earth_lib.models import buildout
+from rare_earth_lib.models import demand as demand_model
+from rare_earth_lib.models.timeline.simulate import PRODUCTS, SimulationResult, simulate_trials, simulated_years
+from rare_earth_lib.models.timeline.stats import SlipFit, analog_slips, decimal_as_of, fit_slip_distribution
+from rare_earth_lib.models.timeline.summaries import capacity_percentiles
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rare_earth_lib.parameters.refining_timeline import Params
+
+TABLES: tuple[str, ...] = ("projects", "build_analogs", "demand")
+"""Data-package tables :func:`simulate` reads."""
+
+
+@dataclass(frozen=True)
+class TimelineRun:
+    """Everything one scenario's timeline produced (inputs prepared from the tables, and the simulation).
+
+    Attributes:
+        params: the parameter model used.
+        pipeline: alliance refining projects, capacities filled where estimated.
+        slips: analog slips (observed and censored) used for the fit.
+        slip_fit: the fitted slip distribution.
+        demand: alliance demand estimate per year and product (totals, t oxide/yr).
+        demand_by_region: the same per region, with method text.
+        result: the :class:`SimulationResult`.
+    """
+
+    params: Any
+    pipeline: pd.DataFrame
+    slips: pd.DataFrame
+    slip_fit: SlipFit
+    demand: pd.DataFrame
+    demand_by_region: pd.DataFrame
+    result: SimulationResult
+
+
+def filled_projects(projects: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """The projects table with NdPr/DyTb capacity estimated where missing, if the scenario asks for it."""
+    if not params.fill_missing_capacity:
+        return projects
+    return buildout.estimate_missing_capacity(
+        projects,
+        ndpr_share_of_reo=params.ndpr_share_of_reo_capacity,
+        dytb_share_of_reo=params.dytb_share_of_reo_capacity,
+        mature_utilisation=params.mature_utilisation,
+    )
+
+
+def prepare_pipeline(projects: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Alliance refining pipeline for a scenario: capacities filled (if enabled) and attributed."""
+    return buildout.refining_pipeline(filled_projects(projects, params), attribution=params.attribution)
+
+
+def run_timeline(
+    params: Params,
+    *,
+    projects: pd.DataFrame,
+    analogs: pd.DataFrame,
+    demand: pd.DataFrame,
+    as_of: Any,
+    reuse: MutableMapping[str, TimelineRun] | None = None,
+) -> TimelineRun:
+    """Run one scenario end to end: pipeline, slip fit, demand estimate, Monte Carlo.
+
+    Args:
+        params: the briefing's validated parameter model.
+        projects: the data package's projects table.
+        analogs: the data package's build_analogs table.
+        demand: the data package's demand table.
+        as_of: the data's as-of date.
+        reuse: optional cache shared between calls on the *same* tables and as-of date: runs are kept
+            in it keyed on the full validated parameter dump (``params.model_dump_json()``), so a
+            repeated parameter set is not simulated twice and no parameter can be left out of the key.
+            Callers must not modify the returned frames.
+
+    Returns:
+        A :class:`TimelineRun`.
+    """
+    key = f"{type(params).__module__}.{type(params).__qualname__}:{params.model_dump_json()}"
+    if reuse is not None and key in reuse:
+        return reuse[key]
+    as_of_year = decimal_as_of(as_of)
+    pipeline = prepare_pipeline(projects, params)
+    slips = analog_slips(analogs, as_of=as_of, scope=params.analog_scope)
+    fit = fit_slip_distribution(slips, offset_years=params.slip_offset_years)
+    by_region = demand_model.scenario_demand(demand, simulated_years(params), params)
+    totals = demand_model.sum_regions(by_region)
+    result = simulate_trials(pipeline, fit, totals, params, as_of_year)
+    run = TimelineRun(params, pipeline, slips, fit, totals, by_region, result)
+    if reuse is not None:
+        reuse[key] = run
+    return run
+
+
+def simulate(params: Params, tables: Mapping[str, pd.DataFrame], *, as_of: Any = None) -> TimelineRun:
+    """The stable entry point: one scenario's Monte Carlo timeline from parameters and data tables.
+
+    Args:
+        params: a validated :class:`rare_earth_lib.parameters.refining_timeline.Params` (or a model that
+            extends it).
+        tables: the data package's ``projects``, ``build_analogs`` and ``demand`` tables by name (extra
+            tables are ignored).
+        as_of: the data's as-of date; default: the data package's (``data.package.as_of()``).
+
+    Returns:
+        A :class:`TimelineRun` (``run.result.coverage_year``, ``run.result.capacity_tpa``, ...).
+
+    Raises:
+        ValueError: a table is missing.
+    """
+    missing = [name for name in TABLES if name not in tables]
+    if missing:
+        raise ValueError(f"simulate: tables lacks {', '.join(missing)} (needs {', '.join(TABLES)})")
+    if as_of is None:
+        from rare_earth_lib.data import package as data_package
+
+        as_of = data_package.as_of()
+    return run_timeline(params, projects=tables["projects"], analogs=tables["build_analogs"], demand=tables["demand"], as_of=as_of)
+
+
+def announced_capacity(params: Params, projects: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    """Alliance capacity per year if every plant were built and produced on its latest public target.
+
+    The press-release path, for comparison with the simulated distribution: no slips, no failures, the
+    same ramp-up and the same capacity rules and attribution as the scenario.
+
+    Returns:
+        DataFrame with ``year``, ``product`` and ``capacity_tpa`` (t oxide/yr).
+    """
+    table = filled_projects(projects, params)
+    years = range(params.start_year, params.horizon_year + 1)
+    frames = []
+    for product in PRODUCTS:
+        cap = buildout.capacity_by_year(
+            table,
+            years,
+            product=product,
+            attribution=params.attribution,
+            as_of_year=decimal_as_of(as_of),
+            first_year_utilisation=params.first_year_utilisation,
+            years_to_nameplate=params.years_to_nameplate,
+            mature_utilisation=params.mature_utilisation,
+            completion_probabilities={status: 1.0 for status in buildout.STATUSES},
+            undated_lead_years=params.undated_lead_years,
+        )
+        total = buildout.total_capacity_by_year(cap)[["year", "capacity_tpa"]]
+        total["product"] = product
+        frames.append(total)
+    out = pd.concat(frames, ignore_index=True)[["year", "product", "capacity_tpa"]]
+    out["product"] = out["product"].astype("string")
+    return out
+
+
+def check_run(run: TimelineRun) -> None:
+    """Sanity checks on a timeline run; a briefing that would show nonsense must fail here, loudly.
+
+    Checks: the pipeline is not empty and has non-negative capacities; demand is positive and finite in
+    every year; simulated capacity is finite and non-negative; its percentiles are ordered
+    (P10 <= P50 <= P90 every year); coverage years lie within the simulated years or are "never"; the
+    slip fit used at least two observed builds.
+
+    Raises:
+        ValueError: naming the first check that fails.
+    """
+    pipe = run.pipeline
+    if pipe.empty:
+        raise ValueError("check_run: no alliance refining projects with capacity in the pipeline")
+    for column in ("ndpr_oxide_tpa", "dytb_oxide_tpa"):
+        if (pipe[column] < 0).any() or pipe[column].isna().any():
+            raise ValueError(f"check_run: pipeline.{column} has negative or missing capacities")
+    result = run.result
+    for product in PRODUCTS:
+        demand = result.demand_tpa[product]
+        if not np.all(np.isfinite(demand)) or np.any(demand <= 0):
+            raise ValueError(f"check_run: {product} demand estimate must be positive and finite in every year")
+        cap = result.capacity_tpa[product]
+        if not np.all(np.isfinite(cap)) or np.any(cap < 0):
+            raise ValueError(f"check_run: {product} capacity has negative or non-finite values")
+        pct = capacity_percentiles(result, product)
+        if not ((pct["capacity_p10_tpa"] <= pct["capacity_p50_tpa"]) & (pct["capacity_p50_tpa"] <= pct["capacity_p90_tpa"])).all():
+            raise ValueError(f"check_run: {product} capacity percentiles are out of order")
+        cov = result.coverage_year[product]
+        if not (np.isin(cov, result.years) | ~np.isfinite(cov)).all():
+            raise ValueError(f"check_run: {product} coverage years outside the simulated years")
+    if run.slip_fit.n_observed < 2:
+        raise ValueError("check_run: the slip fit needs at least two observed builds")

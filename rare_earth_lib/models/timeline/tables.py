@@ -1,0 +1,136 @@
+"""Tidy frames for the briefing's tables and charts: the pipeline, the analogs, formatted years."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rare_earth_lib.models.timeline.run import TimelineRun
+from rare_earth_lib.models.timeline.stats import decimal_as_of
+from rare_earth_lib.models.timeline.summaries import project_windows
+
+
+def year_text(value: int | None, horizon: int) -> str:
+    """A coverage year as text: the year, or "not by <horizon>" when not reached (``None``)."""
+    return f"not by {horizon}" if value is None else str(value)
+
+
+def format_decimal_year(values: pd.Series | np.ndarray | Sequence[float]) -> pd.Series:
+    """Decimal years as ``"YYYY-MM"`` text (``2027.5`` -> ``"2027-07"``); missing values stay missing.
+
+    Args:
+        values: decimal years.
+
+    Returns:
+        String Series (``<NA>`` where the input is NaN).
+    """
+    arr = np.asarray(values, dtype="float64")
+    out = []
+    for v in arr:
+        if np.isnan(v):
+            out.append(pd.NA)
+            continue
+        year = int(np.floor(v))
+        month = min(int((v - year) * 12) + 1, 12)
+        out.append(f"{year}-{month:02d}")
+    index = values.index if isinstance(values, pd.Series) else None
+    return pd.Series(out, index=index, dtype="string")
+
+
+_COMPANY_SUFFIXES = (" Rare Earths", " Resources", " Materials", " Performance", " Limited", " Ltd", " Inc.")
+
+
+def short_project_label(company: str, site: str) -> str:
+    """A short label for charts: company without its legal/sector suffix, site before its first comma plus
+    any parenthesised qualifier (``"Energy Fuels", "White Mesa Mill, UT (Phase 2)"`` ->
+    ``"Energy Fuels - White Mesa Mill (Phase 2)"``)."""
+    name = str(company or "").strip()
+    for suffix in _COMPANY_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    text = str(site or "").strip()
+    head = text.split(",")[0].strip()
+    extras = [m for m in re.findall(r"\([^)]*\)", text[len(head) :])]
+    place = " ".join([head, *extras]).strip()
+    return f"{name} - {place}" if name and place else name or place
+
+
+def pipeline_table(run: TimelineRun) -> pd.DataFrame:
+    """One row per simulated project, for the briefing's pipeline table and Gantt chart.
+
+    Returns:
+        DataFrame with ``project`` (company - site), ``label`` (short, for charts), ``project_id``, ``counts_for`` (alliance country under the
+        run's attribution), ``located_in``, ``status``, ``ndpr_oxide_tpa``, ``dytb_oxide_tpa``,
+        ``capacity_basis_note`` ("stated", or the estimation rule), ``planned_first_output_year`` (earliest
+        public plan), ``target_first_output_year`` (latest public target), ``actual_first_output_year``,
+        ``sim_first_output_p10_year`` / ``p50`` / ``p90`` (decimal years, among trials where built),
+        ``completion_probability``, ``capex`` (text with currency), ``public_funding_musd`` (US + Japan +
+        Australia + other, US$ million), ``funding_us_musd``, ``source_ids``.
+    """
+    w = project_windows(run.result)
+    funding_cols = ["funding_us_musd", "funding_japan_musd", "funding_australia_musd", "funding_other_musd"]
+    capex = [
+        "" if pd.isna(v) else f"{v:,.0f} m {c}" if pd.notna(c) else f"{v:,.0f} m"
+        for v, c in zip(w["capex_value"], w["capex_currency"], strict=False)
+    ]
+    basis = [
+        rule if rule else ("stated (estimate in source)" if est else "stated")
+        for rule, est in zip(w["capacity_estimate_rule"].fillna(""), w["capacity_is_estimate"], strict=False)
+    ]
+    out = pd.DataFrame(
+        {
+            "project": (w["company"].fillna("") + " - " + w["site"].fillna("")).astype("string"),
+            "label": pd.array([short_project_label(c, s) for c, s in zip(w["company"], w["site"], strict=False)], dtype="string"),
+            "project_id": w["project_id"],
+            "counts_for": w["alliance_country"],
+            "located_in": w["country"],
+            "status": w["status"],
+            "ndpr_oxide_tpa": w["ndpr_oxide_tpa"],
+            "dytb_oxide_tpa": w["dytb_oxide_tpa"],
+            "capacity_basis_note": pd.array(basis, dtype="string"),
+            "planned_first_output_year": w["planned_first_output_year"],
+            "target_first_output_year": w["target_first_output_year"],
+            "actual_first_output_year": w["actual_first_output_year"],
+            "sim_first_output_p10_year": w["first_output_p10_year"],
+            "sim_first_output_p50_year": w["first_output_p50_year"],
+            "sim_first_output_p90_year": w["first_output_p90_year"],
+            "completion_probability": w["completion_probability"],
+            "capex": pd.array(capex, dtype="string"),
+            "public_funding_musd": w[funding_cols].sum(axis=1, min_count=1),
+            "funding_us_musd": w["funding_us_musd"],
+            "source_ids": w["source_ids"],
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def analog_table(slips: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    """Planned vs actual first output of the analogs, for a dumbbell chart.
+
+    Args:
+        slips: output of :func:`analog_slips`.
+        as_of: the data's as-of date (where censored builds' bars end).
+
+    Returns:
+        DataFrame with ``project``, ``analog_id``, ``planned_year``, ``outcome_year`` (actual first output,
+        or the as-of date for builds not yet producing), ``outcome`` ("first output" / "not yet producing"),
+        ``slip_years`` (a lower bound when not yet producing), ``censored`` and ``source_ids``.
+    """
+    as_of_year = decimal_as_of(as_of)
+    out = pd.DataFrame(
+        {
+            "project": slips["project"],
+            "analog_id": slips["analog_id"],
+            "planned_year": slips["planned_year"],
+            "outcome_year": np.where(slips["censored"], as_of_year, slips["actual_year"]),
+            "outcome": pd.array(np.where(slips["censored"], "not yet producing (as of data date)", "first output"), dtype="string"),
+            "slip_years": slips["slip_years"],
+            "censored": slips["censored"],
+            "source_ids": slips["source_ids"],
+        }
+    )
+    return out.sort_values("planned_year").reset_index(drop=True)
