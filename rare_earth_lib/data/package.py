@@ -618,6 +618,25 @@ def _rules_demand(f, label, rows, d):
     checks.check_non_negative(f, ["tonnes", "tonnes_high"], label=label, rows=rows)
     checks.check_not_above(f, "tonnes", "tonnes_high", label=label, rows=rows)
     checks.check_one_default(f, ["region", "product", "segment", "year"], label=label, rows=rows)
+    cased = f["demand_case"].notna().to_numpy()
+    checks.check_unique(
+        f[cased], ["region", "product", "demand_case"], label=label, rows=[r for r, c in zip(rows, cased, strict=True) if c]
+    )
+    _check_conflict_groups(f, label, rows)
+
+
+def _check_conflict_groups(f, label, rows):
+    """A conflict needs at least two figures: a conflict_group named on one row only is an error."""
+    counts = f["conflict_group"].value_counts()
+    lonely = f["conflict_group"].isin(counts[counts < 2].index).to_numpy()
+    if lonely.any():
+        i = int(np.flatnonzero(lonely)[0])
+        raise DataPackageError(
+            label,
+            rows[i],
+            "conflict_group",
+            f"conflict_group {f['conflict_group'].iloc[i]!r} names only this row; a conflict needs two figures",
+        )
 
 
 def _rules_prices(f, label, rows, d):

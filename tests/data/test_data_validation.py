@@ -138,9 +138,15 @@ CASES = {
     ),
     "unknown_source_id": Corruption("projects", {"project_id": "iluka_eneabba"}, "source_ids", "S68;S999", match="S999"),
     "malformed_source_ids": Corruption(
-        "demand", {"region": "japan", "product": "ndpr_oxide", "year": "2024"}, "source_ids", "D29a; D29b", match="pattern"
+        "demand",
+        {"region": "japan", "product": "ndpr_oxide", "year": "2024", "outlook": "JSNM"},
+        "source_ids",
+        "D29a; D29b",
+        match="pattern",
     ),
-    "bad_as_of": Corruption("demand", {"region": "japan", "product": "ndpr_oxide", "year": "2024"}, "as_of", "mid-2024", match="pattern"),
+    "bad_as_of": Corruption(
+        "demand", {"region": "japan", "product": "ndpr_oxide", "year": "2024", "outlook": "JSNM"}, "as_of", "mid-2024", match="pattern"
+    ),
     "share_above_one": Corruption(
         "stage_shares", {"stage": "separation", "region": "China", "year": "2023"}, "share", "1.2", match="maximum"
     ),
@@ -216,6 +222,18 @@ CASES = {
         "true",
         match="exactly one",
         expect_row_key={"region": "united_states", "product": "ndfeb_magnet", "year": "2024", "outlook": "China customs (exports to US)"},
+    ),
+    "demand_case_not_in_enum": Corruption(
+        "demand", {"region": "united_states", "product": "ndpr_oxide", "year": "2030"}, "demand_case", "likely", match="enum"
+    ),
+    "demand_case_twice": Corruption(
+        "demand", {"region": "united_states", "product": "ndpr_oxide", "year": "2030"}, "demand_case", "low", match="duplicate key"
+    ),
+    "demand_without_method_class": Corruption(
+        "demand", {"region": "united_states", "product": "ndpr_oxide", "year": "2030"}, "method_class", "", match="required"
+    ),
+    "conflict_of_one": Corruption(
+        "demand", {"region": "japan", "product": "ndpr_oxide", "year": "2023"}, "conflict_group", "lonely_figure", match="needs two figures"
     ),
     "price_date_year_mismatch": Corruption(
         "prices", {"price_id": "ndpr_oxide_price_floor_2025_1"}, "price_date", "2024-10-01", match="differs from year"
