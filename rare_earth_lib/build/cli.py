@@ -67,6 +67,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a parameter for this build (repeatable; applies to base unless --scenario is given); published as reports/<scenario>+KEY=VALUE/",
     )
+    cp = sub.add_parser("compare", help="write reports/compare/A--B.html: parameters that differ, metrics side by side, charts overlaid")
+    cp.add_argument("a", metavar="A", help="a built scenario (e.g. base)")
+    cp.add_argument("b", metavar="B", help="another built scenario (e.g. controls_reimposed or base+slip_multiplier=2)")
+    cp.add_argument(
+        "--briefing", action="append", metavar="NAME", help="only this briefing (repeatable; default: every one built under both)"
+    )
     sub.add_parser("list", help="list briefings and scenarios with their titles")
     pp = sub.add_parser("params", help="every parameter of a briefing: type, bounds, default, description")
     pp.add_argument("briefing", nargs="?", metavar="BRIEFING", help="one briefing (default: all)")
@@ -87,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             return _list(layout)
         if args.command == "validate":
             return _validate(layout)
+        if args.command == "compare":
+            return _compare(layout, args)
         if args.command == "params":
             return _params(args.briefing)
         if args.command == "new-scenario":
@@ -115,6 +123,17 @@ def _list(layout: b.Layout) -> int:
     known = layout.scenarios()
     for name in scenarios.ordered(known):
         print(f"  {name:<24} {scenarios.scenario_title(known[name])}")
+    return b.EXIT_OK
+
+
+def _compare(layout: b.Layout, args: argparse.Namespace) -> int:
+    from rare_earth_lib.build import compare
+
+    try:
+        path = compare.write_comparison(layout.reports, args.a, args.b, args.briefing)
+    except compare.CompareError as exc:
+        raise b.BuildInputError(str(exc)) from None
+    print(f"wrote {path.relative_to(layout.root).as_posix()}")
     return b.EXIT_OK
 
 

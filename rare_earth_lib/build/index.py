@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 from pathlib import Path
 from typing import Any
 
 SUMMARY_FILE = "build-summary.json"
+NO_INPUT_CHANGED = "no input changed (rebuilt with --force, or an output file was missing)"
 
 
 def changes(previous: dict | None, current: dict | None) -> dict[str, Any]:
@@ -28,6 +28,8 @@ def changes(previous: dict | None, current: dict | None) -> dict[str, Any]:
         inputs += [
             f"parameter {k}: {old_p.get(k)!r} -> {new_p.get(k)!r}" for k in sorted(set(old_p) | set(new_p)) if old_p.get(k) != new_p.get(k)
         ]
+    added = [f for f in current.get("formats", []) if f not in previous.get("formats", current.get("formats", []))]
+    inputs += [f"format {f} not in the last build" for f in added]
     old_m, new_m = previous.get("metrics", {}), current.get("metrics", {})
     metrics = {k: [old_m.get(k), new_m.get(k)] for k in sorted(set(old_m) | set(new_m)) if old_m.get(k) != new_m.get(k)}
     return {"inputs": inputs, "metrics": metrics}
@@ -65,11 +67,15 @@ def format_summary(summary: dict[str, Any]) -> str:
             if ch.get("inputs") == ["first build"]:
                 lines.append(f"  built  {name}: first build, {len(ch.get('metrics', {}))} headline metrics in its manifest")
                 continue
-            lines.append(f"  built  {name}: inputs changed: {', '.join(ch.get('inputs', [])) or 'none'}")
+            lines.append(f"  built  {name}: {'; '.join(ch.get('inputs', [])) or NO_INPUT_CHANGED}")
             for key, (old, new) in ch.get("metrics", {}).items():
                 lines.append(f"           {key}: {_fmt(old)} -> {_fmt(new)}")
     for name in summary.get("not_run", []):
         lines.append(f"  NOT RUN {name} (stopped after a failure)")
+    for path in summary.get("removed", []):
+        lines.append(f"  removed reports/{path}: this build did not produce that format")
+    for f in summary.get("still_failing", []):
+        lines.append(f"  STILL FAILING {f['briefing']} × {f['scenario']} since {f['since']} (not run by this build): {f['error']}")
     return "\n".join(lines)
 
 
@@ -81,77 +87,172 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+RECENT_BUILDS = 10
+
+
 def write(reports: Path, summary: dict[str, Any]) -> None:
-    """Write ``build-summary.json`` and ``index.html`` atomically."""
+    """Record the build in ``history.jsonl``, then write ``build-summary.json``, the comparisons with base and ``index.html``.
+
+    The summary gains ``still_failing``: briefings this build did not run whose last build failed (from the
+    history), so a partial build or a run with everything up to date never hides a failure. Outputs of a
+    format this build did not produce are removed (an HTML-only build leaves no older PDF beside the new HTML).
+    """
+    from rare_earth_lib.build import history
     from rare_earth_lib.build.pipeline import read_manifest, write_atomic
 
     tmp = reports / ".tmp"
+    summary.setdefault("removed", []).extend(remove_stale_outputs(reports, summary))
+    history.append(reports, history.entry(summary))
+    entries = history.read(reports)
+    ran = {(j["briefing"], j["scenario"]) for j in summary["jobs"]}
+    failing = history.still_failing(entries)
+    summary["still_failing"] = [f for f in failing if (f["briefing"], f["scenario"]) not in ran]
     write_atomic(reports / SUMMARY_FILE, json.dumps(summary, indent=2, sort_keys=True), tmp)
     manifests = [m for p in sorted(reports.glob("*/*.manifest.json")) if (m := read_manifest(p))]
-    write_atomic(reports / "index.html", index_html(manifests, summary), tmp)
+    compare_errors = update_comparisons(reports, manifests)
+    write_atomic(reports / "index.html", index_html(manifests, summary, failing, entries, compare_errors, reports), tmp)
 
 
-def index_html(manifests: list[dict], summary: dict[str, Any]) -> str:
-    """A self-contained page: every briefing × scenario, metrics side by side, what changed."""
-    e = html.escape
-    briefings = sorted({m["briefing"] for m in manifests})
-    failed = {(j["briefing"], j["scenario"]): j["error"] for j in summary["jobs"] if j["status"] == "failed"}
-    sections = []
-    for briefing in briefings:
-        rows = [m for m in manifests if m["briefing"] == briefing]
-        scenarios = [m["scenario"] for m in rows]
-        head = "".join(f"<th>{e(s)}</th>" for s in scenarios)
-        links = "".join(
-            "<td>"
-            + " · ".join(f'<a href="{e(m["scenario"])}/{e(o["file"])}">{e(fmt)}</a>' for fmt, o in sorted(m["outputs"].items()))
-            + "</td>"
-            for m in rows
-        )
-        built = "".join(f"<td>{e(m['built_at'])}</td>" for m in rows)
-        as_of = "".join(f"<td>{e(str(m.get('data_as_of')))}</td>" for m in rows)
-        status = "".join(
-            f'<td class="{"bad" if (briefing, m["scenario"]) in failed else ""}">'
-            f"{'last build FAILED; showing previous good' if (briefing, m['scenario']) in failed else 'ok'}</td>"
-            for m in rows
-        )
-        keys = sorted({k for m in rows for k in m.get("metrics", {})})
-        metric_rows = "".join(
-            f"<tr><th>{e(k)}</th>" + "".join(f"<td>{e(_fmt(m.get('metrics', {}).get(k)))}</td>" for m in rows) + "</tr>" for k in keys
-        )
-        sections.append(
-            f"<h2>{e(briefing)}</h2><table><thead><tr><th></th>{head}</tr></thead><tbody>"
-            f"<tr><th>files</th>{links}</tr><tr><th>built</th>{built}</tr><tr><th>data as of</th>{as_of}</tr>"
-            f"<tr><th>status</th>{status}</tr>{metric_rows}</tbody></table>"
-        )
-    change_items = []
+def remove_stale_outputs(reports: Path, summary: dict[str, Any]) -> list[str]:
+    """Delete, for every job this build built, an output of a format the build did not produce; return what went."""
+    from rare_earth_lib.build.pipeline import FORMATS, read_manifest
+
+    removed = []
+    for job in summary["jobs"]:
+        if job["status"] != "built":
+            continue
+        folder = reports / job["scenario"]
+        manifest = read_manifest(folder / f"{job['briefing']}.manifest.json") or {}
+        for fmt in FORMATS:
+            stale = folder / f"{job['briefing']}.{fmt}"
+            if fmt not in manifest.get("formats", FORMATS) and stale.exists():
+                stale.unlink()
+                removed.append(f"{job['scenario']}/{stale.name}")
+    return removed
+
+
+def update_comparisons(reports: Path, manifests: list[dict]) -> dict[str, str]:
+    """Write ``compare/base--X.html`` for every built scenario X whose page is missing or older than its manifests.
+
+    Returns:
+        scenario -> why its comparison could not be written (the index says so instead of linking).
+    """
+    from rare_earth_lib.build import compare
+    from rare_earth_lib.build.scenarios import BASE
+
+    errors = {}
+    if not any(m["scenario"] == BASE for m in manifests):
+        return errors
+    for scenario in sorted({m["scenario"] for m in manifests} - {BASE}):
+        try:
+            if compare.is_stale(reports, BASE, scenario):
+                compare.write_comparison(reports, BASE, scenario)
+        except compare.CompareError as exc:
+            errors[scenario] = str(exc)
+        except Exception as exc:  # a comparison never fails the build; the index names the problem
+            errors[scenario] = f"comparison not written: {type(exc).__name__}: {exc}"
+    return errors
+
+
+def index_html(
+    manifests: list[dict],
+    summary: dict[str, Any],
+    failing: list[dict] | None = None,
+    entries: list[dict] | None = None,
+    compare_errors: dict[str, str] | None = None,
+    reports: Path | None = None,
+) -> str:
+    """A self-contained page: failing briefings, every briefing × scenario with formatted metrics, what changed, recent builds."""
+    from rare_earth_lib import parameters
+    from rare_earth_lib.build import compare, formatting
+    from rare_earth_lib.build.scenarios import BASE, ordered
+
+    failing = failing or []
+    failed_now = {(f["briefing"], f["scenario"]): f for f in failing}
+    compare_errors = compare_errors or {}
+    has_base = {m["briefing"] for m in manifests if m["scenario"] == BASE}
+    briefings = []
+    for name in sorted({m["briefing"] for m in manifests}):
+        rows = {m["scenario"]: m for m in manifests if m["briefing"] == name}
+        try:
+            model = parameters.briefing_model(name)
+            title, description = model.briefing_title or name, model.briefing_description
+        except Exception:
+            title, description = name, ""
+        columns = []
+        for scenario in ordered(rows):
+            m = rows[scenario]
+            bad = failed_now.get((name, scenario))
+            page = compare.page_name(BASE, scenario)
+            link = (
+                f"{compare.COMPARE_DIR}/{page}"
+                if scenario != BASE and name in has_base and (reports is None or (reports / compare.COMPARE_DIR / page).is_file())
+                else None
+            )
+            columns.append(
+                {
+                    "scenario": scenario,
+                    "title": (m.get("parameters") or {}).get("scenario_title") or scenario,
+                    "files": [{"format": fmt, "href": f"{scenario}/{o['file']}"} for fmt, o in sorted(m.get("outputs", {}).items())],
+                    "built_at": m.get("built_at"),
+                    "data_as_of": m.get("data_as_of"),
+                    "failed": bool(bad),
+                    "status": f"last build FAILED ({bad['since']}); showing the previous good briefing" if bad else "ok",
+                    "compare": link,
+                    "compare_error": compare_errors.get(scenario) if scenario != BASE else None,
+                }
+            )
+        keys = list(dict.fromkeys(k for s in ordered(rows) for k in rows[s].get("metrics", {})))
+        metrics = [
+            {
+                "key": k,
+                "label": formatting.label_of(k),
+                "unit": formatting.unit_of(k)[0],
+                "cells": [formatting.format_value(k, rows[c["scenario"]].get("metrics", {}).get(k)) for c in columns],
+            }
+            for k in keys
+        ]
+        briefings.append({"name": name, "title": title, "description": description, "columns": columns, "metrics": metrics})
+    changes_list = []
     for job in summary["jobs"]:
         name = f"{job['briefing']} × {job['scenario']}"
         if job["status"] == "failed":
-            change_items.append(f'<li class="bad"><strong>{e(name)}</strong>: failed: {e(job["error"])}</li>')
+            changes_list.append({"name": name, "text": f"FAILED: {job['error']}", "bad": True})
         elif job["status"] == "built":
             ch = job.get("changes", {})
             if ch.get("inputs") == ["first build"]:
-                change_items.append(f"<li><strong>{e(name)}</strong>: first build</li>")
+                changes_list.append({"name": name, "text": "first build"})
                 continue
-            moves = "".join(f"<li>{e(k)}: {e(_fmt(o))} → {e(_fmt(n))}</li>" for k, (o, n) in ch.get("metrics", {}).items())
-            change_items.append(
-                f"<li><strong>{e(name)}</strong>: rebuilt because {e(', '.join(ch.get('inputs', [])) or 'forced')}"
-                + (f"<ul>{moves}</ul>" if moves else "; no headline metric moved")
-                + "</li>"
+            moves = [
+                f"{formatting.label_of(k)}: {formatting.with_unit(k, o)} → {formatting.with_unit(k, n)}"
+                for k, (o, n) in ch.get("metrics", {}).items()
+            ]
+            text = f"rebuilt because {'; '.join(ch.get('inputs', [])) or NO_INPUT_CHANGED}" + (
+                "" if moves else "; no headline metric moved"
             )
-    c = summary["counts"]
-    changed = "".join(change_items) or "<li>Nothing changed: every briefing was up to date.</li>"
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Rare-earth briefings</title>
-<style>
-body {{ font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; max-width: 1100px; margin: 0 auto; padding: 24px; color: #1d1d1f; }}
-h1, h2 {{ color: #1b2a49; }} table {{ border-collapse: collapse; font-size: .85rem; margin-bottom: 1.5rem; }}
-th, td {{ border-bottom: 1px solid #d0d4d9; padding: .25rem .6rem; text-align: left; vertical-align: top; }}
-thead th {{ border-bottom: 2px solid #1d1d1f; }} .bad {{ color: #b22222; }}
-</style></head><body>
-<h1>Rare-earth briefings</h1>
-<p>Last build finished {e(summary["finished_at"])}: {c["built"]} built, {c["cached"]} up to date, {c["failed"]} failed, in {summary["seconds"]:.1f} s.</p>
-{"".join(sections)}
-<h2>What changed since the last build</h2><ul>{changed}</ul>
-</body></html>
-"""
+            changes_list.append({"name": name, "text": text, "moves": moves})
+    for removed in summary.get("removed", []):
+        changes_list.append(
+            {"name": removed, "text": "removed: this build did not produce that format, so the older file would not match the new briefing"}
+        )
+    recent = []
+    for item in reversed((entries or [])[-RECENT_BUILDS:]):
+        counts = item.get("counts", {})
+        sel = item.get("selection", {})
+        recent.append(
+            {
+                "finished_at": item.get("finished_at"),
+                "selection": f"{', '.join(sel.get('briefings', []))} × {', '.join(ordered(sel.get('scenarios', [])))}",
+                "built": counts.get("built", 0),
+                "cached": counts.get("cached", 0),
+                "failed": counts.get("failed", 0),
+                "seconds": item.get("seconds"),
+            }
+        )
+    from rare_earth_lib.build.compare import environment
+
+    return (
+        environment()
+        .get_template("index.html.j2")
+        .render(summary=summary, failing=failing, briefings=briefings, changes=changes_list, recent=recent)
+    )

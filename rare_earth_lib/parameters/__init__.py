@@ -185,6 +185,10 @@ def validate_scenario(
             raise ParamsError("--set", "set by the build from the file name; choose the scenario with --scenario", "scenario")
         check_declared(overrides, "--set")
     values = {**raw, **(overrides or {}), "scenario": path.stem}
+    if overrides and "scenario_title" not in overrides and isinstance(raw.get("scenario_title", ""), str):
+        changes = ", ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
+        title = raw.get("scenario_title") or BriefingParams.model_fields["scenario_title"].default
+        values["scenario_title"] = f"{title} with {changes}"[:120]
     out = {}
     for name in briefings or briefing_names():
         model = briefing_model(name)
