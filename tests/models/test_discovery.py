@@ -1,0 +1,287 @@
+"""Scenario discovery: the declared space, sampling, evaluation (chunking, Dask, a killed worker), cache, PRIM."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rare_earth_lib.models import demand as demand_mod
+from rare_earth_lib.models import discovery as d
+from rare_earth_lib.models import timeline as tl
+from rare_earth_lib.parameters import refining_timeline
+from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE, Explore, Params, check_space
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def tables() -> d.Tables:
+    return d.Tables.load()
+
+
+def small(**changes) -> Params:
+    return Params.model_validate({"n_scenarios": 24, "discovery_trials": 200, **changes})
+
+
+# --- the declared space --------------------------------------------------------------------
+
+
+def test_space_is_declared_with_reasons_and_known_sources():
+    check_space()
+    with open(ROOT / "rare_earth_lib" / "data" / "sources.csv", encoding="utf-8") as handle:
+        known = {row["source_id"] for row in csv.DictReader(handle)}
+    assert len(EXPLORATION_SPACE) >= 6
+    assert {spec.kind for spec in EXPLORATION_SPACE.values()} == {"uncertainty", "lever"}
+    for name, spec in EXPLORATION_SPACE.items():
+        assert spec.reason and spec.label, name
+        assert spec.source_ids and set(spec.source_ids) <= known, name
+
+
+def test_space_ranges_outside_the_field_bounds_are_refused():
+    with pytest.raises(ValueError, match="slip_multiplier"):
+        check_space({"slip_multiplier": Explore(low=0.5, high=9.0, kind="uncertainty", label="x", reason="x")})
+    with pytest.raises(ValueError, match="not an input"):
+        check_space({"no_such_field": Explore(low=0, high=1, kind="lever", label="x", reason="x")})
+    with pytest.raises(ValueError):
+        Explore(low=1.0, high=1.0, kind="lever", label="x", reason="x")
+
+
+def test_latin_hypercube_is_seeded_within_ranges_and_stratified():
+    n = 40
+    a, b = d.sample_space(n, 7), d.sample_space(n, 7)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(d.sample_space(n, 8))
+    for name, spec in EXPLORATION_SPACE.items():
+        values = a[name].to_numpy()
+        assert values.min() >= spec.low and values.max() <= spec.high
+        if spec.distribution == "uniform":
+            unit = (values - spec.low) / (spec.high - spec.low)
+        else:
+            unit = np.log(values / spec.low) / np.log(spec.high / spec.low)
+        # one point in each of the n equal strata: the defining property of a Latin hypercube
+        assert sorted(np.minimum((unit * n).astype(int), n - 1)) == list(range(n))
+
+
+def test_fixed_inputs_carry_the_scenario_and_leave_out_the_explored():
+    fixed = d.fixed_inputs(small(us_funding_withdrawn=True))
+    assert fixed["us_funding_withdrawn"] is True
+    assert not set(fixed) & set(EXPLORATION_SPACE)
+    assert "n_scenarios" not in fixed and "scenario_title" not in fixed
+    assert set(fixed) | set(EXPLORATION_SPACE) == set(refining_timeline.Params.model_fields) - {"scenario", "scenario_title"}
+
+
+# --- evaluation ------------------------------------------------------------------------------
+
+
+def test_demand_shortcut_equals_the_demand_model(tables):
+    years = np.arange(2026, 2046)
+    estimate = d._DemandEstimate(tables.demand)
+    for values in (
+        {},
+        {"ndpr_demand_growth_rate": 0.071, "dytb_demand_growth_rate": 0.023, "demand_scale": 1.37},
+        {"demand_anchor_rule": "lowest"},
+    ):
+        params = refining_timeline.Params.model_validate(values)
+        ours = estimate.totals(params, years)
+        model = demand_mod.sum_regions(demand_mod.scenario_demand(tables.demand, years, params))
+        merged = ours.merge(model, on=["year", "product"], suffixes=("", "_model"))
+        assert len(merged) == 2 * years.size
+        np.testing.assert_allclose(merged["tonnes"], merged["tonnes_model"], rtol=1e-12)
+
+
+def test_settings_shortcut_equals_settings_from_params(tables):
+    params = refining_timeline.Params.model_validate({"slip_multiplier": 1.7, "completion_prob_fid": 0.66, "decision_speedup_years": 1.5})
+    template = tl.settings_from_params(refining_timeline.Params(), tables.as_of)
+    assert d._settings(params, template) == tl.settings_from_params(params, tables.as_of)
+
+
+def test_evaluation_equals_the_timeline_and_does_not_depend_on_chunking(tables):
+    params = small()
+    sample = d.sample_space(params.n_scenarios, params.sampling_seed)
+    fixed = d.fixed_inputs(params)
+    whole = d.evaluate_scenarios(sample, fixed, tables, n_trials=200, probability_by_year=2030, chunk_size=100)
+    assert list(whole["scenario_id"]) == list(range(params.n_scenarios))
+    for size in (1, 5):
+        pd.testing.assert_frame_equal(
+            d.evaluate_scenarios(sample, fixed, tables, n_trials=200, probability_by_year=2030, chunk_size=size), whole
+        )
+    # one scenario through the timeline's own entry point gives the same numbers
+    row = sample.iloc[3]
+    values = {**fixed, **{k: float(row[k]) for k in EXPLORATION_SPACE}, "n_trials": 200}
+    run = tl.run_timeline(
+        refining_timeline.Params.model_validate(values),
+        projects=tables.projects,
+        analogs=tables.build_analogs,
+        demand=tables.demand,
+        as_of=tables.as_of,
+    )
+    summary = tl.coverage_summary(run.result, "ndpr_oxide", 2030)
+    assert whole.loc[3, "ndpr_prob_by_year"] == pytest.approx(summary["prob_by_year"], abs=1e-12)
+    p50 = whole.loc[3, "ndpr_coverage_year_p50"]
+    assert (summary["p50"] is None and np.isnan(p50)) or p50 == summary["p50"]
+    assert whole[[c for c in d.OUTCOME_COLUMNS if c.endswith("prob_by_year")]].stack().between(0, 1).all()
+
+
+def test_goal_met():
+    frame = pd.DataFrame({"ndpr_prob_by_year": [0.6, 0.4, 0.5], "dytb_prob_by_year": [0.5, 0.9, 0.2]})
+    assert d.goal_met(frame, 0.5).tolist() == [True, False, False]
+    assert d.goal_met(frame, 0.5, "ndpr").tolist() == [True, False, True]
+    assert d.goal_met(frame, 0.5, "dytb").tolist() == [True, True, False]
+    with pytest.raises(ValueError):
+        d.goal_met(frame, 0.5, "all")
+
+
+# --- cache and cluster checks ----------------------------------------------------------------
+
+
+def test_results_are_cached_by_content_hash(tables, tmp_path):
+    params = small()
+    first = d.cached_evaluation(params, tables, directory=tmp_path, in_process=True)
+    assert not first.cached and (tmp_path / f"{first.key}.parquet").is_file()
+    again = d.cached_evaluation(params.model_copy(update={"scenario_title": "Other title", "dask_workers": 5}), tables, directory=tmp_path)
+    assert again.cached and again.key == first.key
+    pd.testing.assert_frame_equal(again.results, first.results)
+    for change in (
+        {"n_scenarios": 25},
+        {"discovery_trials": 300},
+        {"seed": 1},
+        {"coverage_threshold": 0.5},
+        {"us_funding_withdrawn": True},
+    ):
+        assert d.evaluation_key(small(**change), tables) != first.key, change
+
+
+def test_scheduler_address_from_parameter_or_environment(monkeypatch):
+    monkeypatch.delenv(d.DASK_SCHEDULER_ENV, raising=False)
+    assert d.scheduler_address("") is None
+    monkeypatch.setenv(d.DASK_SCHEDULER_ENV, "tcp://10.0.0.1:8786")
+    assert d.scheduler_address("") == "tcp://10.0.0.1:8786"
+    assert d.scheduler_address("tcp://h:1") == "tcp://h:1"
+
+
+class _FakeClient:
+    def __init__(self, hashes):
+        self.hashes = hashes
+
+    def wait_for_workers(self, n, timeout=None):
+        return None
+
+    def run(self, function):
+        return self.hashes
+
+
+def test_workers_with_another_library_are_refused():
+    mine = d.library_hash()
+    assert d.check_workers(_FakeClient({"tcp://a:1": mine}), mine) == {"tcp://a:1": mine}
+    with pytest.raises(d.LibraryMismatchError, match=r"1 of 2 Dask worker\(s\).*tcp://b:2"):
+        d.check_workers(_FakeClient({"tcp://a:1": mine, "tcp://b:2": "0" * 64}), mine)
+    with pytest.raises(RuntimeError, match="no workers"):
+        d.check_workers(_FakeClient({}), mine)
+
+
+def test_library_hash_changes_with_the_code(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
+    before = d.library_hash(root=tmp_path / "pkg")
+    (tmp_path / "pkg" / "a.py").write_text("x = 2\n")
+    assert d.library_hash(root=tmp_path / "pkg") != before
+
+
+# --- analysis --------------------------------------------------------------------------------
+
+
+def test_prim_finds_a_planted_box_and_feature_scores_rank_its_inputs():
+    rng = np.random.default_rng(3)
+    x = pd.DataFrame(rng.random((1500, 4)), columns=["a", "b", "c", "e"])
+    y = ((x["a"] < 0.4) & (x["b"] > 0.5)).to_numpy()
+    result = d.prim_boxes(x, y, threshold=0.8)
+    first = result.boxes.loc[result.boxes["box"] == 1].set_index("input")
+    assert set(first.index) == {"a", "b"}
+    assert first.loc["a", "high"] == pytest.approx(0.4, abs=0.1)
+    assert first.loc["b", "low"] == pytest.approx(0.5, abs=0.1)
+    assert result.summary.loc[0, "density"] >= 0.8
+    assert result.trajectory["chosen"].sum() == 1
+    assert result.base_rate == pytest.approx(y.mean())
+    scores = d.feature_scores(x, {"goal": y}, seed=1)
+    assert set(d.strongest_inputs(scores, "goal")) == {"a", "b"}
+    pd.testing.assert_frame_equal(scores, d.feature_scores(x, {"goal": y}, seed=1))
+    sentences = d.key_judgments(
+        result,
+        scores,
+        labels={"a": "Input A", "b": "Input B"},
+        goal_text="the goal",
+        n_scenarios=1500,
+        refs={"boxes": "Table 1", "trajectory": "Figure 1", "scores": "Figure 2", "scatter": "Figure 3"},
+    )
+    assert f"holds in {y.mean():.0%}" in sentences[0]
+    assert "Input A <=" in sentences[1]
+    assert "Input B >=" in sentences[1]
+
+
+def test_prim_with_no_success_finds_no_box():
+    x = pd.DataFrame({"a": np.linspace(0, 1, 50)})
+    result = d.prim_boxes(x, np.zeros(50, dtype=bool))
+    assert result.summary.empty and result.base_rate == 0.0
+
+
+# --- Dask (slow: starts local clusters) ------------------------------------------------------
+
+
+def _run(sample, tables, client, chunk_size, n_trials=200):
+    fixed = d.fixed_inputs(small())
+    return d.evaluate_scenarios(sample, fixed, tables, n_trials=n_trials, probability_by_year=2030, client=client, chunk_size=chunk_size)
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_same_results_as_one(tables):
+    sample = d.sample_space(30, 11)
+    inline = _run(sample, tables, None, 30)
+    with d.connect(None, n_workers=1) as client:
+        one = _run(sample, tables, client, 30)
+    with d.connect(None, n_workers=2) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        two = _run(sample, tables, client, 4)
+    pd.testing.assert_frame_equal(one, inline)
+    pd.testing.assert_frame_equal(two, inline)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_is_survived_with_identical_results(tables):
+    sample = d.sample_space(40, 12)
+    expected = _run(sample, tables, None, 40, n_trials=400)
+    with d.connect(None, n_workers=2) as client:
+        pids = client.run(os.getpid)
+        outcome: dict = {}
+
+        def evaluate():
+            try:
+                outcome["result"] = _run(sample, tables, client, 2, n_trials=400)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=evaluate)
+        thread.start()
+        deadline = time.monotonic() + 120
+        victim = None
+        while time.monotonic() < deadline and thread.is_alive():
+            busy = {w: keys for w, keys in client.processing().items() if keys}
+            if busy and any(k.startswith("evaluate_chunk") for keys in busy.values() for k in keys):
+                victim = sorted(busy)[0]
+                break
+            time.sleep(0.05)
+        assert victim is not None, "no chunk was running to interrupt"
+        os.kill(pids[victim], signal.SIGKILL)
+        thread.join(timeout=300)
+        assert not thread.is_alive()
+        assert "error" not in outcome, outcome.get("error")
+        after = client.run(os.getpid)
+    assert pids[victim] not in after.values(), "the killed worker process is gone"
+    pd.testing.assert_frame_equal(outcome["result"], expected)
