@@ -29,7 +29,13 @@ def execute(out: Path, values: dict) -> nbformat.NotebookNode:
     import papermill as pm
 
     pm.execute_notebook(
-        str(NOTEBOOK), str(out), parameters=values, kernel_name="python3", cwd=str(NOTEBOOK.parent), progress_bar=False, execution_timeout=600
+        str(NOTEBOOK),
+        str(out),
+        parameters=values,
+        kernel_name="python3",
+        cwd=str(NOTEBOOK.parent),
+        progress_bar=False,
+        execution_timeout=600,
     )
     return nbformat.read(out, as_version=4)
 
