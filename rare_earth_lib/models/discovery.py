@@ -854,3 +854,50 @@ def box_rectangle(box: pd.DataFrame, x: pd.DataFrame, first: str, second: str) -
         low, high = (float(rows["low"].iloc[0]), float(rows["high"].iloc[0])) if len(rows) else (float(x[name].min()), float(x[name].max()))
         limits[f"{axis}_low"], limits[f"{axis}_high"] = [low], [high]
     return pd.DataFrame(limits)
+
+
+def box_table(prim_result: PrimResult, labels: Mapping[str, str]) -> pd.DataFrame:
+    """The PRIM boxes as a display table (one row per restricted input of each box); empty when no box was found."""
+    boxes = prim_result.boxes
+    columns = ["Box", "Input", "Box range", "Explored range", "Coverage", "Density", "Futures in box"]
+    if boxes.empty:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(
+        {
+            "Box": boxes["box"].astype("int64"),
+            "Input": [labels.get(str(n), str(n)) for n in boxes["input"]],
+            "Box range": [f"{lo:.3g} to {hi:.3g}" for lo, hi in zip(boxes["low"], boxes["high"], strict=True)],
+            "Explored range": [f"{lo:.3g} to {hi:.3g}" for lo, hi in zip(boxes["space_low"], boxes["space_high"], strict=True)],
+            "Coverage": [f"{v:.0%}" for v in boxes["coverage"]],
+            "Density": [f"{v:.0%}" for v in boxes["density"]],
+            "Futures in box": boxes["n_scenarios"].astype("int64"),
+        }
+    )
+
+
+def boxes_for_chart(prim_result: PrimResult, space: Mapping[str, Explore] = EXPLORATION_SPACE) -> pd.DataFrame:
+    """Rows for the boxes chart: the boxes found, or, when there is none, every input unrestricted (box 0)."""
+    if not prim_result.boxes.empty:
+        return prim_result.boxes
+    return pd.DataFrame(
+        {
+            "box": 0,
+            "input": list(space),
+            "low": [spec.low for spec in space.values()],
+            "high": [spec.high for spec in space.values()],
+            "space_low": [spec.low for spec in space.values()],
+            "space_high": [spec.high for spec in space.values()],
+            "coverage": 1.0,
+            "density": prim_result.base_rate,
+        }
+    )
+
+
+def trajectory_for_chart(prim_result: PrimResult) -> pd.DataFrame:
+    """The first box's peeling trajectory, or, when PRIM found no box, its starting point: the whole space
+    (coverage 100%, density = the share of futures meeting the goal)."""
+    if not prim_result.trajectory.empty:
+        return prim_result.trajectory
+    return pd.DataFrame(
+        {"step": [0], "coverage": [1.0], "density": [prim_result.base_rate], "mass": [1.0], "n_restricted": [0], "chosen": [True]}
+    )

@@ -58,7 +58,7 @@ def boxes_chart(boxes: pd.DataFrame, labels: Mapping[str, str]) -> alt.FacetChar
         label=boxes["input"].astype(str).map(lambda n: labels.get(n, n)),
         low_share=(boxes["low"] - boxes["space_low"]) / span,
         high_share=(boxes["high"] - boxes["space_low"]) / span,
-        box_label="Box " + boxes["box"].astype(str),
+        box_label=boxes["box"].map(lambda b: f"Box {b}" if b else "No box: whole space"),
         range_text=boxes["low"].map("{:.3g}".format) + " to " + boxes["high"].map("{:.3g}".format),
         space_text=boxes["space_low"].map("{:.3g}".format) + " to " + boxes["space_high"].map("{:.3g}".format),
     )
