@@ -26,7 +26,6 @@ Method (each step a function below):
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import logging
@@ -220,15 +219,6 @@ class _DemandEstimate:
         return pd.concat(frames, ignore_index=True)
 
 
-def _settings(params: Any, template: tl.SimulationSettings) -> tl.SimulationSettings:
-    """The timeline's settings for ``params``: :func:`~rare_earth_lib.models.timeline.settings_from_params` with the
-    as-of date (slow to parse) taken from ``template``, built by it for the same data (a test checks they agree)."""
-    names = [f.name for f in dataclasses.fields(tl.SimulationSettings) if f.name not in ("as_of_year", "completion_probabilities")]
-    return dataclasses.replace(
-        template, **{name: getattr(params, name) for name in names}, completion_probabilities=params.completion_probabilities()
-    )
-
-
 def evaluate_chunk(
     rows: pd.DataFrame,
     fixed: Mapping[str, Any],
@@ -250,32 +240,22 @@ def evaluate_chunk(
         horizon).
     """
     inputs = [c for c in rows.columns if c != "scenario_id"]
-    pipelines: dict[tuple, pd.DataFrame] = {}
-    fits: dict[tuple, tl.SlipFit] = {}
+    pipeline: pd.DataFrame | None = None
+    fit: tl.SlipFit | None = None
     demand = _DemandEstimate(tables.demand)
-    template: tl.SimulationSettings | None = None
+    as_of_year = tl.decimal_as_of(tables.as_of)
     out = {c: np.full(len(rows), np.nan) for c in OUTCOME_COLUMNS}
     for i, values in enumerate(rows[inputs].itertuples(index=False, name=None)):
         params = refining_timeline.Params.model_validate(
             {**fixed, **{k: float(v) for k, v in zip(inputs, values, strict=True)}, "n_trials": int(n_trials)}
         )
-        pkey = (
-            params.fill_missing_capacity,
-            params.ndpr_share_of_reo_capacity,
-            params.dytb_share_of_reo_capacity,
-            params.mature_utilisation,
-            params.attribution,
-        )
-        if pkey not in pipelines:
-            pipelines[pkey] = tl.prepare_pipeline(tables.projects, params)
-        fkey = (params.analog_scope, params.slip_offset_years)
-        if fkey not in fits:
+        if pipeline is None:
+            # The pipeline and the slip fit depend only on inputs every scenario shares (a test checks that no
+            # explored input moves them), so they are built once per chunk.
+            pipeline = tl.prepare_pipeline(tables.projects, params)
             slips = tl.analog_slips(tables.build_analogs, as_of=tables.as_of, scope=params.analog_scope)
-            fits[fkey] = tl.fit_slip_distribution(slips, offset_years=params.slip_offset_years)
-        if template is None:
-            template = tl.settings_from_params(params, tables.as_of)
-        settings = _settings(params, template)
-        result = tl.simulate(pipelines[pkey], fits[fkey], demand.totals(params, settings.years), settings)
+            fit = tl.fit_slip_distribution(slips, offset_years=params.slip_offset_years)
+        result = tl.simulate_trials(pipeline, fit, demand.totals(params, tl.simulated_years(params)), params, as_of_year)
         for product, key in tl.PRODUCT_KEYS.items():
             summary = tl.coverage_summary(result, product, probability_by_year)
             for q in (10, 50, 90):

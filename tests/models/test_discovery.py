@@ -28,7 +28,7 @@ def tables() -> d.Tables:
 
 
 def small(**changes) -> Params:
-    return Params.model_validate({"n_scenarios": 24, "discovery_trials": 200, **changes})
+    return Params.model_validate({"n_scenarios": 12, "discovery_trials": 100, **changes})
 
 
 # --- the declared space --------------------------------------------------------------------
@@ -97,10 +97,18 @@ def test_demand_shortcut_equals_the_demand_model(tables):
         np.testing.assert_allclose(merged["tonnes"], merged["tonnes_model"], rtol=1e-12)
 
 
-def test_settings_shortcut_equals_settings_from_params(tables):
-    params = refining_timeline.Params.model_validate({"slip_multiplier": 1.7, "completion_prob_fid": 0.66, "decision_speedup_years": 1.5})
-    template = tl.settings_from_params(refining_timeline.Params(), tables.as_of)
-    assert d._settings(params, template) == tl.settings_from_params(params, tables.as_of)
+def test_explored_inputs_do_not_move_the_pipeline_or_the_slip_fit(tables):
+    """evaluate_chunk builds both once per chunk: true only while no explored input feeds them."""
+    base = refining_timeline.Params()
+    pipeline = tl.prepare_pipeline(tables.projects, base)
+    slips = tl.analog_slips(tables.build_analogs, as_of=tables.as_of, scope=base.analog_scope)
+    fit = tl.fit_slip_distribution(slips, offset_years=base.slip_offset_years)
+    for name, spec in EXPLORATION_SPACE.items():
+        for end in (spec.low, spec.high):
+            params = refining_timeline.Params.model_validate({name: end})
+            pd.testing.assert_frame_equal(tl.prepare_pipeline(tables.projects, params), pipeline, obj=name)
+            moved = tl.analog_slips(tables.build_analogs, as_of=tables.as_of, scope=params.analog_scope)
+            assert tl.fit_slip_distribution(moved, offset_years=params.slip_offset_years) == fit, name
 
 
 def test_evaluation_equals_the_timeline_and_does_not_depend_on_chunking(tables):
@@ -116,11 +124,9 @@ def test_evaluation_equals_the_timeline_and_does_not_depend_on_chunking(tables):
     # one scenario through the timeline's own entry point gives the same numbers
     row = sample.iloc[3]
     values = {**fixed, **{k: float(row[k]) for k in EXPLORATION_SPACE}, "n_trials": 200}
-    run = tl.run_timeline(
+    run = tl.simulate(
         refining_timeline.Params.model_validate(values),
-        projects=tables.projects,
-        analogs=tables.build_analogs,
-        demand=tables.demand,
+        {"projects": tables.projects, "build_analogs": tables.build_analogs, "demand": tables.demand},
         as_of=tables.as_of,
     )
     summary = tl.coverage_summary(run.result, "ndpr_oxide", 2030)
@@ -200,7 +206,7 @@ def test_library_hash_changes_with_the_code(tmp_path):
 
 def test_prim_finds_a_planted_box_and_feature_scores_rank_its_inputs():
     rng = np.random.default_rng(3)
-    x = pd.DataFrame(rng.random((1500, 4)), columns=["a", "b", "c", "e"])
+    x = pd.DataFrame(rng.random((800, 4)), columns=["a", "b", "c", "e"])
     y = ((x["a"] < 0.4) & (x["b"] > 0.5)).to_numpy()
     result = d.prim_boxes(x, y, threshold=0.8)
     first = result.boxes.loc[result.boxes["box"] == 1].set_index("input")
