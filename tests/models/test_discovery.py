@@ -224,7 +224,7 @@ def test_prim_finds_a_planted_box_and_feature_scores_rank_its_inputs():
         scores,
         labels={"a": "Input A", "b": "Input B"},
         goal_text="the goal",
-        n_scenarios=1500,
+        n_scenarios=800,
         refs={"boxes": "Table 1", "trajectory": "Figure 1", "scores": "Figure 2", "scatter": "Figure 3"},
     )
     assert f"holds in {y.mean():.0%}" in sentences[0]
