@@ -477,6 +477,14 @@ def _convert(col: pd.Series, empty: np.ndarray, field: dict, required: bool, lab
 # --------------------------------------------------------------------------- cross-row rules
 
 
+def _require_where(f, mask, column, rule, label, rows):
+    """Fail naming ``column`` on the first row where ``mask`` holds and ``column`` is empty."""
+    bad = np.asarray(mask, dtype=bool) & f[column].isna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataPackageError(label, rows[i], column, rule)
+
+
 def _rules_mine_production(f, label, rows, d):
     checks.check_one_default(f, ["country", "year"], label=label, rows=rows)
     checks.check_world_total(f, ["usgs_edition", "year"], "tonnes_reo", "is_world_total", label=label, rows=rows)
@@ -534,6 +542,12 @@ def _rules_projects(f, label, rows, d):
     checks.check_dates_ordered(f, "announced_date", "first_output_actual_date", label=label, rows=rows)
     checks.check_dates_ordered(f, "construction_start_date", "first_output_actual_date", label=label, rows=rows)
     _rules_project_capacity_basis(f, label, rows, d)
+    funded = (f[["funding_us_musd", "funding_japan_musd", "funding_australia_musd", "funding_other_musd"]].fillna(0) > 0).any(axis=1)
+    _require_where(f, funded, "funding_stage", "funding_stage is required when a funding column is above 0", label, rows)
+    other = f["funding_other_musd"].fillna(0) > 0
+    _require_where(
+        f, other, "funding_other_instrument", "funding_other_instrument is required when funding_other_musd is above 0", label, rows
+    )
     ndpr_basis = (f["capacity_basis"] == "t_ndpr_oxide").fillna(False).to_numpy(dtype=bool)
     over = ndpr_basis & (f["ndpr_oxide_tpa"] > f["capacity_tpa"]).fillna(False).to_numpy(dtype=bool)
     if over.any():
@@ -640,6 +654,7 @@ def _check_conflict_groups(f, label, rows):
 
 
 def _rules_prices(f, label, rows, d):
+    _require_where(f, f["is_estimate"], "method", "an estimated price needs its formula in method", label, rows)
     checks.check_non_negative(f, ["usd_per_kg", "usd_per_kg_high"], label=label, rows=rows)
     checks.check_not_above(f, "usd_per_kg", "usd_per_kg_high", label=label, rows=rows)
     checks.check_one_default(f, ["product", "year", "price_type"], label=label, rows=rows)
@@ -648,6 +663,35 @@ def _rules_prices(f, label, rows, d):
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataPackageError(label, rows[i], "price_date", f"price_date year {int(yr.iloc[i])} differs from year {f['year'].iloc[i]}")
+
+
+def _rules_price_floors(f, label, rows, d):
+    checks.check_dates_ordered(f, "start_date", "end_date", label=label, rows=rows)
+    fixed = (f["volume_kind"] == "fixed_tonnage").fillna(False)
+    _require_where(f, fixed, "volume_tpa", "volume_tpa is required when volume_kind is fixed_tonnage", label, rows)
+    bad = ((f["volume_kind"] == "company_output") & f["volume_tpa"].notna()).fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataPackageError(
+            label, rows[i], "volume_tpa", "a floor on a company's own output has no fixed tonnage: leave volume_tpa empty"
+        )
+    checks.check_any_present(f, ["observed_cost_period"], when="observed_cost_musd", label=label, rows=rows)
+
+
+def _rules_capex_intensity(f, label, rows, d):
+    checks.check_not_above(f, "capex_musd", "capex_high_musd", label=label, rows=rows)
+    checks.check_not_above(f, "usd_per_tpa", "usd_per_tpa_high", label=label, rows=rows)
+    for capex, per in (("capex_musd", "usd_per_tpa"), ("capex_high_musd", "usd_per_tpa_high")):
+        expected = f[capex] * 1e6 / f["capacity_tpa"]
+        bad = ((f[per] - expected).abs() > 0.01 * expected).fillna(False).to_numpy(dtype=bool)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataPackageError(
+                label,
+                rows[i],
+                per,
+                f"{per} {f[per].iloc[i]:,.0f} differs from {capex} / capacity_tpa = {expected.iloc[i]:,.0f} by more than 1%",
+            )
 
 
 def _rules_export_controls(f, label, rows, d):
@@ -668,6 +712,7 @@ def _rules_frameworks(f, label, rows, d):
 
 def _rules_framework_money(f, label, rows, d):
     checks.check_one_default(f, ["framework_id", "item"], label=label, rows=rows)
+    _require_where(f, f["in_project_funding"], "project_id", "project_id is required when in_project_funding is true", label, rows)
 
 
 def _rules_trade_exposure(f, label, rows, d):
@@ -699,6 +744,8 @@ _RULES = {
     "trade_exposure": _rules_trade_exposure,
     "trade_flows": _rules_trade_flows,
     "chain_output": _rules_chain_output,
+    "price_floors": _rules_price_floors,
+    "capex_intensity": _rules_capex_intensity,
 }
 
 

@@ -178,7 +178,7 @@ def test_prices_and_floor(t):
     assert (ndpr[2024], ndpr[2025]) == (55, 69)
     floor = _one(pr, product="ndpr_oxide", price_type="price_floor", year=2025)
     assert floor["usd_per_kg"] == 110 and floor["price_date"] == pd.Timestamp("2025-10-01")
-    china = _one(pr, product="ndpr_oxide", price_type="china_domestic", year=2025)["usd_per_kg"]
+    china = _one(pr, price_id="ndpr_oxide_china_domestic_2025_1")["usd_per_kg"]  # the July 2025 benchmark
     assert 1.75 <= floor["usd_per_kg"] / china <= 2.0  # "nearly double"
 
 

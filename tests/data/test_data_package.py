@@ -227,7 +227,8 @@ def test_cache_invalidated_when_file_changes(tmp_path):
     n = len(dp.load("framework_money", copy))
     path = copy / "framework_money.csv"
     lines = path.read_text().splitlines()
-    path.write_text("\n".join(lines + [lines[-1].replace("jare_2023_heavy_ree", "jare_extra")]) + "\n")
+    jare = next(line for line in lines if "jare_2023_heavy_ree" in line)
+    path.write_text("\n".join(lines + [jare.replace("jare_2023_heavy_ree", "jare_extra")]) + "\n")
     assert len(dp.load("framework_money", copy)) == n + 1
 
 

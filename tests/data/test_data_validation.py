@@ -235,6 +235,31 @@ CASES = {
     "conflict_of_one": Corruption(
         "demand", {"region": "japan", "product": "ndpr_oxide", "year": "2023"}, "conflict_group", "lonely_figure", match="needs two figures"
     ),
+    "funding_without_stage": Corruption(
+        "projects", {"project_id": "mp_10x"}, "funding_stage", "", match="funding_stage is required when a funding column is above 0"
+    ),
+    "other_funding_without_instrument": Corruption(
+        "projects", {"project_id": "arafura_nolans"}, "funding_other_instrument", "", match="funding_other_instrument is required"
+    ),
+    "fixed_floor_without_volume": Corruption(
+        "price_floors", {"floor_id": "japan_jare_lynas_ndpr_floor"}, "volume_tpa", "", match="volume_tpa is required"
+    ),
+    "company_floor_with_volume": Corruption(
+        "price_floors", {"floor_id": "us_dod_mp_ndpr_floor"}, "volume_tpa", "2144", match="no fixed tonnage"
+    ),
+    "floor_ends_before_start": Corruption(
+        "price_floors", {"floor_id": "us_dod_mp_ndpr_floor"}, "end_date", "2024-01-01", match="before start_date"
+    ),
+    "capex_intensity_arithmetic": Corruption(
+        "capex_intensity", {"capex_id": "iluka_eneabba_reo"}, "usd_per_tpa", "16000", match="differs from capex_musd / capacity_tpa"
+    ),
+    "money_counted_without_project": Corruption(
+        "framework_money", {"item": "jare_2011"}, "project_id", "", match="project_id is required when in_project_funding"
+    ),
+    "money_funds_not_in_enum": Corruption("framework_money", {"item": "jare_2011"}, "funds", "everything", match="enum"),
+    "estimated_price_without_method": Corruption(
+        "prices", {"price_id": "ndpr_oxide_china_domestic_2026_1"}, "method", "", match="formula in method"
+    ),
     "price_date_year_mismatch": Corruption(
         "prices", {"price_id": "ndpr_oxide_price_floor_2025_1"}, "price_date", "2024-10-01", match="differs from year"
     ),
