@@ -1,17 +1,26 @@
 """``rare-earth-report``: build, list, validate, compare and preview the briefings; write scenarios.
 
-Exit codes: 0 all good; 1 a briefing failed; 2 bad input (nothing ran, nothing under reports/ touched);
-3 another build holds the lock.
+Exit codes: 0 all good; 1 a briefing failed (its previous good version stays); 2 bad input (nothing ran,
+nothing under reports/ touched); 3 another build holds the lock; 4 an environment fault (read-only or full
+disk, no permission: the message names the path and the OS error); 130 interrupted by SIGINT (Ctrl-C);
+143 terminated by SIGTERM. Errors are one line each; --debug adds the traceback, which is always written to
+reports/.logs/rare-earth-report.log when reports/ is writable.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
+import traceback
+from pathlib import Path
 
 from rare_earth_lib import __version__
 from rare_earth_lib.build import pipeline as b
-from rare_earth_lib.parameters import ParamsError
+from rare_earth_lib.data.checks import DataCheckError
+from rare_earth_lib.parameters import ParamsError, clip
+
+LINE_LIMIT = 400  # characters of one error line; input values are already quoted at most ~200 characters
 
 
 def _formats(value: str) -> tuple[str, ...]:
@@ -35,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
         "--root", help="project folder holding notebooks/, params/ and reports/ (default: current folder); goes before the command"
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--debug", action="store_true", help="print the full traceback of an error on stderr")
     sub = p.add_subparsers(dest="command", required=True)
     bp = sub.add_parser("build", help="run briefings × scenarios and write reports/<scenario>/<briefing>.{ipynb,html,pdf}")
     bp.add_argument("--scenario", action="append", metavar="NAME", help="a params/NAME.yaml scenario (repeatable; default: all)")
@@ -86,7 +96,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; every failure becomes one classified line on stderr and a documented exit code."""
     args = parser().parse_args(argv)
+    layout = None
     try:
         layout = b.Layout.find(args.root)
         if args.command == "list":
@@ -100,29 +112,83 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "new-scenario":
             return _new_scenario(layout, args)
         return _build(layout, args)
-    except (b.BuildInputError, ParamsError) as exc:
-        for line in str(exc).splitlines():
-            print(f"rare-earth-report: error: {line}", file=sys.stderr)
+    except (b.BuildInputError, ParamsError, DataCheckError) as exc:
+        _error(str(exc))
         return b.EXIT_BAD_INPUT
     except b.LockedError as exc:
-        print(f"rare-earth-report: {exc}", file=sys.stderr)
+        _error(str(exc), prefix="")
         return b.EXIT_LOCKED
+    except b.Interrupted as exc:
+        _error(
+            f"interrupted by {'SIGINT' if exc.exit_code == b.EXIT_SIGINT else 'SIGTERM'}: running briefings stopped, previous briefings kept"
+        )
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted by SIGINT: previous briefings kept")
+        return b.EXIT_SIGINT
+    except OSError as exc:
+        saved = _save_traceback(layout, args.debug)
+        _error(f"environment fault: {b._os_error(exc)}{saved}")
+        return b.EXIT_ENVIRONMENT
+    except Exception as exc:
+        saved = _save_traceback(layout, args.debug)
+        _error(f"internal error: {type(exc).__name__}: {clip(str(exc), 200)}{saved}")
+        return b.EXIT_FAILED
+
+
+def _error(message: str, prefix: str = "error: ") -> None:
+    for line in message.splitlines() or [""]:
+        print(f"rare-earth-report: {prefix}{clip(line, LINE_LIMIT)}", file=sys.stderr)
+
+
+def _save_traceback(layout: b.Layout | None, debug: bool) -> str:
+    """Write the traceback to reports/.logs/rare-earth-report.log (and stderr with --debug); say where it went."""
+    text = traceback.format_exc()
+    if debug:
+        print(text, file=sys.stderr, end="")
+    if layout is None:
+        return "" if debug else " (run with --debug for the traceback)"
+    log = Path(layout.reports) / ".logs" / "rare-earth-report.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} {sys.argv}\n{text}\n")
+    except OSError:
+        return "" if debug else " (traceback not saved: reports/ is not writable; run with --debug)"
+    return f"; traceback in reports/.logs/{log.name}"
 
 
 def _list(layout: b.Layout) -> int:
+    """Briefings and scenarios with their titles; unreadable ones are listed, named on stderr, exit 2."""
     from rare_earth_lib import parameters
     from rare_earth_lib.build import scenarios
 
+    problems: list[str] = []
+
+    def guarded(kind: str, name: str, how):
+        try:
+            return how()
+        except (ParamsError, OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{kind} {name}: {exc}")
+        except Exception as exc:  # a parameter module that does not import
+            problems.append(f"{kind} {name}: {type(exc).__name__}: {clip(str(exc), 200)}")
+        return None
+
+    unreadable = "(cannot describe: see the error below)"
     print("Briefings:")
     for name in layout.briefings():
-        model = parameters.briefing_model(name)
-        print(f"  {name:<24} {model.briefing_title}")
-        if model.briefing_description:
+        model = guarded("briefing", name, lambda name=name: parameters.briefing_model(name))
+        print(f"  {name:<24} {model.briefing_title if model else unreadable}")
+        if model and model.briefing_description:
             print(f"  {'':<24} {model.briefing_description}")
     print("Scenarios:")
     known = layout.scenarios()
     for name in scenarios.ordered(known):
-        print(f"  {name:<24} {scenarios.scenario_title(known[name])}")
+        title = guarded("scenario", name, lambda name=name: scenarios.scenario_title(known[name]))
+        print(f"  {name:<24} {title if title is not None else unreadable}")
+    if problems:
+        _error("\n".join(problems))
+        return b.EXIT_BAD_INPUT
     return b.EXIT_OK
 
 
@@ -159,6 +225,7 @@ def _new_scenario(layout: b.Layout, args: argparse.Namespace) -> int:
 def _validate(layout: b.Layout) -> int:
     scenarios, briefings = b.select(layout, None, None)
     b.validate_all(layout, scenarios, briefings)
+    b.check_notebooks(layout, briefings)
     from rare_earth_lib.data import package as data_package
 
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from rare_earth_lib.report import METRICS_MIMETYPE, charts, inline
+from rare_earth_lib.report import METRICS_MIMETYPE, PARAMETERS_MIMETYPE, charts, inline
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "report" / "templates"
 
@@ -42,6 +42,16 @@ def notebook_metrics(nb: nbformat.NotebookNode) -> dict:
             if METRICS_MIMETYPE in data:
                 metrics.update(dict(data[METRICS_MIMETYPE]))
     return metrics
+
+
+def notebook_parameters(nb: nbformat.NotebookNode) -> list[dict]:
+    """Every parameter set the executed notebook recorded (``report.Briefing`` records the validated parameters)."""
+    return [
+        dict(output["data"][PARAMETERS_MIMETYPE])
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if PARAMETERS_MIMETYPE in output.get("data", {})
+    ]
 
 
 @lru_cache(maxsize=1)

@@ -111,7 +111,7 @@ def data_dir(directory: str | os.PathLike | None = None) -> Path:
         directory = os.environ.get(RARE_EARTH_DATA_DIR) or DEFAULT_DATA_DIR
     path = Path(directory).resolve()
     if not (path / DESCRIPTOR_NAME).is_file():
-        raise ValueError(f"data_dir: no {DESCRIPTOR_NAME} in the package directory {_label_dir(path)!r}")
+        raise DataPackageError(_label(path, DESCRIPTOR_NAME), "-", "-", "the package descriptor is missing")
     return path
 
 
@@ -148,12 +148,29 @@ def descriptor(directory: str | os.PathLike | None = None) -> dict:
     with _lock:
         if key not in _desc_cache:
             try:
-                _desc_cache[key] = json.loads(path.read_text(encoding="utf-8"))
+                desc = json.loads(path.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
                 raise DataPackageError(
                     _label(d, DESCRIPTOR_NAME), exc.lineno, "(json)", f"descriptor is not valid JSON: {exc.msg}"
                 ) from None
+            except UnicodeDecodeError:
+                raise DataPackageError(_label(d, DESCRIPTOR_NAME), "-", "(json)", "descriptor is not UTF-8 text") from None
+            _check_descriptor(desc, _label(d, DESCRIPTOR_NAME))
+            _desc_cache[key] = desc
         return _desc_cache[key]
+
+
+def _check_descriptor(desc: object, label: str) -> None:
+    """The descriptor's shape the loader relies on: resources, each with a name, a path and schema fields."""
+    resources = desc.get("resources") if isinstance(desc, dict) else None
+    if not isinstance(resources, list) or not resources:
+        raise DataPackageError(label, "-", "resources", "descriptor must be an object with a non-empty 'resources' list")
+    for i, res in enumerate(resources):
+        fields = res.get("schema", {}).get("fields") if isinstance(res, dict) and isinstance(res.get("schema"), dict) else None
+        if not (isinstance(res.get("name") if isinstance(res, dict) else None, str) and isinstance(res.get("path"), str)):
+            raise DataPackageError(label, "-", f"resources[{i}]", "each resource needs a 'name' and a 'path'")
+        if not isinstance(fields, list) or not all(isinstance(f, dict) and isinstance(f.get("name"), str) for f in fields):
+            raise DataPackageError(label, "-", f"resources[{i}].schema", f"resource {res['name']!r} needs schema.fields with names")
 
 
 def table_names(directory: str | os.PathLike | None = None) -> list[str]:
@@ -333,8 +350,29 @@ def _load_uncached(d: Path, desc: dict, res: dict) -> pd.DataFrame:
 # --------------------------------------------------------------------------- schema
 
 
+def _check_text(path: Path, label: str) -> None:
+    """Refuse a byte-order mark, bytes that are not UTF-8 (naming row and column) and a table without data rows."""
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise DataPackageError(label, 1, "-", "file starts with a UTF-8 byte-order mark (BOM): save it as UTF-8 without BOM")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8", errors="replace")
+        row = before.count("\n") + 1
+        line_start = before.rfind("\n") + 1
+        header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8", errors="replace")]), [])
+        fields = next(csv.reader([before[line_start:]]), [""])
+        index = max(len(fields) - 1, 0)
+        column = header[index] if index < len(header) else f"field {index + 1}"
+        raise DataPackageError(label, row, column, f"byte 0x{data[exc.start]:02x} is not UTF-8 (save the file as UTF-8)") from None
+    if not any(line.strip() for line in text.splitlines()[1:]):
+        raise DataPackageError(label, 2, "-", "the table has a header but no data rows")
+
+
 def _check_header(path: Path, res: dict, label: str) -> None:
     """Name missing and unexpected columns precisely (before frictionless reports positions)."""
+    _check_text(path, label)
     with open(path, newline="", encoding="utf-8") as fh:
         header = next(csv.reader(fh), [])
     names = [f["name"] for f in res["schema"]["fields"]]

@@ -21,6 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 _NAME_RE = re.compile(NAME_PATTERN)
+#: At most this many characters of any input value are quoted in an error message.
+QUOTE_LIMIT = 200
+
+
+def clip(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` as text, cut to ``limit`` characters with a note of how much was left out."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 class ParamsError(ValueError):
@@ -29,7 +37,7 @@ class ParamsError(ValueError):
     def __init__(self, source: str, message: str, parameter: str | None = None):
         self.source = source
         self.parameter = parameter
-        where = f"{source}: parameter '{parameter}'" if parameter else source
+        where = f"{source}: parameter '{clip(parameter, 80)}'" if parameter else source
         super().__init__(f"{where}: {message}")
 
 
@@ -89,7 +97,7 @@ def validate_values(model: type[BriefingParams], values: Mapping[str, Any], sour
         if err["type"] == "extra_forbidden":
             message = "unknown parameter"
         elif "input" in err and not isinstance(err["input"], (dict, list)):
-            message = f"{message} (got {err['input']!r})"
+            message = f"{message} (got {clip(repr(err['input']))})"
         raise ParamsError(source, message, parameter) from None
 
 
@@ -136,7 +144,9 @@ def read_scenario_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ParamsError(label, "params file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except DuplicateKeyError as exc:
+        raise ParamsError(label, f"key given twice, at line {exc.first_line} and line {exc.second_line}", exc.key) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -145,13 +155,42 @@ def read_scenario_file(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ParamsError(label, "not UTF-8 text") from None
     if data is None:
-        data = {}
+        raise ParamsError(label, "the file is empty: a scenario must at least declare its scenario_title")
     if not isinstance(data, dict):
         raise ParamsError(label, f"must be a mapping of parameter names to values, not {type(data).__name__}")
     for key in data:
         if not isinstance(key, str):
             raise ParamsError(label, "parameter names must be strings", str(key))
     return data
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping in a scenario file gives the same key twice (YAML would silently keep the last)."""
+
+    def __init__(self, key: str, first_line: int, second_line: int):
+        super().__init__(f"key {key!r} given twice, at line {first_line} and line {second_line}")
+        self.key, self.first_line, self.second_line = key, first_line, second_line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing duplicate keys in any mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    hash(key)
+                except TypeError:
+                    continue  # the base class reports unhashable keys
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise DuplicateKeyError(clip(str(key), 80), seen[key], line)
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def validate_scenario(
@@ -194,6 +233,10 @@ def validate_scenario(
         model = briefing_model(name)
         subset = {k: v for k, v in values.items() if k in model.model_fields}
         out[name] = validate_values(model, subset, label)
+    if "scenario_title" not in raw:
+        raise ParamsError(
+            label, "missing: every scenario must declare its title (else it would build under the default title)", "scenario_title"
+        )
     return out
 
 

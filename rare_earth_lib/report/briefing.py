@@ -27,6 +27,9 @@ from rare_earth_lib.report import charts
 #: The MIME type under which a briefing records its headline figures in the executed notebook.
 METRICS_MIMETYPE = "application/vnd.rare-earth.metrics+json"
 
+#: The MIME type under which a briefing records the validated parameters it was built with (checked by the build).
+PARAMETERS_MIMETYPE = "application/vnd.rare-earth.parameters+json"
+
 #: Set by the build so that every briefing of one build shows the same build date.
 BUILD_DATE_ENV = "RARE_EARTH_BUILD_DATE"
 
@@ -71,6 +74,16 @@ class Briefing:
             raise ValueError(f"figures and tables share labels: {sorted(overlap)}")
         self._shown: set[str] = set()
         self.sources_used: list[str] = []
+        self._record_parameters()
+
+    def _record_parameters(self) -> None:
+        """Record the validated parameters this briefing is written with, so the build can prove they are the scenario's."""
+        values = self.params.model_dump(mode="json")
+        payload = json.dumps(values, sort_keys=True).replace("</", "<\\/")
+        display(
+            {PARAMETERS_MIMETYPE: values, "text/html": f'<script type="application/json" class="briefing-parameters">{payload}</script>'},
+            raw=True,
+        )
 
     # --- numbering -------------------------------------------------------------------------
     def ref(self, label: str) -> str:

@@ -1,0 +1,153 @@
+"""How build jobs run: the executor seam, and processes that cannot outlive the build.
+
+The seam
+--------
+A build hands each job to an :class:`Executor`. Wherever the job runs, it runs
+``pipeline.execute_job(job, context)``, which executes the notebook and renders it into a private staging
+folder and returns a :class:`pipeline.Staged` result: the staged files (paths on a shared file system, or
+their bytes after :meth:`pipeline.Staged.as_bytes`), the manifest, the parameters the notebook recorded,
+or the error. **A job never writes under** ``reports/<scenario>/``. The main process, which alone holds
+``reports/.build.lock``, checks each result and publishes it with ``pipeline.publish`` (atomic renames,
+the manifest last). An executor therefore only has to move jobs out and results back:
+
+- :class:`LocalExecutor` (the default): a pool of local worker processes. Each worker asks the kernel to
+  kill it when the main process dies (``prctl(PR_SET_PDEATHSIG)``), and starts its notebook kernels the
+  same way, so a ``kill -9`` of the build takes the workers and kernels with it.
+- a distributed executor (for example Dask) runs ``execute_job(...).as_bytes()`` on its workers and
+  yields the results to the same publishing loop.
+
+:meth:`Executor.abort` stops every running job at once (used on SIGTERM/SIGINT and ``--fail-fast``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import ctypes
+import ctypes.util
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+PR_SET_PDEATHSIG = 1
+
+#: Run in a new kernel process before it becomes the kernel: die with the parent (the worker), then exec.
+_GUARD = (
+    "import ctypes, os, signal, sys\n"
+    "try:\n"
+    "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)\n"
+    "except (OSError, AttributeError):\n"
+    "    pass\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(1)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def die_with_parent(parent_pid: int, sig: int = signal.SIGKILL) -> None:
+    """Ask Linux to send ``sig`` to this process when its parent exits; exit now if it already has.
+
+    Elsewhere (no ``prctl``) this only checks the parent; kernels then rely on ipykernel's own parent poller.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def guarded_kernel_cmd(cmd: list[str]) -> list[str]:
+    """Wrap a kernel's command line so the kernel is killed when the process starting it dies."""
+    return [sys.executable, "-c", _GUARD, str(os.getpid()), *cmd]
+
+
+def kernel_manager_class() -> type:
+    """A jupyter ``KernelManager`` whose kernels die with the process that started them."""
+    from jupyter_client.manager import KernelManager
+
+    class GuardedKernelManager(KernelManager):
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            return guarded_kernel_cmd(super().format_kernel_cmd(extra_arguments))
+
+    return GuardedKernelManager
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Pool worker start-up: die with the main process; leave Ctrl-C to the main process."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class Executor:
+    """Runs jobs somewhere and yields ``(job, result or exception)`` as they finish, in any order."""
+
+    def run(self, fn: Callable[..., Any], jobs: list, *args: Any) -> Iterator[tuple[Any, Any]]:
+        raise NotImplementedError
+
+    def cancel_pending(self) -> None:
+        """Start no further jobs; running jobs finish."""
+
+    def abort(self) -> None:
+        """Stop everything now: running jobs and their kernels are killed."""
+
+    def close(self) -> None:
+        """Release the workers (after :meth:`run` is exhausted or :meth:`abort`)."""
+
+
+class LocalExecutor(Executor):
+    """A pool of ``workers`` local processes (spawned, so nothing of the main process is shared)."""
+
+    def __init__(self, workers: int):
+        self.workers = max(1, workers)
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self._futures: dict[cf.Future, Any] = {}
+
+    def run(self, fn: Callable[..., Any], jobs: list, *args: Any) -> Iterator[tuple[Any, Any]]:
+        ctx = multiprocessing.get_context("spawn")
+        self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
+        self._futures = {self._pool.submit(fn, job, *args): job for job in jobs}
+        for future in cf.as_completed(self._futures):
+            if future.cancelled():
+                continue
+            job = self._futures[future]
+            try:
+                yield job, future.result()
+            except Exception as exc:  # the worker died (killed, out of memory) or the result did not come back
+                yield job, exc
+
+    def cancel_pending(self) -> None:
+        for future in self._futures:
+            future.cancel()
+
+    def abort(self) -> None:
+        if self._pool is None:
+            return
+        self.cancel_pending()
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        for process in processes:
+            with contextlib.suppress(OSError, ValueError):
+                process.kill()  # its kernels get SIGKILL from their parent-death signal
+        for process in processes:
+            process.join(timeout=5)
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+EXECUTORS: dict[str, Callable[[int], Executor]] = {"local": LocalExecutor}
+
+
+def make_executor(name: str = "local", workers: int = 1) -> Executor:
+    """The executor called ``name`` (``local`` by default) with ``workers`` workers."""
+    if name not in EXECUTORS:
+        raise ValueError(f"unknown executor {name!r} (known: {', '.join(EXECUTORS)})")
+    return EXECUTORS[name](workers)
