@@ -67,10 +67,10 @@ def guarded_kernel_cmd(cmd: list[str]) -> list[str]:
 
 
 def kernel_manager_class() -> type:
-    """A jupyter ``KernelManager`` whose kernels die with the process that started them."""
-    from jupyter_client.manager import KernelManager
+    """nbclient's (asynchronous) kernel manager, whose kernels die with the process that started them."""
+    from jupyter_client.manager import AsyncKernelManager
 
-    class GuardedKernelManager(KernelManager):
+    class GuardedKernelManager(AsyncKernelManager):
         def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
             return guarded_kernel_cmd(super().format_kernel_cmd(extra_arguments))
 

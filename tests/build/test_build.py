@@ -166,6 +166,18 @@ def test_cell_timeout(project):
     result = run_cli(project, "build", "--scenario", "base", "--format", "html", "--cell-timeout", "3")
     assert result.returncode == 1
     assert "tiny × base" in result.stdout and "timed out" in result.stdout.lower()
+    # The cell is named like any other failing cell: its number and first source line (normally the sleeping
+    # cell 4; on a loaded machine the imports of cell 3 may already take 3 s).
+    import re
+
+    import nbformat
+
+    match = re.search(r'cell (\d+) of notebooks/tiny.ipynb \("([^"]*)"\) timed out after 3 s', result.stdout)
+    assert match, result.stdout
+    cells = nbformat.read(project / "notebooks" / "tiny.ipynb", as_version=4).cells
+    assert cells[int(match.group(1)) - 1].source.splitlines()[0] == match.group(2)
+    assert int(match.group(1)) in (3, 4)
+    assert "executed notebook kept at reports/base/tiny.failed.ipynb" in result.stdout
     assert time.monotonic() - started < 28
 
 

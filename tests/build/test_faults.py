@@ -163,6 +163,9 @@ def test_workers_ask_to_die_with_their_parent():
     cmd = executor.guarded_kernel_cmd(["python", "-m", "ipykernel_launcher", "-f", "x.json"])
     assert cmd[:2] == [sys.executable, "-c"] and "prctl(1, signal.SIGKILL" in cmd[2] and cmd[3] == str(os.getpid())
     assert cmd[4:] == ["python", "-m", "ipykernel_launcher", "-f", "x.json"]
+    from jupyter_client.manager import AsyncKernelManager
+
+    assert issubclass(executor.kernel_manager_class(), AsyncKernelManager), "nbclient's cell timeout needs the async manager"
     # The guard really execs the command, and refuses to run once its parent is not the one named.
     ran = subprocess.run([*executor.guarded_kernel_cmd([sys.executable, "-c", "print('kernel')"])], capture_output=True, text=True)
     assert ran.returncode == 0 and ran.stdout == "kernel\n"
