@@ -287,7 +287,7 @@ def _quiet_dask() -> None:
 def connect(address: str | None = None, n_workers: int = 2) -> Iterator[Any]:
     """A Dask client on the scheduler at ``address``, or on a new ``LocalCluster`` of ``n_workers`` processes.
 
-    The local cluster uses one thread per worker (the Monte Carlo is numpy-bound) and no dashboard; it is
+    The local cluster uses one thread per worker (the Monte Carlo is numpy-bound) and a dashboard on a free port; it is
     closed on exit. A remote scheduler is only disconnected from.
     """
     from distributed import Client, LocalCluster
@@ -305,7 +305,7 @@ def connect(address: str | None = None, n_workers: int = 2) -> Iterator[Any]:
             n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
