@@ -733,6 +733,8 @@ def _rules_capex_intensity(f, label, rows, d):
 
 
 def _rules_export_controls(f, label, rows, d):
+    checks.check_unique(f, ["display_name"], label=label, rows=rows)
+    checks.check_ids_within(f, "text_source_ids", "source_ids", label=label, rows=rows)
     checks.check_allowed_tokens(f, "elements", REE_SYMBOLS, label=label, rows=rows)
     checks.check_dates_ordered(f, "suspended_from", "suspended_until", label=label, rows=rows)
     checks.check_dates_ordered(f, "announced_date", "effective_date", label=label, rows=rows)

@@ -260,6 +260,20 @@ CASES = {
     "estimated_price_without_method": Corruption(
         "prices", {"price_id": "ndpr_oxide_china_domestic_2026_1"}, "method", "", match="formula in method"
     ),
+    "control_display_name_twice": Corruption(
+        "export_controls",
+        {"measure_id": "mofcom_57_2025"},
+        "display_name",
+        "October 2025 extraterritorial rule (No. 61)",
+        match="duplicate key",
+    ),
+    "control_text_source_not_in_row": Corruption(
+        "export_controls", {"measure_id": "mofcom_61_2025"}, "text_source_ids", "E28", match="not among the row's source_ids"
+    ),
+    "control_type_not_in_enum": Corruption("export_controls", {"measure_id": "mofcom_61_2025"}, "control_type", "maybe", match="enum"),
+    "chinese_technology_not_in_enum": Corruption(
+        "projects", {"project_id": "ucore_louisiana"}, "chinese_technology", "perhaps", match="enum"
+    ),
     "price_date_year_mismatch": Corruption(
         "prices", {"price_id": "ndpr_oxide_price_floor_2025_1"}, "price_date", "2024-10-01", match="differs from year"
     ),
