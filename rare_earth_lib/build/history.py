@@ -58,6 +58,7 @@ def read(reports: Path) -> list[dict[str, Any]]:
         except ValueError:
             continue
         if isinstance(item, dict) and isinstance(item.get("jobs"), list):
+            item["jobs"] = [job for job in item["jobs"] if isinstance(job, dict)]  # a foreign or torn entry
             out.append(item)
     return out
 

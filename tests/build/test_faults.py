@@ -363,6 +363,8 @@ def test_corrupt_state_is_treated_as_missing_and_rebuilt(copy):
     manifest.write_text(manifest.read_text()[:200])  # a partial manifest
     (reports / "base" / "other.manifest.json").write_text('{"schema": 1, "status": "ok"}')  # another briefing's, partial
     (reports / "build-summary.json").write_text("{not json")
+    with (reports / "history.jsonl").open("a") as fh:
+        fh.write('{"jobs": ["not a job", 3], "finished_at": "x"}\n{"jobs": [{"briefing"\n\x00garbage\n')
     shutil.rmtree(reports / ".tmp", ignore_errors=True)
     (reports / ".tmp").write_text("a file where staging goes")
     result = run_cli(copy, "build", "--scenario", "base", "--format", "html")
