@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -69,6 +70,12 @@ def parser() -> argparse.ArgumentParser:
         "--wait", type=float, default=0.0, metavar="SECONDS", help="wait up to SECONDS for another build's lock instead of exiting 3"
     )
     bp.add_argument("--quiet", action="store_true", help="print nothing unless something failed (for cron)")
+    bp.add_argument(
+        "--scheduler",
+        default=os.environ.get("DASK_SCHEDULER_ADDRESS") or None,
+        metavar="ADDRESS",
+        help="run the briefings on the Dask cluster at ADDRESS, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS, else locally)",
+    )
     bp.add_argument(
         "--set",
         dest="overrides",
@@ -252,6 +259,7 @@ def _build(layout: b.Layout, args: argparse.Namespace) -> int:
         cell_timeout=args.cell_timeout,
         wait_s=args.wait,
         overrides=dict(parameters.parse_override(text) for text in args.overrides),
+        scheduler=args.scheduler,
     )
     bar = None
     if args.quiet:

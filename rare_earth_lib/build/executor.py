@@ -146,8 +146,13 @@ class LocalExecutor(Executor):
 EXECUTORS: dict[str, Callable[[int], Executor]] = {"local": LocalExecutor}
 
 
-def make_executor(name: str = "local", workers: int = 1) -> Executor:
-    """The executor called ``name`` (``local`` by default) with ``workers`` workers."""
+def make_executor(name: str = "local", workers: int = 1, scheduler: str | None = None) -> Executor:
+    """The executor called ``name`` (``local`` by default) with ``workers`` workers; with a Dask ``scheduler``
+    address, the jobs run on that cluster instead (:mod:`rare_earth_lib.build.dask_executor`)."""
+    if scheduler:
+        from rare_earth_lib.build.dask_executor import DaskExecutor
+
+        return DaskExecutor(scheduler)
     if name not in EXECUTORS:
         raise ValueError(f"unknown executor {name!r} (known: {', '.join(EXECUTORS)})")
     return EXECUTORS[name](workers)

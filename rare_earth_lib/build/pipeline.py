@@ -689,7 +689,7 @@ def _format_tb() -> str:
 
 def _os_error(exc: OSError) -> str:
     where = f"{_rel(Path(exc.filename))}: " if getattr(exc, "filename", None) else ""
-    return f"{where}{exc.strerror or exc} (OS error {exc.errno})"
+    return f"{where}{exc.strerror or exc}" + (f" (OS error {exc.errno})" if exc.errno is not None else "")
 
 
 def _run_in_worker(job: Job, ctx: JobContext) -> Staged:
@@ -868,6 +868,7 @@ class BuildOptions:
     wait_s: float = 0.0
     overrides: dict = field(default_factory=dict)
     executor: str = "local"
+    scheduler: str | None = None  # a Dask scheduler address: jobs run on that cluster (build/dask_executor.py)
 
 
 def build(
@@ -959,7 +960,7 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
                 data_package.as_of().isoformat(),
                 env={data_package.RARE_EARTH_DATA_VALIDATED: digest} if data_package.RARE_EARTH_DATA_VALIDATED in os.environ else {},
             )
-            executor = make_executor(options.executor, workers)
+            executor = make_executor(options.executor, workers, scheduler=options.scheduler)
             try:
                 for job, outcome in executor.run(_run_in_worker, todo, ctx):
                     if isinstance(outcome, BaseException):

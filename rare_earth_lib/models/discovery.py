@@ -278,7 +278,8 @@ def scheduler_address(parameter: str = "") -> str | None:
     return address or None
 
 
-def _quiet_dask() -> None:
+def quiet_dask() -> None:
+    """Keep the distributed library's log chatter (nanny restarts, closed connections) out of notebooks and builds."""
     for name in ("distributed", "distributed.worker", "distributed.nanny", "distributed.scheduler", "distributed.core"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
@@ -292,7 +293,7 @@ def connect(address: str | None = None, n_workers: int = 2) -> Iterator[Any]:
     """
     from distributed import Client, LocalCluster
 
-    _quiet_dask()
+    quiet_dask()
     if address:
         client = Client(address, timeout="30s")
         try:
