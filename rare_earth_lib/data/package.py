@@ -554,6 +554,7 @@ def _rules_stage_shares(f, label, rows, d):
         label=label,
         rows=rows,
     )
+    _check_conflict_groups(f, label, rows)
 
 
 def _rules_projects(f, label, rows, d):
@@ -693,6 +694,7 @@ def _check_conflict_groups(f, label, rows):
 
 def _rules_prices(f, label, rows, d):
     _require_where(f, f["is_estimate"], "method", "an estimated price needs its formula in method", label, rows)
+    _check_conflict_groups(f, label, rows)
     checks.check_non_negative(f, ["usd_per_kg", "usd_per_kg_high"], label=label, rows=rows)
     checks.check_not_above(f, "usd_per_kg", "usd_per_kg_high", label=label, rows=rows)
     checks.check_one_default(f, ["product", "year", "price_type"], label=label, rows=rows)

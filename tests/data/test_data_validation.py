@@ -274,6 +274,14 @@ CASES = {
     "chinese_technology_not_in_enum": Corruption(
         "projects", {"project_id": "ucore_louisiana"}, "chinese_technology", "perhaps", match="enum"
     ),
+    "share_conflict_of_one": Corruption(
+        "stage_shares",
+        {"stage": "magnet", "region": "Japan", "source_ids": "D25"},
+        "conflict_group",
+        "argus_alone",
+        match="needs two figures",
+    ),
+    "money_without_display_name": Corruption("framework_money", {"item": "jare_2011"}, "display_name", "", match="required"),
     "price_date_year_mismatch": Corruption(
         "prices", {"price_id": "ndpr_oxide_price_floor_2025_1"}, "price_date", "2024-10-01", match="differs from year"
     ),
