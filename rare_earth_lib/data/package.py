@@ -523,6 +523,13 @@ def _require_where(f, mask, column, rule, label, rows):
         raise DataPackageError(label, rows[i], column, rule)
 
 
+def _fail_where(mask, column, rule, label, rows):
+    """Fail naming ``column`` on the first row where ``mask`` holds."""
+    bad = np.asarray(mask, dtype=bool)
+    if bad.any():
+        raise DataPackageError(label, rows[int(np.flatnonzero(bad)[0])], column, rule)
+
+
 def _rules_mine_production(f, label, rows, d):
     checks.check_one_default(f, ["country", "year"], label=label, rows=rows)
     checks.check_world_total(f, ["usgs_edition", "year"], "tonnes_reo", "is_world_total", label=label, rows=rows)
@@ -771,6 +778,38 @@ def _rules_chain_output(f, label, rows, d):
     checks.check_one_default(f, ["region", "entity", "product", "period"], label=label, rows=rows)
 
 
+def _rules_projections(f, label, rows, d):
+    checks.check_not_above(f, "share", "share_high", label=label, rows=rows)
+    _require_where(f, f["is_estimate"], "method", "a derived projection needs its formula in method", label, rows)
+    single = ~f["region"].str.contains("+", regex=False).fillna(False).to_numpy()
+    checks.check_shares_sum(
+        f,
+        ["forecaster", "edition", "metric", "stage", "year"],
+        "share",
+        tolerance=SHARE_SUM_TOLERANCE,
+        where=single,
+        label=label,
+        rows=rows,
+    )
+
+
+def _rules_growth_rates(f, label, rows, d):
+    checks.check_one_default(f, ["region", "measure"], label=label, rows=rows)
+    _fail_where((f["end_year"] < f["start_year"]).to_numpy(dtype=bool), "end_year", "end_year is before start_year", label, rows)
+    years = (f["end_year"] - f["start_year"]).astype(float)
+    both = f["start_value"].notna() & f["end_value"].notna() & (f["start_value"] > 0) & (years > 0)
+    implied = (f["end_value"] / f["start_value"]) ** (1 / years.where(years > 0)) - 1
+    bad = (both & ((implied - f["annual_growth"]).abs() > 0.0005)).fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataPackageError(
+            label,
+            rows[i],
+            "annual_growth",
+            f"annual_growth {f['annual_growth'].iloc[i]:.4f} differs from the levels' compound rate {implied.iloc[i]:.4f}",
+        )
+
+
 _RULES = {
     "mine_production": _rules_mine_production,
     "reserves": _rules_reserves,
@@ -788,6 +827,8 @@ _RULES = {
     "chain_output": _rules_chain_output,
     "price_floors": _rules_price_floors,
     "capex_intensity": _rules_capex_intensity,
+    "projections": _rules_projections,
+    "growth_rates": _rules_growth_rates,
 }
 
 

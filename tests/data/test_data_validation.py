@@ -282,6 +282,31 @@ CASES = {
         match="needs two figures",
     ),
     "money_without_display_name": Corruption("framework_money", {"item": "jare_2011"}, "display_name", "", match="required"),
+    "projection_shares_above_one": Corruption(
+        "projections",
+        {"projection_id": "iea_gcmo2024_sep_malaysia_2030"},
+        "share",
+        "0.3",
+        match="sum to",
+        expect_row_key={"projection_id": "iea_gcmo2024_sep_china_2030"},
+    ),
+    "derived_projection_without_method": Corruption(
+        "projections", {"projection_id": "iea_gcmo2024_sep_others_2030"}, "method", "", match="formula in method"
+    ),
+    "growth_rate_arithmetic": Corruption(
+        "growth_rates", {"rate_id": "china_mining_quota_2023_2025"}, "annual_growth", "0.05", match="compound rate"
+    ),
+    "growth_two_defaults": Corruption(
+        "growth_rates",
+        {"rate_id": "china_mining_quota_2023_2024"},
+        "is_default",
+        "true",
+        match="exactly one",
+        expect_row_key={"rate_id": "china_mining_quota_2023_2025"},
+    ),
+    "growth_years_reversed": Corruption(
+        "growth_rates", {"rate_id": "china_mining_quota_2023_2024"}, "end_year", "2022", match="before start_year"
+    ),
     "price_date_year_mismatch": Corruption(
         "prices", {"price_id": "ndpr_oxide_price_floor_2025_1"}, "price_date", "2024-10-01", match="differs from year"
     ),
