@@ -5,11 +5,13 @@ Japan, Australia) from the demand table and grown at a scenario growth rate:
 
 1. **Anchor.** For each region and product, the rows of the demand table for that product (default rows,
    all segments) are candidates; Dy+Tb uses ``dytb_oxide`` rows, or ``dy_oxide`` + ``tb_oxide`` of the same
-   year where a region has no combined figure. The anchor rule picks one: ``"highest"`` (default) takes the
-   largest tonnage, the cautious choice for a question about *covering* demand (for the data package as
-   built: US NdPr-type ~13,300 t in 2030 on Energy Fuels' basis, Japan Nd+didymium 5,500 t in 2024 (JSNM),
-   US Dy ~270 + Tb ~70 t, Japan Dy+Tb ~195 t, Australia 0); ``"lowest"`` the smallest; ``"latest"`` the
-   most recent year.
+   year where a region has no combined figure. Demand is a range: the **low** case is anchored on
+   observation-based figures, the **high** case on company claims, the **central** case (the default; no
+   single company's claim is the default anchor) in between (:func:`case_anchors`; rows marked in the
+   table's ``demand_case`` column where it has them). For the data package as built: US NdPr 2,200 t (2024,
+   from magnet imports) low vs ~13,300 t in 2030 (Energy Fuels' claim) high; Japan Nd+didymium 5,230-5,500 t
+   (JSNM); Australia 0 (assumption). The older rules ``"highest"``, ``"lowest"`` and ``"latest"`` pick one
+   figure among all candidates.
 2. **Growth.** Demand grows at ``growth_rate`` per year up to ``break_year`` and at
    ``long_run_growth_rate`` after it, extrapolated backwards as well as forwards from the anchor year:
    ``tonnes(year) = anchor_tonnes x index(year) / index(anchor_year) x scale`` with
@@ -36,7 +38,9 @@ from rare_earth_lib.domain import ALLIANCE_REGIONS
 DEMAND_PRODUCTS: tuple[str, ...] = ("ndpr_oxide", "dytb_oxide")
 """Products the estimate covers."""
 
-ANCHOR_RULES: tuple[str, ...] = ("highest", "lowest", "latest")
+ANCHOR_RULES: tuple[str, ...] = ("central", "low", "high", "highest", "lowest", "latest")
+"""How a region's anchor is chosen: a demand case (:data:`DEMAND_CASES`, see :func:`case_anchors`) or a rule over
+all its figures (highest, lowest, latest)."""
 
 _REQUIRED = ("region", "product", "year", "tonnes")
 
@@ -103,7 +107,7 @@ def demand_anchors(
     product: str,
     *,
     regions: Sequence[str] = ALLIANCE_REGIONS,
-    anchor_rule: Literal["highest", "lowest", "latest"] = "highest",
+    anchor_rule: str = "central",
 ) -> pd.DataFrame:
     """The figure each region's demand estimate is anchored on.
 
@@ -121,6 +125,8 @@ def demand_anchors(
         ValueError: unknown product or anchor rule, no regions, or a missing column.
     """
     _check(demand, product, regions, anchor_rule)
+    if anchor_rule in DEMAND_CASES:
+        return case_anchors(demand, product, anchor_rule, regions=regions)
     rows = []
     for region in regions:
         cand = _candidates(demand, region, product)
@@ -194,7 +200,7 @@ def alliance_demand(
     break_year: int = 2030,
     scale: float = 1.0,
     regions: Sequence[str] = ALLIANCE_REGIONS,
-    anchor_rule: Literal["highest", "lowest", "latest"] = "highest",
+    anchor_rule: str = "central",
 ) -> pd.DataFrame:
     """Estimated demand per alliance region and year (t oxide/yr), labelled as an estimate.
 
@@ -227,7 +233,11 @@ def alliance_demand(
     years_arr = np.asarray(list(years), dtype="int64")
     if years_arr.size == 0:
         raise ValueError("years must hold at least one year")
-    anchors = demand_anchors(demand, product, regions=regions, anchor_rule=anchor_rule)
+    if anchor_rule in DEMAND_CASES:
+        _check(demand, product, regions, anchor_rule)
+        anchors = case_anchors(demand, product, anchor_rule, regions=regions, growth_rate=growth_rate)
+    else:
+        anchors = demand_anchors(demand, product, regions=regions, anchor_rule=anchor_rule)
     frames = []
     for anchor in anchors.itertuples(index=False):
         base_year = years_arr[0] if pd.isna(anchor.anchor_year) else int(anchor.anchor_year)
@@ -271,7 +281,7 @@ def alliance_demand_total(
     break_year: int = 2030,
     scale: float = 1.0,
     regions: Sequence[str] = ALLIANCE_REGIONS,
-    anchor_rule: Literal["highest", "lowest", "latest"] = "highest",
+    anchor_rule: str = "central",
 ) -> pd.DataFrame:
     """Alliance total demand estimate per year for both products (the input to the Monte Carlo).
 

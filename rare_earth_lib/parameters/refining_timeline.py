@@ -85,9 +85,12 @@ class Params(BriefingParams):
         le=10.0,
         description="Multiplier on the alliance-demand estimate (1 = the estimate as built).",
     )
-    demand_anchor_rule: Literal["highest", "lowest", "latest"] = Field(
-        "highest",
-        description="Which figure anchors each region's demand where the table has several (highest = cautious).",
+    demand_anchor_rule: Literal["central", "low", "high", "highest", "lowest", "latest"] = Field(
+        "central",
+        description=(
+            "Which demand case anchors each region's demand: low (observation-based), central, high (company claims);"
+            " or one figure among all (highest, lowest, latest)."
+        ),
     )
     demand_uncertainty_sigma: float = Field(
         0.2,

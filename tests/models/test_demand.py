@@ -84,14 +84,16 @@ def test_ndpr_anchor_rules(rule, expected):
 
 
 def test_dytb_anchor_sums_dy_and_tb_of_the_same_year():
-    got = dm.demand_anchors(DEMAND, "dytb_oxide").set_index("region")
+    got = dm.demand_anchors(DEMAND, "dytb_oxide", anchor_rule="highest").set_index("region")
     assert got.loc["united_states", "anchor_tonnes"] == 340.0
     assert got.loc["united_states", "anchor_year"] == 2025
     assert got.loc["japan", "anchor_tonnes"] == 195.0
 
 
 def test_alliance_demand_grows_from_the_anchor_in_two_phases():
-    got = dm.alliance_demand(DEMAND, [2024, 2030, 2032], "ndpr_oxide", growth_rate=0.05, long_run_growth_rate=0.02, break_year=2030)
+    got = dm.alliance_demand(
+        DEMAND, [2024, 2030, 2032], "ndpr_oxide", growth_rate=0.05, long_run_growth_rate=0.02, break_year=2030, anchor_rule="high"
+    )
     us = got.loc[got["region"] == "united_states"].set_index("year")["tonnes"]
     assert us[2030] == pytest.approx(13300.0)
     assert us[2024] == pytest.approx(13300.0 / 1.05**6)  # backwards at the near-term rate
@@ -103,8 +105,8 @@ def test_alliance_demand_grows_from_the_anchor_in_two_phases():
 
 
 def test_alliance_demand_scale_and_total():
-    base = dm.alliance_demand_total(DEMAND, [2026, 2027], ndpr_growth_rate=0.0, dytb_growth_rate=0.0)
-    doubled = dm.alliance_demand_total(DEMAND, [2026, 2027], ndpr_growth_rate=0.0, dytb_growth_rate=0.0, scale=2.0)
+    base = dm.alliance_demand_total(DEMAND, [2026, 2027], ndpr_growth_rate=0.0, dytb_growth_rate=0.0, anchor_rule="high")
+    doubled = dm.alliance_demand_total(DEMAND, [2026, 2027], ndpr_growth_rate=0.0, dytb_growth_rate=0.0, scale=2.0, anchor_rule="high")
     ndpr = base.loc[base["product"] == "ndpr_oxide", "tonnes"].to_numpy()
     np.testing.assert_allclose(ndpr, [13300.0 + 5500.0] * 2)
     np.testing.assert_allclose(doubled["tonnes"].to_numpy(), 2 * base["tonnes"].to_numpy())
@@ -137,7 +139,7 @@ def test_missing_column_is_named():
 
 
 def test_cross_check_against_world_and_us_consumption():
-    est = dm.alliance_demand(DEMAND, [2024], "ndpr_oxide", growth_rate=0.0)
+    est = dm.alliance_demand(DEMAND, [2024], "ndpr_oxide", growth_rate=0.0, anchor_rule="high")
     got = dm.demand_cross_check(DEMAND, est)
     world = got.loc[got["check"] == "alliance share of world"].iloc[0]
     assert world["ratio"] == pytest.approx((13300.0 + 5500.0) / 87900.0)
