@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from rare_earth_lib.data.views import default_rows
-from rare_earth_lib.domain import ALLIANCE, ATTRIBUTIONS, CHAIN_STAGES, CHINA, PRODUCING_STATUSES, REGION_NAMES
+from rare_earth_lib.domain import ALLIANCE, ATTRIBUTIONS, CHAIN_STAGES, CHINA, PRODUCING_STATUSES
 
 REST_OF_WORLD = "Rest of world"
 
@@ -33,15 +33,6 @@ STAGE_CAPACITY_BASIS: dict[str, tuple[str, str | None]] = {
     "magnet": ("capacity_tpa", "t_magnet"),
 }
 """Per stage: which project column measures capacity, and the capacity_basis it must have (None = any)."""
-
-STAGE_DEMAND_PRODUCT: dict[str, str] = {
-    "mining": "ree_total",
-    "separation": "ndpr_oxide",
-    "heavy_separation": "dytb_oxide",
-    "metal_alloy": "ndfeb_magnet",
-    "magnet": "ndfeb_magnet",
-}
-"""Per stage: the demand-table product that stage serves (alloy demand is taken as magnet mass, 1:1)."""
 
 _BLOC_MARKERS = ("+", "top", "world", "rest of", "other", "ex-china", "alliance", "total")
 
@@ -552,112 +543,6 @@ def alliance_capacity_detail(
     if not parts:
         return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)[columns]
-
-
-def alliance_capacity_by_stage(
-    projects: pd.DataFrame,
-    attribution: str = "owner",
-    statuses: Sequence[str] = PRODUCING_STATUSES,
-    alliance: Iterable[str] = ALLIANCE,
-) -> pd.DataFrame:
-    """Alliance capacity per stage (t/yr): :func:`alliance_capacity_detail` summed by stage.
-
-    Returns:
-        DataFrame with columns stage, capacity_tpa, n_projects, project_ids (semicolon list), one row
-        per stage of :data:`STAGE_CAPACITY_BASIS` (zero when no project counts).
-
-    Raises:
-        ValueError: bad ``attribution``.
-    """
-    detail = alliance_capacity_detail(projects, attribution, statuses, alliance)
-    out = []
-    for stage in STAGE_CAPACITY_BASIS:
-        sel = detail[detail["stage"] == stage]
-        out.append(
-            {
-                "stage": stage,
-                "capacity_tpa": float(sel["capacity_tpa"].sum()),
-                "n_projects": int(sel["project_id"].nunique()),
-                "project_ids": ";".join(dict.fromkeys(sel["project_id"])),
-            }
-        )
-    return pd.DataFrame(out)
-
-
-def alliance_demand_by_stage(demand: pd.DataFrame, year: int, regions: Iterable[str] = tuple(REGION_NAMES)) -> pd.DataFrame:
-    """Alliance demand per stage (t/yr) from the demand table.
-
-    For each alliance region and the product a stage serves (:data:`STAGE_DEMAND_PRODUCT`) the row
-    for the latest year not after ``year`` is used (the earliest later year when none is earlier).
-    A region with no row for the product counts as zero (for Australia this is the fact base's
-    stated assumption: no separation- or magnet-stage demand); a product with no row at all gives NaN.
-
-    Args:
-        demand: the ``demand`` table (region, product, year, tonnes, ...).
-        year: the year of interest.
-        regions: demand-table region codes of the alliance.
-
-    Returns:
-        DataFrame with columns stage, product, demand_t, is_estimate (True when any row used is an
-        estimate or derived), source_ids.
-    """
-    regions = list(regions)
-    demand = default_rows(demand)
-    if "segment" in demand.columns:
-        demand = demand[demand["segment"].fillna("all") == "all"]
-    out = []
-    for stage, product in STAGE_DEMAND_PRODUCT.items():
-        sel = demand[(demand["product"] == product) & demand["region"].isin(regions)]
-        picked = []
-        for _, grp in sel.groupby("region"):
-            before = grp[grp["year"] <= year]
-            chosen = before[before["year"] == before["year"].max()] if not before.empty else grp[grp["year"] == grp["year"].min()]
-            picked.append(chosen.iloc[[0]])
-        if picked:
-            used = pd.concat(picked)
-            est = used.get("is_estimate", pd.Series(False, index=used.index)).astype(bool) | (
-                used.get("kind", pd.Series("", index=used.index)) != "observed"
-            )
-            ids = sorted({i for s in used["source_ids"].astype(str) for i in s.split(";") if i})
-            out.append(
-                {
-                    "stage": stage,
-                    "product": product,
-                    "demand_t": float(used["tonnes"].sum()),
-                    "is_estimate": bool(est.any()),
-                    "source_ids": ";".join(ids),
-                }
-            )
-        else:
-            out.append({"stage": stage, "product": product, "demand_t": np.nan, "is_estimate": True, "source_ids": ""})
-    return pd.DataFrame(out)
-
-
-def self_sufficiency(capacity: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
-    """Alliance self-sufficiency ratio per stage = alliance capacity / alliance demand.
-
-    Args:
-        capacity: frame with columns stage, capacity_tpa (t/yr).
-        demand: frame with columns stage, demand_t (t/yr).
-
-    Returns:
-        DataFrame with columns stage, capacity_tpa, demand_t, self_sufficiency_ratio (capacity /
-        demand; NaN when demand is missing or zero; 1 means the alliance could cover its own demand).
-
-    Raises:
-        ValueError: unknown stage, or negative capacity or demand.
-    """
-    for frame, name in ((capacity, "capacity"), (demand, "demand")):
-        for stage in frame["stage"]:
-            check_stage(stage, name)
-    if (capacity["capacity_tpa"] < 0).any():
-        raise ValueError("capacity: capacity_tpa must be non-negative")
-    if (demand["demand_t"].dropna() < 0).any():
-        raise ValueError("demand: demand_t must be non-negative")
-    merged = capacity[["stage", "capacity_tpa"]].merge(demand[["stage", "demand_t"]], on="stage", how="inner")
-    denom = merged["demand_t"].where(merged["demand_t"] > 0)
-    merged["self_sufficiency_ratio"] = merged["capacity_tpa"] / denom
-    return merged.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------------

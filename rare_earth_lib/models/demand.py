@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import SimpleNamespace
-from typing import Literal
 
 import numpy as np
 import pandas as pd

@@ -16,7 +16,7 @@ from rare_earth_lib.parameters.refining_timeline import Params as TimelineParams
 _THRESHOLD_PAIRS = (
     "resources_coverage",
     "technology_share",
-    "technology_reliance",
+    "technology_controls",
     "price_ratio",
     "funding_ratio",
     "time_years",
@@ -66,6 +66,19 @@ class Params(TimelineParams):
     )
 
     # --- market and finance ------------------------------------------------------------------
+    market_price_basis: Literal["ex_china", "china"] = Field(
+        "ex_china",
+        description="Market price for costs: ex-China benchmark (Europe, Argus/Benchmark) or China-linked (FOB China annual average).",
+    )
+    us_floor_project_id: str = Field(
+        "mp_mountain_pass", description="Project whose NdPr the US Department of Defense price floor covers (S29-S33)."
+    )
+    japan_floor_volume_t: float = Field(
+        5000.0, ge=0, le=50_000, description="NdPr volume (t/yr) under Japan's JARE-Lynas floor: firm offtake, revised Mar 2026 (D46)."
+    )
+    dy_share_of_dytb_demand: float = Field(
+        0.8, ge=0, le=1, description="Dy share of alliance Dy+Tb oxide demand (US Dy ~270 t vs Tb ~70 t, D20)."
+    )
     market_price_year: int = Field(
         2025, ge=2020, le=2026, description="Year of the annual-average NdPr oxide price used as the market price."
     )
@@ -101,8 +114,12 @@ class Params(TimelineParams):
     resources_coverage_best: float = Field(1.0, ge=0, le=10, description="Ore coverage ratio scoring 100.")
     technology_share_worst: float = Field(0.0, ge=0, le=1, description="Share of a stage outside China scoring 0.")
     technology_share_best: float = Field(0.5, ge=0, le=1, description="Share of a stage outside China scoring 100.")
-    technology_reliance_worst: float = Field(0.5, ge=0, le=1, description="Reliance on Chinese technology under controls scoring 0.")
-    technology_reliance_best: float = Field(0.0, ge=0, le=1, description="Reliance on Chinese technology under controls scoring 100.")
+    technology_controls_worst: float = Field(
+        1.0, ge=0, le=1, description="Share of China's technology/equipment export controls in force scoring 0."
+    )
+    technology_controls_best: float = Field(
+        0.0, ge=0, le=1, description="Share of China's technology/equipment export controls in force scoring 100."
+    )
     price_ratio_worst: float = Field(0.5, ge=0, le=5, description="Price / incentive-price ratio scoring 0.")
     price_ratio_best: float = Field(1.0, ge=0, le=5, description="Price / incentive-price ratio scoring 100.")
     funding_ratio_worst: float = Field(0.0, ge=0, le=10, description="Public money / capex-needed ratio scoring 0.")

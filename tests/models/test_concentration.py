@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
-import pandas.testing as pdt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -158,17 +155,6 @@ def test_concentration_summary_separation_row():
         c.concentration_summary({"refining": shares["separation"]}, PROJECTS)
 
 
-def test_alliance_capacity_by_stage_by_owner_and_location():
-    owner = c.alliance_capacity_by_stage(PROJECTS, "owner").set_index("stage")
-    # LAMP's nameplate, MP's observed output (nameplate unknown); Iluka is under construction
-    assert owner.loc["separation", "capacity_tpa"] == pytest.approx(10500 + 1294)
-    assert owner.loc["heavy_separation", "capacity_tpa"] == pytest.approx(20)
-    assert owner.loc["magnet", "capacity_tpa"] == pytest.approx(1000 + 2200 + 1500 / 2)
-    location = c.alliance_capacity_by_stage(PROJECTS, "location").set_index("stage")
-    assert location.loc["separation", "capacity_tpa"] == pytest.approx(1294)
-    assert location.loc["magnet", "capacity_tpa"] == pytest.approx(1000)
-
-
 def test_capacity_detail_flags_observed_output_and_drops_non_rare_earth_rows():
     detail = c.alliance_capacity_detail(PROJECTS.assign(is_rare_earth=[True] * 6 + [False]), "owner")
     mp = detail[(detail["project_id"] == "mp_mtpass") & (detail["stage"] == "separation")].iloc[0]
@@ -206,37 +192,6 @@ def test_stage_country_shares_prefers_exact_latest_figures_and_mixes_recent_year
     assert "Malaysia" not in set(only_new["region"])
     with pytest.raises(ValueError, match="max_age_years"):
         c.stage_country_shares(SHARES_WITH_TYPES, "separation", max_age_years=-1)
-
-
-def test_alliance_demand_by_stage_takes_latest_year_not_after():
-    out = c.alliance_demand_by_stage(DEMAND, 2025).set_index("stage")
-    assert out.loc["separation", "demand_t"] == pytest.approx(2500 + 5500)  # the 2030 projection is not used
-    assert out.loc["heavy_separation", "demand_t"] == pytest.approx(195 + 340)
-    assert out.loc["magnet", "demand_t"] == pytest.approx(18000)
-    assert math.isnan(out.loc["mining", "demand_t"])
-    later = c.alliance_demand_by_stage(DEMAND, 2031).set_index("stage")
-    assert later.loc["separation", "demand_t"] == pytest.approx(13300 + 5500)
-    early = c.alliance_demand_by_stage(DEMAND, 2020).set_index("stage")  # falls back to the earliest year
-    assert early.loc["separation", "demand_t"] == pytest.approx(2500 + 5500)
-
-
-def test_self_sufficiency_ratio():
-    capacity = pd.DataFrame({"stage": ["separation", "magnet"], "capacity_tpa": [4000.0, 0.0]})
-    demand = pd.DataFrame({"stage": ["separation", "magnet"], "demand_t": [8000.0, 0.0]})
-    out = c.self_sufficiency(capacity, demand)
-    expected = pd.DataFrame(
-        {
-            "stage": ["separation", "magnet"],
-            "capacity_tpa": [4000.0, 0.0],
-            "demand_t": [8000.0, 0.0],
-            "self_sufficiency_ratio": [0.5, float("nan")],
-        }
-    )
-    pdt.assert_frame_equal(out, expected)
-    with pytest.raises(ValueError, match="capacity"):
-        c.self_sufficiency(capacity.assign(capacity_tpa=[-1.0, 0.0]), demand)
-    with pytest.raises(ValueError, match="demand"):
-        c.self_sufficiency(capacity, demand.assign(stage=["refining", "magnet"]))
 
 
 share_lists = st.lists(st.floats(min_value=0.0, max_value=1.0, allow_nan=False), min_size=1, max_size=8).filter(lambda xs: sum(xs) > 0)

@@ -68,39 +68,6 @@ def test_to_usd_converts_and_rejects_missing_rates():
         e.to_usd(pd.Series([1.0]), pd.Series(["AUD"]), {"AUD": 0.0})
 
 
-def test_capex_intensity_for_separation_projects():
-    out = e.capex_intensity(PROJECTS, FX, "ndpr_oxide_tpa", stage="separation")
-    assert out["project_id"].tolist() == ["ef_phase2", "nolans", "eneabba"]  # sorted; no capex row dropped
-    per = out.set_index("project_id")["usd_per_tpa"]
-    assert per["ef_phase2"] == pytest.approx(4.1e8 / 6000)
-    assert per["eneabba"] == pytest.approx(1.75e9 * 0.65 / 4000)
-    with pytest.raises(ValueError, match="capacity_column"):
-        e.capex_intensity(PROJECTS, FX, "tonnes")
-
-
-def test_capex_to_fill_gap():
-    assert e.capex_to_fill_gap_musd(5_000, 100_000) == pytest.approx(500.0)
-    assert e.capex_to_fill_gap_musd(-10, 100_000) == 0.0
-    with pytest.raises(ValueError, match="usd_per_tpa"):
-        e.capex_to_fill_gap_musd(10, -1)
-
-
-def test_public_funding_scales_us_money_only():
-    full = e.public_funding_musd(PROJECTS).set_index("funder")["funding_musd"]
-    half = e.public_funding_musd(PROJECTS, us_support_factor=0.5).set_index("funder")["funding_musd"]
-    assert full["United States"] == pytest.approx(100.0)
-    assert half["United States"] == pytest.approx(50.0)
-    assert half["Australia"] == pytest.approx(full["Australia"]) == pytest.approx(1618.5)
-    with pytest.raises(ValueError, match="us_support_factor"):
-        e.public_funding_musd(PROJECTS, us_support_factor=1.5)
-
-
-def test_cost_gap_table():
-    out = e.cost_gap_table(market_usd_per_kg=69, incentive_usd_per_kg=80, floor_usd_per_kg=110, volume_t=1000)
-    assert out["cost_musd_per_year"].tolist() == pytest.approx([11.0, 41.0])
-    assert out["instrument"].tolist() == ["subsidy to incentive price", "price floor"]
-
-
 prices = st.floats(min_value=0, max_value=5000, allow_nan=False)
 volumes = st.floats(min_value=0, max_value=1e6, allow_nan=False)
 
@@ -125,30 +92,6 @@ PRICES = pd.DataFrame(
         "source_ids": ["S1", "S1", "S90e", "S29", "D46", "X"],
     }
 )
-
-
-@pytest.mark.parametrize(
-    "price_type, year, which, expected",
-    [
-        ("annual_average", 2025, "low", 69.0),
-        ("annual_average", 2024, "low", 55.0),
-        ("annual_average", 2030, "low", 69.0),  # latest earlier year
-        ("incentive_low", None, "mid", 80.0),
-        ("incentive_low", None, "high", 85.0),
-        ("price_floor", 2025, "low", 110.0),
-    ],
-)
-def test_price_lookup(price_type, year, which, expected):
-    value, ids = e.price_usd_per_kg(PRICES, "ndpr_oxide", price_type, year, which)
-    assert value == pytest.approx(expected)
-    assert ids and "X" not in ids
-
-
-def test_price_lookup_errors():
-    with pytest.raises(ValueError, match="price_type"):
-        e.price_usd_per_kg(PRICES, "ndpr_oxide", "cash_cost")
-    with pytest.raises(ValueError, match="which"):
-        e.price_usd_per_kg(PRICES, "ndpr_oxide", "annual_average", 2025, "median")
 
 
 MONEY_PROJECTS = PROJECTS.assign(
@@ -180,14 +123,3 @@ FRAMEWORKS = pd.DataFrame(
         "source_ids": ["S91b", "S91g"],
     }
 )
-
-
-def test_partner_commitments_lists_frameworks_per_party_and_project_funding():
-    out = e.partner_commitments(FRAMEWORKS, MONEY_PROJECTS)
-    frameworks = out[out["kind"] == "framework"]
-    assert frameworks["partner"].tolist() == ["United States + Australia", "United States + Japan"]
-    assert frameworks["amount_musd"].iloc[0] == pytest.approx(2000.0)  # the recorded total, not split
-    assert math.isnan(frameworks["amount_musd"].iloc[1])  # no figure given
-    funding = out[out["kind"] == "project funding"]
-    assert funding["partner"].tolist() == ["United States"] * 3 + ["Australia"] * 2
-    assert funding["conditional"].sum() == 2  # Nolans' US and Australian money is conditional

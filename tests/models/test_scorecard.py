@@ -22,7 +22,6 @@ INPUTS = dict(
     alliance_dytb_demand_t=535.0,
     china_separation_share=0.91,
     china_heavy_separation_share=0.99,
-    technology_derived_share=0.2,
     technology_measures_in_force=1,
     technology_measures_total=2,
     market_usd_per_kg=69.0,
@@ -70,7 +69,7 @@ def test_feasibility_values_known_numbers():
     assert values["light_ore_coverage"] == pytest.approx(29_000 * 0.2 / 8_000)
     assert values["heavy_ore_coverage"] == pytest.approx(29_000 * 0.003 / 535)
     assert values["nonchina_separation_share"] == pytest.approx(0.09)
-    assert values["chinese_technology_reliance"] == pytest.approx(0.1)
+    assert values["technology_controls_in_force"] == pytest.approx(0.5)  # 1 of 2 measures in force, not a reliance figure
     assert values["market_to_incentive_price"] == pytest.approx(69 / 80)
     assert values["public_money_to_capex"] == pytest.approx(0.5)
     assert values["us_funding_at_risk"] == pytest.approx(0.125)
@@ -202,6 +201,7 @@ def test_more_years_never_scores_higher(y1, y2):
 
 # --- the whole assessment on the shipped data package (no Monte Carlo: coverage years are given) ---
 from rare_earth_lib.data import package as dp  # noqa: E402
+from rare_earth_lib.domain import CHAIN_STAGES  # noqa: E402
 
 TABLES = ("projects", "stage_shares", "mine_production", "demand", "export_controls", "prices", "trade_exposure", "frameworks")
 
@@ -219,7 +219,7 @@ def test_assess_on_data_package_is_consistent(tables):
     a = assess(tables)
     shares = a.chain[["china_share", "alliance_share", "partners_share", "others_share"]].sum(axis=1)
     assert shares.to_numpy() == pytest.approx([1.0] * len(a.chain))
-    assert a.chain["stage"].tolist() == list(s.CHAIN_STAGES)
+    assert a.chain["stage"].tolist() == list(CHAIN_STAGES)
     assert a.figures["china_separation_share"] == pytest.approx(0.91)  # IEA, 2024/25 [S9]
     assert a.scorecard["score"].between(0, 100).all()
     assert 0 <= a.overall_index <= 100

@@ -14,18 +14,27 @@ _EVENT_SHAPES = ["circle", "square", "triangle-down", "diamond"]
 _EVENT_COLOURS = ["#8d99ae", "#b22222", "#edae49", "#1b2a49"]
 
 
-def controls_timeline_chart(events: pd.DataFrame, as_of: dt.date | str, states: pd.DataFrame | None = None, start: str = "2023-07-01"):
+def controls_timeline_chart(
+    events: pd.DataFrame,
+    as_of: dt.date | str,
+    states: pd.DataFrame | None = None,
+    start: str = "2023-07-01",
+    today: dt.date | str | None = None,
+):
     """Timeline of China's rare-earth export controls: announced / effective / suspended / suspension-end.
 
     Each measure is a row; events are points whose shape and colour give the event type (readable
     in greyscale), joined by a thin line; scheduled events after ``as_of`` are drawn hollow; a dashed
-    rule marks the data's as-of date. Events before ``start`` are left out (say so in the caption).
+    rule marks the data's as-of date and a solid one "today" (the build date). An event dated after the data
+    but before today is labelled "passed after the data's date: outcome not in the data", never scheduled.
+    Events before ``start`` are left out (say so in the caption).
 
     Args:
         events: :func:`timeline_frame` output.
         as_of: the data's as-of date.
         states: optional :func:`control_states_on` output (adds each measure's state to the tooltip).
         start: first date shown (ISO).
+        today: the build date (default: the as-of date, i.e. no separate marker).
     """
     data = events.copy()
     data["date"] = pd.to_datetime(data["date"])
@@ -44,9 +53,13 @@ def controls_timeline_chart(events: pd.DataFrame, as_of: dt.date | str, states: 
     else:
         data["state"] = ""
         data["state_note"] = ""
-    data["when"] = np.where(data["scheduled"], "scheduled (after the data's date)", "happened")
+    now = pd.Timestamp(today if today is not None else as_of)
+    passed = data["scheduled"] & (data["date"] <= now)
+    data["when"] = np.where(
+        passed, "passed after the data's date: outcome not in the data", np.where(data["scheduled"], "scheduled", "happened")
+    )
     order = list(dict.fromkeys(data.sort_values("date", kind="stable")["measure_short"]))
-    end = max(pd.Timestamp(as_of), data["date"].max()) + pd.Timedelta(days=60)
+    end = max(pd.Timestamp(as_of), now, data["date"].max()) + pd.Timedelta(days=60)
     x = alt.X(
         "date:T",
         title=None,
@@ -75,8 +88,17 @@ def controls_timeline_chart(events: pd.DataFrame, as_of: dt.date | str, states: 
         .mark_point(size=120, filled=False, strokeWidth=2)
         .encode(x=x, y=y, shape=shape, color=colour, tooltip=tooltip)
     )
-    rule_data = pd.DataFrame({"date": [pd.Timestamp(as_of)], "label": [f"data as of {pd.Timestamp(as_of).date().isoformat()}"]})
-    rule = alt.Chart(rule_data).mark_rule(strokeDash=[6, 4], color="#30343f").encode(x=x, tooltip=[alt.Tooltip("label:N", title="")])
+    rule_data = pd.DataFrame(
+        {
+            "date": [pd.Timestamp(as_of), now],
+            "label": [f"data as of {pd.Timestamp(as_of).date().isoformat()}", f"today {now.date().isoformat()}"],
+            "dash": ["data", "today"],
+        }
+    )
+    if now == pd.Timestamp(as_of):
+        rule_data = rule_data.iloc[:1]
+    dash = alt.StrokeDash("dash:N", scale=alt.Scale(domain=["data", "today"], range=[[6, 4], [1, 0]]), legend=None)
+    rule = alt.Chart(rule_data).mark_rule(color="#30343f").encode(x=x, strokeDash=dash, tooltip=[alt.Tooltip("label:N", title="")])
     rule_text = (
         alt.Chart(rule_data).mark_text(align="left", dx=3, dy=-6, fontSize=10, color="#30343f").encode(x=x, y=alt.value(0), text="label:N")
     )

@@ -1,0 +1,295 @@
+"""Money in the assessment: prices, price floors per government, the Dy/Tb cost gap, capex and public money.
+
+* **Prices.** The briefing answers an ex-China question, so the market price is an ex-China benchmark by
+  default (``market_price_basis``), shown beside China-linked prices with the choice stated.
+* **Floors.** Each floor is costed on the volume it covers and charged to the government that pays it:
+  the US Department of Defense floor on MP Materials' NdPr, Japan's (JARE) floor on Lynas's firm
+  5,000 t/yr. An extended floor on the alliance's whole need is a scenario assumption, shown as such.
+* **Capex.** Capex per tonne comes from recent greenfield separation plants (plants not yet producing, whose
+  estimates are of 2024-26), as a range; old brownfield figures are not mixed in.
+* **Public money.** Only money from alliance governments to plants that separate rare earths for the
+  alliance counts against the separation gap; everything else is shown apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rare_earth_lib.data.views import default_rows, join_ids, latest_not_after
+from rare_earth_lib.domain import ALLIANCE, FUNDING_COLUMNS, PIPELINE_STATUSES, PRODUCING_STATUSES
+from rare_earth_lib.models import capacity as capacity_model
+from rare_earth_lib.models import economics as econ
+
+PRICE_LABELS: dict[str, str] = {
+    "annual_average": "China-linked: FOB China, annual average (Argus)",
+    "china_domestic": "China domestic, ex-VAT",
+    "fob_china": "FOB China",
+    "europe": "Ex-China: Europe",
+}
+
+
+def _price_rows(prices: pd.DataFrame, product: str, price_type: str, year: int) -> pd.DataFrame:
+    rows = default_rows(prices[(prices["product"] == product) & (prices["price_type"] == price_type)])
+    return latest_not_after(rows, year)
+
+
+def _mid(rows: pd.DataFrame) -> float:
+    low = rows["usd_per_kg"].astype(float)
+    high = rows["usd_per_kg_high"].astype(float).fillna(low) if "usd_per_kg_high" in rows else low
+    return float(((low + high) / 2).mean())
+
+
+def price_table(prices: pd.DataFrame, year: int, market_price_year: int) -> pd.DataFrame:
+    """NdPr, Dy and Tb oxide prices by basis (China-linked and ex-China), latest not after ``year``.
+
+    Returns:
+        DataFrame: product, basis (key), label, year, usd_per_kg (midpoint of a range), source_ids.
+    """
+    out = []
+    for product in ("ndpr_oxide", "dy_oxide", "tb_oxide"):
+        for basis in ("annual_average", "china_domestic", "fob_china", "europe"):
+            rows = _price_rows(prices, product, basis, market_price_year if basis == "annual_average" else year)
+            if rows.empty:
+                continue
+            out.append(
+                {
+                    "product": product,
+                    "basis": basis,
+                    "label": PRICE_LABELS[basis],
+                    "year": int(rows["year"].max()),
+                    "usd_per_kg": _mid(rows),
+                    "source_ids": join_ids(rows),
+                }
+            )
+    return pd.DataFrame(out, columns=["product", "basis", "label", "year", "usd_per_kg", "source_ids"])
+
+
+def market_price(table: pd.DataFrame, product: str, basis: str) -> tuple[float, str, str]:
+    """(US$/kg, source ids, label) of ``product`` on the chosen basis: ``"ex_china"`` (Europe) or ``"china"`` (FOB annual average).
+
+    Raises:
+        ValueError: the price table has no such price (naming ``prices``).
+    """
+    key = "europe" if basis == "ex_china" else "annual_average"
+    rows = table[(table["product"] == product) & (table["basis"] == key)]
+    if rows.empty:
+        raise ValueError(f"prices: no {key} price for {product}")
+    row = rows.iloc[0]
+    return float(row["usd_per_kg"]), str(row["source_ids"]), f"{row['label']} {row['year']}"
+
+
+def _floor_ids(prices: pd.DataFrame, words: tuple[str, ...]) -> str:
+    rows = default_rows(prices[(prices["product"] == "ndpr_oxide") & (prices["price_type"] == "price_floor")])
+    hit = rows[rows["basis"].astype(str).str.contains("|".join(words), case=False)]
+    return join_ids(hit if not hit.empty else rows)
+
+
+def floor_costs(prices: pd.DataFrame, floor: float, market: float, market_ids: str, volumes: Mapping[str, float], p: Any) -> pd.DataFrame:
+    """Yearly cost of each NdPr price floor on the volume it covers, per paying government.
+
+    Args:
+        prices: the prices table (for the floors' sources).
+        floor: the floor (US$/kg NdPr oxide).
+        market: the market price the floor is topped up from (US$/kg).
+        market_ids: sources of the market price.
+        volumes: ``us_floor_t`` (MP Materials' NdPr today), ``japan_floor_t`` (firm Lynas offtake) and
+            ``alliance_need_t`` (the whole alliance need, for an extended floor).
+        p: parameters (``price_floor_scope``, ``us_support_factor()``).
+
+    Returns:
+        DataFrame: instrument, government, covers, volume_t, target_usd_per_kg, market_usd_per_kg,
+        cost_musd_per_year, source_ids.
+    """
+    us_ids = _floor_ids(prices, ("DoD", "MP"))
+    japan_ids = _floor_ids(prices, ("JARE", "Lynas"))
+    rows = [
+        (
+            "US price floor (DoD–MP Materials)",
+            "United States",
+            "MP Materials' NdPr output (latest run-rate)",
+            volumes["us_floor_t"],
+            p.us_support_factor(),
+            us_ids,
+        ),
+        ("Japan price floor (JARE–Lynas)", "Japan", "Lynas's firm NdPr offtake to Japan", volumes["japan_floor_t"], 1.0, japan_ids),
+    ]
+    if p.price_floor_scope == "alliance_demand":
+        rows.append(
+            (
+                "Floor extended to the alliance's need (scenario assumption)",
+                "not stated",
+                "the alliance's NdPr need",
+                volumes["alliance_need_t"],
+                1.0,
+                join_ids([us_ids, japan_ids]),
+            )
+        )
+    out = pd.DataFrame(
+        [
+            {
+                "instrument": name,
+                "government": government,
+                "covers": covers,
+                "volume_t": float(volume),
+                "target_usd_per_kg": float(floor),
+                "market_usd_per_kg": float(market),
+                "cost_musd_per_year": econ.price_floor_cost_musd(floor, market, volume) * factor,
+                "source_ids": join_ids([ids, market_ids]),
+            }
+            for name, government, covers, volume, factor, ids in rows
+        ]
+    )
+    return out
+
+
+def heavy_cost_gap(table: pd.DataFrame, dytb_demand_t: float, dy_share: float) -> pd.DataFrame:
+    """Yearly premium of buying the alliance's Dy and Tb at ex-China (Europe) rather than China-linked prices.
+
+    Europe quotes rest on thin spot trade (most Dy traded near China-linked levels in 2025), so this is an upper
+    bound of the premium, not a market average.
+
+    Returns:
+        DataFrame: product, volume_t, ex_china_usd_per_kg, china_usd_per_kg, premium_usd_per_kg,
+        cost_musd_per_year, source_ids.
+    """
+    out = []
+    for product, share in (("dy_oxide", dy_share), ("tb_oxide", 1.0 - dy_share)):
+        ex_china, ex_ids, _ = market_price(table, product, "ex_china")
+        china, china_ids, _ = market_price(table, product, "china")
+        volume = dytb_demand_t * share
+        out.append(
+            {
+                "product": product,
+                "volume_t": volume,
+                "ex_china_usd_per_kg": ex_china,
+                "china_usd_per_kg": china,
+                "premium_usd_per_kg": ex_china - china,
+                "cost_musd_per_year": max(0.0, ex_china - china) * volume / 1000.0,
+                "source_ids": join_ids([ex_ids, china_ids]),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def greenfield_capex(projects: pd.DataFrame, fx: Mapping[str, float]) -> pd.DataFrame:
+    """Capex per t/yr of recent greenfield separation plants (not yet producing), per product, as a range.
+
+    Light: plants listing separation with an NdPr capacity (all capex against NdPr, a plant's heavy circuit
+    included). Heavy: plants with a Dy+Tb capacity and no NdPr capacity. The estimates are of 2024-26, in the
+    dollars of their own year (no inflation adjustment).
+
+    Returns:
+        DataFrame: product, project_id, company, status, capacity_tpa, capacity_estimated, usd_per_tpa_low,
+        usd_per_tpa_high, source_ids.
+    """
+    rows = projects[
+        projects["status"].isin([s for s in PIPELINE_STATUSES if s not in PRODUCING_STATUSES]) & projects["capex_value"].notna()
+    ]
+    low = econ.to_usd(rows["capex_value"], rows["capex_currency"], fx)
+    high = econ.to_usd(rows["capex_high_value"].fillna(rows["capex_value"]), rows["capex_currency"], fx)
+    ndpr = pd.to_numeric(rows["ndpr_oxide_tpa"], errors="coerce")
+    dytb = pd.to_numeric(rows["dytb_oxide_tpa"], errors="coerce")
+    separates = rows["stages"].astype(str).str.contains("separation")
+    out = []
+    for product, capacity, keep in (("ndpr_oxide", ndpr, separates & (ndpr > 0)), ("dytb_oxide", dytb, (dytb > 0) & ndpr.isna())):
+        sel = rows[keep]
+        out.append(
+            pd.DataFrame(
+                {
+                    "product": product,
+                    "project_id": sel["project_id"],
+                    "company": sel["company"],
+                    "status": sel["status"],
+                    "capacity_tpa": capacity[keep],
+                    "capacity_estimated": sel.get("capacity_estimated_by_model", pd.Series(False, index=sel.index)).astype(bool),
+                    "usd_per_tpa_low": low[keep] * 1e6 / capacity[keep],
+                    "usd_per_tpa_high": high[keep] * 1e6 / capacity[keep],
+                    "source_ids": sel["source_ids"].astype(str),
+                }
+            )
+        )
+    return pd.concat(out, ignore_index=True)
+
+
+def capex_range(intensity: pd.DataFrame, product: str) -> dict[str, float]:
+    """Low / central / high capex per t/yr of ``product``: lowest low end, median midpoint, highest high end (NaN if none)."""
+    sel = intensity[intensity["product"] == product]
+    if sel.empty:
+        return {"low": float("nan"), "central": float("nan"), "high": float("nan")}
+    mid = (sel["usd_per_tpa_low"] + sel["usd_per_tpa_high"]) / 2
+    return {"low": float(sel["usd_per_tpa_low"].min()), "central": float(np.median(mid)), "high": float(sel["usd_per_tpa_high"].max())}
+
+
+def public_money(projects: pd.DataFrame, p: Any) -> pd.DataFrame:
+    """Public money committed to pipeline projects, each row saying whether it counts against the separation gap.
+
+    A row counts when an alliance government funds a plant that separates rare earths (light or heavy) and
+    counts for the alliance (:func:`capacity.alliance_share` > 0; never a plant in China). Money from other
+    governments, and money for mines, magnets or alloy, is shown apart.
+
+    Returns:
+        :func:`economics.pipeline_public_money` rows for every rare-earth stage, plus ``separation_in_alliance``
+        (bool) and ``counts`` (``counted_musd`` where it counts, else 0).
+    """
+    money = econ.pipeline_public_money(
+        projects,
+        stages=("mining", "cracking", "separation", "heavy_separation", "metal_alloy", "magnet", "recycling"),
+        us_support_factor=p.us_support_factor(),
+        conditional_share=p.conditional_funding_share,
+    )
+    share = capacity_model.alliance_share(projects, p.attribution).set_axis(projects["project_id"])
+    stages = projects.set_index("project_id")["stages"].astype(str)
+    separates = money["project_id"].map(stages).str.contains("separation").fillna(False)
+    in_alliance = money["project_id"].map(share).fillna(0.0) > 0
+    money["separation_in_alliance"] = separates & in_alliance & money["funder"].isin(ALLIANCE)
+    money["counts"] = money["counted_musd"].where(money["separation_in_alliance"], 0.0)
+    return money
+
+
+def framework_money(frameworks: pd.DataFrame | None, p: Any) -> tuple[float, float, float, str]:
+    """(counted, committed, US part committed, source ids) of the new US frameworks' money judged to reach rare earths.
+
+    Not assigned to any project in the data, so it never counts against the separation gap; the briefing shows
+    it apart. Counted = commitment x ``framework_ree_share`` x ``framework_landed_share``, the US part scaled by
+    the US support factor.
+    """
+    if frameworks is None or frameworks.empty:
+        return 0.0, 0.0, 0.0, ""
+    counted = committed = us_committed = 0.0
+    ids = []
+    for _, f in frameworks.iterrows():
+        parties = [x.strip() for x in str(f["parties"]).split(";") if x.strip()]
+        if pd.isna(f.get("commitment_musd")) or "United States" not in parties:
+            continue
+        base = float(f["commitment_musd"]) * p.framework_ree_share * p.framework_landed_share
+        us_part = base / len(parties)
+        committed += base
+        us_committed += us_part
+        counted += base - us_part + us_part * p.us_support_factor()
+        ids.append(f["source_ids"])
+    return counted, committed, us_committed, join_ids(ids)
+
+
+def us_share_of_money(money: pd.DataFrame, framework_committed: float, framework_us: float) -> float:
+    """US share of all public money committed (projects and frameworks), 0..1."""
+    us = float(money.loc[money["funder"] == "United States", "committed_musd"].sum()) + framework_us
+    total = float(money["committed_musd"].sum()) + framework_committed
+    return us / total if total > 0 else 0.0
+
+
+__all__ = [
+    "FUNDING_COLUMNS",
+    "capex_range",
+    "floor_costs",
+    "framework_money",
+    "greenfield_capex",
+    "heavy_cost_gap",
+    "market_price",
+    "price_table",
+    "public_money",
+    "us_share_of_money",
+]

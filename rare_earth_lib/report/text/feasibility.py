@@ -1,0 +1,184 @@
+"""Words of the alliance-feasibility briefing: the one-minute summary, key judgments, dated context and notes.
+
+Every sentence is built from the results (:class:`rare_earth_lib.models.scorecard.FeasibilityRun`) and the build
+date, so the same numbers read the same way everywhere and a briefing built after a date never calls it future.
+Tables for display live in :mod:`rare_earth_lib.report.text.feasibility_tables`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rare_earth_lib.models.scorecard import INDICATOR_LABELS
+
+REGIME_TEXT = {
+    "suspension_extended": "the suspension was extended",
+    "reimposed": "the suspended measures came back into force",
+}
+REGIME_FUTURE = {
+    "suspension_extended": "stay suspended",
+    "reimposed": "come back into force",
+}
+REGIME_LABELS = {"suspension_extended": "Suspension extended", "reimposed": "Controls reimposed"}
+
+
+def pct(value: float | None, digits: int = 0) -> str:
+    """A fraction as a percentage (``0.913`` -> ``"91%"``); ``"n/a"`` for a missing value."""
+    if value is None or value != value:
+        return "n/a"
+    return f"{value:.{digits}%}"
+
+
+def tonnes(value: float | None) -> str:
+    """Tonnes rounded for prose: ``11,028`` -> ``"11,000"``; small figures to the tonne."""
+    if value is None or value != value:
+        return "n/a"
+    if abs(value) >= 1000:
+        return f"{round(value, -2):,.0f}"
+    return f"{value:,.0f}"
+
+
+def musd(value: float | None) -> str:
+    """US$ million for prose: ``"US$96 million"``."""
+    if value is None or value != value:
+        return "n/a"
+    return f"US${value:,.0f} million"
+
+
+def date_text(day: dt.date | str | None) -> str:
+    """``2026-11-10`` -> ``"10 November 2026"``."""
+    if day is None:
+        return "n/a"
+    day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+    return f"{day.day} {day:%B %Y}"
+
+
+def coverage_text(year: int | None, build_date: dt.date, horizon: int) -> str:
+    """How a median coverage year reads on the build date: a year already under way is not a forecast."""
+    if year is None:
+        return f"not before {horizon}"
+    if year < build_date.year:
+        return f"already in {year} (a past year)"
+    if year == build_date.year:
+        return f"already in {year}, the current year (what the data show, not a forecast)"
+    return f"by about {year}"
+
+
+def suspension_passed(figures: dict[str, Any], build_date: dt.date) -> bool:
+    """Whether the suspension's end date lies before the build date (the data then cannot say what followed)."""
+    end = figures.get("suspension_end")
+    return bool(end) and dt.date.fromisoformat(end) <= build_date
+
+
+def controls_context(figures: dict[str, Any], as_of: dt.date, build_date: dt.date) -> str:
+    """The dated sentence about China's suspended controls, relative to the build date."""
+    end = figures.get("suspension_end")
+    regime = figures["controls_regime"]
+    if not end:
+        return f"The data, as of {date_text(as_of)}, record no suspended measure."
+    if suspension_passed(figures, build_date):
+        return (
+            f"China suspended Nos. 55–58, 61 and 62 until {date_text(end)}. The data end on {date_text(as_of)} and hold nothing"
+            f" after it, so whether the suspension was extended or the measures came back into force is not known here:"
+            f" the exposure section shows both branches side by side, and this scenario assumes {REGIME_TEXT[regime]}."
+        )
+    return (
+        f"China suspended Nos. 55–58, 61 and 62 until {date_text(end)}; this scenario assumes the measures"
+        f" {REGIME_FUTURE[regime]} after that date (the data are as of {date_text(as_of)})."
+    )
+
+
+def _case_range(figures: dict[str, Any], key: str) -> str:
+    values = sorted(figures[f"{key}_{case}"] for case in ("low", "high"))
+    return f"between {pct(values[0])} and {pct(values[1])}"
+
+
+def _case_years(run: Any, product: str, build_date: dt.date) -> str:
+    horizon = run.params.horizon_year
+    texts = {case: coverage_text(s[product]["p50"], build_date, horizon) for case, s in run.coverage_by_case.items()}
+    return f"low demand {texts['low']}; central {texts['central']}; high {texts['high']}"
+
+
+def summary(run: Any, build_date: dt.date) -> list[str]:
+    """The one-minute summary: four to six plain sentences from the numbers, no model jargon."""
+    f, p = run.assessment.figures, run.params
+    owner = "counting plants by who owns them" if p.attribution == "owner" else "counting plants where they stand"
+    sentences = [
+        f"China separates {pct(f['china_separation_share'])} of the world's light rare earths, {pct(f['china_heavy_separation_share'])}"
+        f" of the heavy ones (dysprosium and terbium) and makes {pct(f['china_magnet_share'])} of rare-earth magnets.",
+        f"Today the alliance's plants, {owner}, can separate about {tonnes(f['ndpr_capacity_today_tpa'])} tonnes of NdPr oxide a year:"
+        f" {pct(f['ndpr_self_sufficiency_central'])} of the alliance's own estimated need on the central estimate,"
+        f" {_case_range(f, 'ndpr_self_sufficiency')} depending on which demand estimate is right.",
+        f"The real gap is heavy rare earths: about {tonnes(f['dytb_capacity_today_tpa'])} tonnes of dysprosium and terbium a year,"
+        f" {pct(f['dytb_self_sufficiency_central'])} of need.",
+        f"On the central demand estimate, plants built and planned would cover {pct(p.coverage_threshold)} of NdPr need"
+        f" {coverage_text(f['coverage_ndpr_year'], build_date, p.horizon_year)} and of heavy rare-earth need"
+        f" {coverage_text(f['coverage_dytb_year'], build_date, p.horizon_year)}.",
+        f"The two price floors cost the United States about {musd(f.get('floor_cost_united_states_musd'))} and Japan about"
+        f" {musd(f.get('floor_cost_japan_musd'))} a year at today's ex-China price; if China's controls applied on"
+        f" {date_text(f['exposure_date'])}, {pct(f['licence_share_heavy_separation'])} of the alliance's heavy rare-earth supply"
+        " would need a Chinese licence.",
+    ]
+    if suspension_passed(f, build_date):
+        sentences.append(
+            f"The data end on {date_text(run.as_of)}: what China did when its suspension ran out on {date_text(f['suspension_end'])}"
+            " is not in them, so both outcomes are shown."
+        )
+    return sentences
+
+
+def key_judgments(run: Any, build_date: dt.date, ref: Any) -> list[str]:
+    """Key judgments in plain terms, each pointing to the figure or table behind it (``ref(label)``)."""
+    f, p = run.assessment.figures, run.params
+    weakest = INDICATOR_LABELS[f["weakest_indicator"]]
+    return [
+        f"China dominates every midstream stage: {pct(f['china_separation_share'])} of separation, {pct(f['china_heavy_separation_share'])}"
+        f" of heavy separation, {pct(f['china_magnet_share'])} of magnet making; the alliance holds {pct(f['alliance_separation_share'])}"
+        f" of separation and {pct(f['alliance_magnet_share'])} of magnet making ({ref('chain_chart')}).",
+        f"Today's NdPr capacity of {tonnes(f['ndpr_capacity_today_tpa'])} t a year meets {_case_range(f, 'ndpr_self_sufficiency')}"
+        " of alliance demand across the low, central and high demand estimates: for light rare earths the answer depends"
+        f" more on which demand estimate is right than on any plant ({ref('self_sufficiency_table')}).",
+        f"Heavy rare earths are not: {tonnes(f['dytb_capacity_today_tpa'])} t a year of Dy+Tb against"
+        f" {tonnes(f['dytb_demand_today_central_t'])} t of demand; covering {pct(p.coverage_threshold)} of it comes"
+        f" {_case_years(run, 'dytb_oxide', build_date)} (median of the simulations) ({ref('self_sufficiency_table')}).",
+        f"Exposure to Chinese licensing sits in heavy separation ({pct(f['licence_share_heavy_separation'])} of supply) and magnets"
+        f" ({pct(f['licence_share_magnet'])}), not light separation ({pct(f['licence_share_separation'])}) ({ref('branches_table')}).",
+        f"{_money_clause(run)}; the weakest area of the scorecard is {f['bottleneck_label'].lower()}"
+        f" ({f['bottleneck_score']:.0f} of 100), held down most by '{weakest}' ({ref('scorecard_table')}).",
+    ]
+
+
+def _money_clause(run: Any) -> str:
+    pillars = run.assessment.pillars.set_index("pillar")["score"]
+    finance = float(pillars.get("market_finance", float("nan")))
+    f = run.assessment.figures
+    gap = f"public money for separation in the alliance ({musd(f['public_money_musd'])}) against greenfield capex of {musd(f['capex_needed_musd'])}"
+    if finance >= 200 / 3:
+        return f"Money is not the binding constraint in this scenario: {gap}"
+    return f"Money is a constraint in this scenario: {gap}"
+
+
+SCENARIO_NOTES: dict[str, str] = {
+    "controls_regime": (
+        "Reimposed controls change the licence exposure shown here. They change the build-out timeline only through the"
+        " two channels set in the parameters (licence delays for plants that need Chinese equipment or technology, and"
+        " higher ex-China prices pulling decisions forward); where both are zero the timeline is the base case's."
+    ),
+    "framework": (
+        "Framework money is not assigned to any project in the data, so it is shown apart and does not count against the"
+        " separation gap: counting more of it moves no score."
+    ),
+}
+
+
+def scenario_notes(run: Any, base_params: Any) -> list[str]:
+    """Why a result the reader might expect to move does not, for the parameters this scenario changes."""
+    p = run.params
+    notes = []
+    if p.controls_regime != base_params.controls_regime:
+        channels = getattr(p, "reimposed_licence_delay_years", 0.0) or getattr(p, "reimposed_price_pullforward_years", 0.0)
+        notes.append(SCENARIO_NOTES["controls_regime"] if not channels else SCENARIO_NOTES["controls_regime"].split(";")[0] + ".")
+    if (p.framework_landed_share, p.framework_ree_share) != (base_params.framework_landed_share, base_params.framework_ree_share):
+        notes.append(SCENARIO_NOTES["framework"])
+    return notes
