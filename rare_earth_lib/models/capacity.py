@@ -422,6 +422,33 @@ def today_metrics(projects: pd.DataFrame, params: Any, as_of: Any) -> dict[str, 
     return {METRIC_KEYS[p]: round(float(alliance.loc[alliance["product"] == p, "today_tpa"].sum()), 1) for p in METRIC_KEYS}
 
 
+def with_control_channels(projects: pd.DataFrame, params: Any, as_of: Any) -> tuple[pd.DataFrame, Any]:
+    """The projects table and parameters the build-out uses once China's suspended controls are back in force.
+
+    Two channels, each a parameter with a stated value (``control_channels_active`` switches them on):
+
+    1. **Licence delays**: a plant not yet producing that needs Chinese equipment or technology waits for
+       licences. The data do not say which plants need them, so every plant not yet producing has its planned
+       and target first-output dates moved by the expected delay, ``chinese_equipment_share`` x
+       ``licence_delay_years``.
+    2. **Higher ex-China prices pull decisions forward**: ``price_pullforward_years`` is added to the
+       decision speed-up of projects before construction (``decision_speedup_years``, capped at its bound).
+
+    Returns:
+        ``(projects, params)`` unchanged when the channels are off, else adjusted copies.
+    """
+    if not getattr(params, "control_channels_active", False):
+        return projects, params
+    shift = pd.to_timedelta(params.chinese_equipment_share * params.licence_delay_years * 365.25, unit="D")
+    out = projects.copy()
+    waiting = ~out["status"].isin(PRODUCING_STATUSES)
+    for column in ("first_output_planned_date", "first_output_target_date"):
+        if column in out.columns:
+            out.loc[waiting, column] = (pd.to_datetime(out.loc[waiting, column], errors="coerce") + shift).dt.strftime("%Y-%m-%d")
+    speedup = min(5.0, params.decision_speedup_years + params.price_pullforward_years)
+    return out, params.model_copy(update={"decision_speedup_years": speedup})
+
+
 __all__ = [
     "GROUPS",
     "GROUP_ALLIANCE",
@@ -436,5 +463,6 @@ __all__ = [
     "plant_years",
     "stage_groups_today",
     "today_plants",
+    "with_control_channels",
     "today_metrics",
 ]

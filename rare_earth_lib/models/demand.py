@@ -462,6 +462,8 @@ def case_anchors(
     rows = []
     for region in regions:
         own = marked[marked["region"].astype("string") == region]
+        if "is_default" in own.columns:
+            own = own.assign(is_default=True)  # a row marked for a case anchors it even when it repeats another row's figure
         if not own.empty:
             anchor = demand_anchors(own, product, regions=[region], anchor_rule="latest")
             if int(anchor.at[0, "n_candidates"]) > 0:

@@ -182,6 +182,30 @@ class Params(BriefingParams):
         1.0, ge=0.0, le=10.0, description="Extra slip (years) of US-funded projects that continue after withdrawal."
     )
 
+    # --- Channels from reimposed Chinese controls to the build-out ---------------------------------
+    control_channels_active: bool = Field(
+        False,
+        description="China's suspended controls are back in force: apply the two channels below to the build-out (set by controls_reimposed).",
+    )
+    licence_delay_years: float = Field(
+        0.25,
+        ge=0.0,
+        le=5.0,
+        description="Delay to first output of a plant that needs Chinese equipment or technology: licences took ~45-60 working days (S89c, S89d).",
+    )
+    chinese_equipment_share: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="Share of plants not yet producing that need Chinese equipment or technology (assumption; no public figure).",
+    )
+    price_pullforward_years: float = Field(
+        0.5,
+        ge=0.0,
+        le=5.0,
+        description="Years by which higher ex-China prices bring decisions forward (judgement; USA Rare Earth moved Round Top 2 years earlier in Dec 2025, S80).",
+    )
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Params:
         if self.horizon_year <= self.start_year:

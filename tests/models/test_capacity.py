@@ -149,3 +149,20 @@ def test_latest_observed_rate_is_used_today_and_is_a_floor_later():
 def test_bad_attribution_is_named():
     with pytest.raises(ValueError, match="attribution"):
         capacity.attribution_table(_projects(), "equity")
+
+
+def test_control_channels_delay_waiting_plants_and_pull_decisions_forward():
+    from rare_earth_lib.parameters.refining_timeline import Params
+
+    projects = _projects()
+    off = Params()
+    same, params = capacity.with_control_channels(projects, off, dt.date(2026, 5, 27))
+    assert same is projects and params is off
+    on = Params(control_channels_active=True, licence_delay_years=1.0, chinese_equipment_share=0.5, price_pullforward_years=0.5)
+    moved, params = capacity.with_control_channels(projects, on, dt.date(2026, 5, 27))
+    target = moved.set_index("project_id")["first_output_target_date"]
+    shift = pd.Timestamp(target["us_sep_new"]) - pd.Timestamp("2028-01-01")
+    assert abs(shift - pd.Timedelta(days=0.5 * 365.25)) < pd.Timedelta(days=1)  # expected delay: share x delay
+    assert params.decision_speedup_years == pytest.approx(on.decision_speedup_years + 0.5)
+    # producing plants keep their dates
+    assert moved.loc[moved["project_id"] == "aus_sep", "first_output_actual_date"].iloc[0] == "2015-01-01"

@@ -24,6 +24,8 @@ class FeasibilityRun:
         params: the validated parameters; as_of: the data's as-of date; tables: the tables read.
         coverage: product -> the timeline's coverage summary (median year etc.) under the scenario's demand.
         coverage_by_case: demand case -> product -> coverage summary (the headline for all three cases).
+        coverage_without_channels: with the control channels on, the scenario's coverage with them off (their
+            effect); None otherwise.
         assessment: the scored :class:`Assessment`.
         control_events: dated events of China's rare-earth controls, for the timeline chart.
     """
@@ -35,6 +37,7 @@ class FeasibilityRun:
     coverage_by_case: dict[str, dict[str, dict[str, Any]]]
     assessment: Assessment
     control_events: pd.DataFrame
+    coverage_without_channels: dict[str, dict[str, Any]] | None = None
 
 
 def _coverage(params: Any, tables: Mapping[str, pd.DataFrame], as_of: dt.date) -> dict[str, dict[str, Any]]:
@@ -64,4 +67,7 @@ def run_feasibility(params: Any, tables: Mapping[str, pd.DataFrame] | None = Non
         {case: {product: s["p50"] for product, s in summaries.items()} for case, summaries in by_case.items()},
     )
     ree_controls = result.control_states[result.control_states["elements"].fillna("") != ""]
-    return FeasibilityRun(params, as_of, tables, coverage, by_case, result, expo.timeline_frame(ree_controls, as_of))
+    without = (
+        _coverage(params.model_copy(update={"control_channels_active": False}), tables, as_of) if params.control_channels_active else None
+    )
+    return FeasibilityRun(params, as_of, tables, coverage, by_case, result, expo.timeline_frame(ree_controls, as_of), without)

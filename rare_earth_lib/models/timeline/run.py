@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rare_earth_lib.models import buildout
+from rare_earth_lib.models import buildout, capacity
 from rare_earth_lib.models import demand as demand_model
 from rare_earth_lib.models.timeline.simulate import PRODUCTS, SimulationResult, simulate_trials, simulated_years
 from rare_earth_lib.models.timeline.stats import SlipFit, analog_slips, decimal_as_of, fit_slip_distribution
@@ -102,12 +102,13 @@ def run_timeline(
     if reuse is not None and key in reuse:
         return reuse[key]
     as_of_year = decimal_as_of(as_of)
-    pipeline = prepare_pipeline(projects, params)
+    projects, sim_params = capacity.with_control_channels(projects, params, as_of)
+    pipeline = prepare_pipeline(projects, sim_params)
     slips = analog_slips(analogs, as_of=as_of, scope=params.analog_scope)
     fit = fit_slip_distribution(slips, offset_years=params.slip_offset_years)
     by_region = demand_model.scenario_demand(demand, simulated_years(params), params)
     totals = demand_model.sum_regions(by_region)
-    result = simulate_trials(pipeline, fit, totals, params, as_of_year)
+    result = simulate_trials(pipeline, fit, totals, sim_params, as_of_year)
     run = TimelineRun(params, pipeline, slips, fit, totals, by_region, result)
     if reuse is not None:
         reuse[key] = run
