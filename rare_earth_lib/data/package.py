@@ -588,6 +588,11 @@ def _rules_projects(f, label, rows, d):
     checks.check_dates_ordered(f, "announced_date", "first_output_actual_date", label=label, rows=rows)
     checks.check_dates_ordered(f, "construction_start_date", "first_output_actual_date", label=label, rows=rows)
     _rules_project_capacity_basis(f, label, rows, d)
+    checks.check_any_present(f, ["first_output_target_stated_on"], when="first_output_target_date", label=label, rows=rows)
+    checks.check_any_present(f, ["fid_target_stated_on"], when="fid_target_date", label=label, rows=rows)
+    for column in ("first_output_target_stated_on", "fid_target_stated_on"):
+        late = (f[column].dt.date > as_of(d)).fillna(False).to_numpy(dtype=bool)
+        _fail_where(late, column, f"a target cannot be stated after the package as-of date {as_of(d).isoformat()}", label, rows)
     funded = (f[["funding_us_musd", "funding_japan_musd", "funding_australia_musd", "funding_other_musd"]].fillna(0) > 0).any(axis=1)
     _require_where(f, funded, "funding_stage", "funding_stage is required when a funding column is above 0", label, rows)
     other = f["funding_other_musd"].fillna(0) > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from rare_earth_lib.data import package as dp
@@ -42,3 +43,17 @@ def test_reader_facing_names_never_internal_ids(t):
         assert frame[column].notna().all(), table
         assert not frame[column].str.fullmatch(r"[a-z0-9_]+").any(), table
         assert not (frame[column] == frame[idcol]).any(), table
+
+
+def test_every_target_says_when_it_was_stated(t):
+    p = t["projects"].set_index("project_id")
+    targets = p[p["first_output_target_date"].notna()]
+    assert targets["first_output_target_stated_on"].notna().all()
+    # a target already past at the data date is visible as such: stated before it fell due, never after the as-of date
+    as_of = pd.Timestamp(dp.as_of())
+    assert (targets["first_output_target_stated_on"] <= as_of).all()
+    past = targets[targets["first_output_target_date"] < as_of]
+    assert {"hastings_yangibana", "lynas_seadrift", "mp_independence", "usar_stillwater"} <= set(past.index)
+    # Arafura has no first-output target: its only live date is an FID target, labelled as such
+    nolans = p.loc["arafura_nolans"]
+    assert pd.isna(nolans["first_output_target_date"]) and nolans["fid_target_date"] == pd.Timestamp("2026-04-01")

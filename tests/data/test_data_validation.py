@@ -307,6 +307,12 @@ CASES = {
     "growth_years_reversed": Corruption(
         "growth_rates", {"rate_id": "china_mining_quota_2023_2024"}, "end_year", "2022", match="before start_year"
     ),
+    "target_without_stated_on": Corruption(
+        "projects", {"project_id": "iluka_eneabba"}, "first_output_target_stated_on", "", match="first_output_target_stated_on is required"
+    ),
+    "target_stated_after_as_of": Corruption(
+        "projects", {"project_id": "iluka_eneabba"}, "first_output_target_stated_on", "2026-09-01", match="after the package as-of date"
+    ),
     "price_date_year_mismatch": Corruption(
         "prices", {"price_id": "ndpr_oxide_price_floor_2025_1"}, "price_date", "2024-10-01", match="differs from year"
     ),
