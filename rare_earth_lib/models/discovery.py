@@ -61,7 +61,9 @@ OUTCOME_COLUMNS: tuple[str, ...] = tuple(
 """Outcome columns of an evaluation, besides ``scenario_id`` and the inputs."""
 
 _CACHE_CODE = ("models", "parameters", "data", "domain.py")
-"""Parts of the library whose content keys the results cache (code and data, not charts or build)."""
+"""Parts of the library whose content keys the results cache (code and data, not charts or build); of this
+module only the functions the evaluation runs count (:func:`evaluation_code_hash`), so changing the analysis
+or the wording does not recompute the futures."""
 
 
 class LibraryMismatchError(RuntimeError):
@@ -71,12 +73,13 @@ class LibraryMismatchError(RuntimeError):
 # --------------------------------------------------------------------------------------------------
 # Hashes
 # --------------------------------------------------------------------------------------------------
-def library_hash(parts: Sequence[str] | None = None, root: Path = PACKAGE_DIR) -> str:
+def library_hash(parts: Sequence[str] | None = None, root: Path = PACKAGE_DIR, exclude: Sequence[str] = ()) -> str:
     """SHA-256 of the installed library's files (code, templates, data), or of the named ``parts`` of it.
 
     Args:
         parts: sub-paths of the package to hash (default: all of it).
         root: the package directory.
+        exclude: sub-paths left out.
     """
     digest = hashlib.sha256()
     paths = [root] if parts is None else [root / part for part in parts]
@@ -85,6 +88,8 @@ def library_hash(parts: Sequence[str] | None = None, root: Path = PACKAGE_DIR) -
         files.extend([base] if base.is_file() else sorted(base.rglob("*")))
     for path in sorted(files):
         if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        if path.relative_to(root).as_posix() in exclude:
             continue
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -406,10 +411,21 @@ def evaluation_key(params: Any, tables: Tables, space: Mapping[str, Explore] = E
         "sampling_seed": params.sampling_seed,
         "probability_by_year": params.probability_by_year,
         "tables": tables.content_hash(),
-        "code": library_hash(_CACHE_CODE),
+        "code": evaluation_code_hash(),
         "numpy": np.__version__,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def evaluation_code_hash() -> str:
+    """Hash of the code the evaluation runs: the timeline, demand and parameter models, the data package, and
+    this module's sampling and evaluation functions (not its analysis)."""
+    import inspect
+
+    digest = hashlib.sha256(library_hash(_CACHE_CODE, exclude=("models/discovery.py",)).encode())
+    for obj in (sample_space, fixed_inputs, Tables, _DemandEstimate, evaluate_chunk, evaluate_scenarios):
+        digest.update(inspect.getsource(obj).encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -724,13 +740,51 @@ def box_conditions(boxes: pd.DataFrame, box: int, labels: Mapping[str, str]) -> 
     return parts
 
 
+GOAL_PRODUCTS: dict[str, str] = {"both": "NdPr and Dy+Tb oxide", "ndpr": "NdPr oxide", "dytb": "Dy+Tb oxide"}
+"""Goal -> the products it asks about, in words."""
+
+
+def analyse_goals(results: pd.DataFrame, goal_probability: float, configured: str, threshold: float) -> dict[str, PrimResult]:
+    """PRIM for the configured goal and, when it asks for both products, for each product alone.
+
+    The joint goal can fail everywhere because one product never gets there; the single-product analyses
+    then still show where the other does. Keys are in order: the configured goal first.
+    """
+    names = [configured, "ndpr", "dytb"] if configured == "both" else [configured]
+    x = results[list(EXPLORATION_SPACE)]
+    return {name: prim_boxes(x, goal_met(results, goal_probability, name).to_numpy(), threshold=threshold) for name in names}
+
+
+def primary_goal(analyses: Mapping[str, PrimResult]) -> str:
+    """The goal whose boxes the briefing charts: the configured goal if PRIM found a box for it, else the first
+    single-product goal that has one, else the configured goal."""
+    for name, result in analyses.items():
+        if not result.summary.empty:
+            return name
+    return next(iter(analyses))
+
+
+def _box_sentences(result: PrimResult, labels: Mapping[str, str], refs: Mapping[str, str], goal_words: str) -> list[str]:
+    out = []
+    for row in result.summary.itertuples(index=False):
+        conditions = box_conditions(result.boxes, int(row.box), labels)
+        where = " and ".join(conditions) if conditions else "anywhere"
+        lead = "In the box where" if int(row.box) == 1 else f"A further box (number {int(row.box)}):"
+        out.append(
+            f"{lead} {where}, {goal_words} holds in {row.density:.0%} of futures (against {result.base_rate:.0%} overall); the box "
+            f"holds {row.mass:.0%} of the sampled futures and {row.coverage:.0%} of all successes ({refs['boxes']}, {refs['trajectory']})."
+        )
+    return out
+
+
 def key_judgments(
-    prim_result: PrimResult,
+    analyses: Mapping[str, PrimResult],
     scores: pd.DataFrame,
+    results: pd.DataFrame,
     *,
+    goal_probability: float,
     labels: Mapping[str, str],
     goal_text: str,
-    n_scenarios: int,
     refs: Mapping[str, str],
     scenario_in_box: bool | None = None,
     scenario_met: bool | None = None,
@@ -738,32 +792,35 @@ def key_judgments(
     """Key-judgment sentences generated from the PRIM boxes and the feature scores (no number typed by hand).
 
     Args:
-        prim_result: output of :func:`prim_boxes`.
-        scores: output of :func:`feature_scores` (its ``goal`` outcome is used).
+        analyses: output of :func:`analyse_goals` (the configured goal first).
+        scores: output of :func:`feature_scores` (its ``goal`` outcome, the charted goal, is used).
+        results: the evaluated futures (for each product's share of futures meeting its part).
+        goal_probability: the goal's probability.
         labels: input name -> label.
-        goal_text: the goal in words ("alliance capacity covers 75% of demand by 2030 with probability >= 50%").
-        n_scenarios: scenarios sampled.
+        goal_text: the configured goal in words.
         refs: labels -> "Figure N"/"Table N" for ``boxes``, ``trajectory``, ``scores`` and ``scatter``.
-        scenario_in_box: whether the scenario's own inputs lie in the first box (None: not known).
-        scenario_met: whether the scenario's own point meets the goal (None: not known).
+        scenario_in_box: whether the scenario's own inputs lie in the charted goal's first box (None: no box).
+        scenario_met: whether the scenario's own point meets the configured goal (None: not known).
     """
-    rate = prim_result.base_rate
-    sentences = [f"Of {n_scenarios:,} sampled futures, the goal ({goal_text}) holds in {rate:.0%} ({refs['boxes']})."]
-    if prim_result.summary.empty:
-        sentences.append(
-            "PRIM finds no box: the goal holds "
-            + ("nowhere" if rate == 0 else "everywhere")
-            + " in the explored space, so no combination of the explored inputs separates success from failure."
-        )
+    configured = next(iter(analyses))
+    main = analyses[configured]
+    n = len(results)
+    sentences = [f"Of {n:,} sampled futures, the goal ({goal_text}) holds in {main.base_rate:.0%} ({refs['boxes']})."]
+    if configured == "both":
+        parts = []
+        for key in ("ndpr", "dytb"):
+            probs = results[f"{key}_prob_by_year"]
+            share = float((probs >= goal_probability - 1e-12).mean())
+            parts.append(f"{GOAL_PRODUCTS[key]} meets its part in {share:.0%} (highest probability in any future {probs.max():.0%})")
+        sentences.append("Product by product: " + "; ".join(parts) + ".")
+    if not main.summary.empty:
+        sentences.extend(_box_sentences(main, labels, refs, "the goal"))
     else:
-        for row in prim_result.summary.itertuples(index=False):
-            conditions = box_conditions(prim_result.boxes, int(row.box), labels)
-            where = " and ".join(conditions) if conditions else "anywhere"
-            lead = "In the box where" if int(row.box) == 1 else f"A further box (number {int(row.box)}):"
-            sentences.append(
-                f"{lead} {where}, the goal holds in {row.density:.0%} of futures (against {rate:.0%} overall); the box holds "
-                f"{row.mass:.0%} of the sampled futures and {row.coverage:.0%} of all successes ({refs['boxes']}, {refs['trajectory']})."
-            )
+        why = "nowhere" if main.base_rate == 0 else "everywhere"
+        sentences.append(f"PRIM finds no box for this goal: it holds {why} in the explored space.")
+        primary = primary_goal(analyses)
+        if primary != configured:
+            sentences.extend(_box_sentences(analyses[primary], labels, refs, f"the goal for {GOAL_PRODUCTS[primary]} alone"))
     goal_scores = scores.loc[scores["outcome"] == "goal"].sort_values("rank") if len(scores) else scores
     if len(goal_scores) >= 2:
         first, second = goal_scores.iloc[0], goal_scores.iloc[1]
@@ -780,8 +837,13 @@ def key_judgments(
     return sentences
 
 
-def headline(evaluation: Evaluation, params: Any, goal: pd.Series, prim_result: PrimResult, scores: pd.DataFrame) -> dict[str, Any]:
-    """The briefing's headline figures (manifest metrics), as JSON scalars with self-explaining keys."""
+def headline(
+    evaluation: Evaluation, params: Any, goal: pd.Series, analyses: Mapping[str, PrimResult], scores: pd.DataFrame
+) -> dict[str, Any]:
+    """The briefing's headline figures (manifest metrics), as JSON scalars with self-explaining keys.
+
+    ``prim_goal`` names the goal whose first box the ``prim_box1_*`` keys describe (:func:`primary_goal`).
+    """
     results = evaluation.results
     out: dict[str, Any] = {
         "discovery_n_scenarios": int(len(results)),
@@ -797,7 +859,10 @@ def headline(evaluation: Evaluation, params: Any, goal: pd.Series, prim_result: 
         probs = results[f"{key}_prob_by_year"]
         out[f"{key}_prob_by_{by}_median_over_scenarios"] = round(float(probs.median()), 4)
         out[f"{key}_share_scenarios_prob_by_{by}_at_least_goal"] = round(float((probs >= params.goal_probability - 1e-12).mean()), 4)
+    primary = primary_goal(analyses)
+    prim_result = analyses[primary]
     summary = prim_result.summary
+    out["prim_goal"] = primary
     out["prim_n_boxes"] = int(len(summary))
     if len(summary):
         first = summary.iloc[0]
@@ -811,6 +876,15 @@ def headline(evaluation: Evaluation, params: Any, goal: pd.Series, prim_result: 
     goal_scores = scores.loc[scores["outcome"] == "goal"].sort_values("rank") if len(scores) else scores
     out["strongest_input"] = str(goal_scores.iloc[0]["input"]) if len(goal_scores) else None
     return out
+
+
+def box_table_all(analyses: Mapping[str, PrimResult], labels: Mapping[str, str]) -> pd.DataFrame:
+    """The boxes of every goal analysed, as one display table with a ``Goal`` column."""
+    frames = [box_table(result, labels).assign(Goal=GOAL_PRODUCTS[name]) for name, result in analyses.items() if not result.boxes.empty]
+    if not frames:
+        return box_table(next(iter(analyses.values())), labels).assign(Goal=pd.Series(dtype="string"))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["Goal", *[c for c in out.columns if c != "Goal"]]]
 
 
 def scenario_point(params: Any, space: Mapping[str, Explore] = EXPLORATION_SPACE) -> pd.DataFrame:

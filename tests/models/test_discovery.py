@@ -219,17 +219,46 @@ def test_prim_finds_a_planted_box_and_feature_scores_rank_its_inputs():
     scores = d.feature_scores(x, {"goal": y}, seed=1)
     assert set(d.strongest_inputs(scores, "goal")) == {"a", "b"}
     pd.testing.assert_frame_equal(scores, d.feature_scores(x, {"goal": y}, seed=1))
+    results = pd.DataFrame({"ndpr_prob_by_year": y.astype(float), "dytb_prob_by_year": np.where(y, 0.9, 0.1)})
     sentences = d.key_judgments(
-        result,
+        {"ndpr": result},
         scores,
+        results,
+        goal_probability=0.5,
         labels={"a": "Input A", "b": "Input B"},
         goal_text="the goal",
-        n_scenarios=800,
         refs={"boxes": "Table 1", "trajectory": "Figure 1", "scores": "Figure 2", "scatter": "Figure 3"},
     )
-    assert f"holds in {y.mean():.0%}" in sentences[0]
-    assert "Input A <=" in sentences[1]
-    assert "Input B >=" in sentences[1]
+    assert sentences[0] == f"Of 800 sampled futures, the goal (the goal) holds in {y.mean():.0%} (Table 1)."
+    assert "Input A <=" in sentences[1] and "Input B >=" in sentences[1]
+    assert f"holds in {result.summary.loc[0, 'density']:.0%} of futures" in sentences[1]
+
+
+def test_joint_goal_that_never_holds_falls_back_to_the_product_that_does():
+    rng = np.random.default_rng(5)
+    x = pd.DataFrame(rng.random((600, 3)), columns=list(d.EXPLORATION_SPACE)[:3])
+    first = x.columns[0]
+    results = x.assign(ndpr_prob_by_year=np.where(x[first] < 0.5, 0.9, 0.1), dytb_prob_by_year=0.05)
+    analyses = {name: d.prim_boxes(x, d.goal_met(results, 0.5, name).to_numpy()) for name in ("both", "ndpr", "dytb")}
+    assert analyses["both"].summary.empty and not analyses["ndpr"].summary.empty
+    assert d.primary_goal(analyses) == "ndpr"
+    scores = d.feature_scores(x, {"goal": d.goal_met(results, 0.5, "ndpr").to_numpy()}, seed=2)
+    sentences = d.key_judgments(
+        analyses,
+        scores,
+        results,
+        goal_probability=0.5,
+        labels={first: "First"},
+        goal_text="both",
+        refs={"boxes": "Table 1", "trajectory": "Figure 1", "scores": "Figure 2", "scatter": "Figure 3"},
+    )
+    text = " ".join(sentences)
+    assert "holds in 0%" in sentences[0]
+    assert "Dy+Tb oxide meets its part in 0% (highest probability in any future 5%)" in text
+    assert "PRIM finds no box for this goal: it holds nowhere" in text
+    assert "the goal for NdPr oxide alone holds in" in text and "First <=" in text
+    table = d.box_table_all(analyses, {first: "First"})
+    assert set(table["Goal"]) == {"NdPr oxide"} and "First" in set(table["Input"])
 
 
 def test_prim_with_no_success_finds_no_box():
