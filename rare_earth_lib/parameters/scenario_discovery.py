@@ -164,9 +164,9 @@ class Params(refining_timeline.Params):
     )
 
     # --- Sampling and evaluation -------------------------------------------------------------------
-    n_scenarios: int = Field(1000, ge=10, le=1_000_000, description="Scenarios sampled (Latin hypercube) over the exploration space.")
+    n_scenarios: int = Field(600, ge=10, le=1_000_000, description="Scenarios sampled (Latin hypercube) over the exploration space.")
     discovery_trials: int = Field(
-        500, ge=100, le=100_000, description="Monte Carlo trials per sampled scenario (same seed in every scenario)."
+        400, ge=100, le=100_000, description="Monte Carlo trials per sampled scenario (same seed in every scenario)."
     )
     sampling_seed: int = Field(20261130, ge=0, description="Seed of the Latin hypercube; the same seed gives the same scenarios.")
     scenario_chunk_size: int = Field(50, ge=1, le=100_000, description="Scenarios per Dask task (does not change the results).")
