@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: reports test test-fast lint lab validate list clean-reports bench
+.PHONY: reports test test-fast lint lab validate list clean-reports bench hooks
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 'Python >= 3.11 is needed (found ' + sys.version.split()[0] + ')')"
@@ -33,12 +33,22 @@ lint: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/rare-earth-report validate
 
+# Once per clone: strip notebooks and run ruff on every commit (.pre-commit-config.yaml).
+hooks: $(STAMP)
+	$(BIN)/pre-commit install
+
 list: $(STAMP)
 	$(BIN)/rare-earth-report list
 
-lab: $(STAMP)
+# JupyterLab (the lab extra: jupyterlab, jupyterlab-myst) installed once, again only when pyproject.toml changes;
+# opens the repository root (notebooks/, params/, the library). Extra flags: make lab ARGS="--no-browser --port 8899"
+LAB_STAMP = $(VENV)/.lab-installed
+$(LAB_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
-	$(BIN)/jupyter lab notebooks/
+	touch $@
+
+lab: $(LAB_STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_data.py

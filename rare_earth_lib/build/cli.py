@@ -90,6 +90,12 @@ def parser() -> argparse.ArgumentParser:
     cp.add_argument(
         "--briefing", action="append", metavar="NAME", help="only this briefing (repeatable; default: every one built under both)"
     )
+    op = sub.add_parser("open", help="open a briefing in JupyterLab with a scenario's parameters injected (a copy under scratch/)")
+    op.add_argument("briefing", metavar="BRIEFING")
+    op.add_argument("--scenario", default="base", metavar="NAME", help="the params/NAME.yaml scenario (default: base)")
+    op.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a parameter (repeatable)")
+    op.add_argument("--no-lab", action="store_true", help="write the copy and print its path; do not start JupyterLab")
+    op.add_argument("--lab-args", default="", metavar="FLAGS", help='flags for jupyter lab, e.g. --lab-args "--no-browser --port 8899"')
     sub.add_parser("list", help="list briefings and scenarios with their titles")
     pp = sub.add_parser("params", help="every parameter of a briefing: type, bounds, default, description")
     pp.add_argument("briefing", nargs="?", metavar="BRIEFING", help="one briefing (default: all)")
@@ -112,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             return _list(layout)
         if args.command == "validate":
             return _validate(layout)
+        if args.command == "open":
+            return _open(layout, args)
         if args.command == "compare":
             return _compare(layout, args)
         if args.command == "params":
@@ -197,6 +205,42 @@ def _list(layout: b.Layout) -> int:
         _error("\n".join(problems))
         return b.EXIT_BAD_INPUT
     return b.EXIT_OK
+
+
+def _open(layout: b.Layout, args: argparse.Namespace) -> int:
+    """Write scratch/<briefing>--<scenario>.ipynb with the scenario's validated parameters injected, and open it in Lab."""
+    import shlex
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    import papermill as pm
+
+    from rare_earth_lib import parameters
+
+    scenarios, briefings = b.select(layout, [args.scenario], [args.briefing])
+    overrides = dict(parameters.parse_override(text) for text in args.overrides)
+    validated = b.validate_all(layout, scenarios, briefings, overrides)
+    (key,) = validated
+    scratch = layout.root / "scratch"
+    scratch.mkdir(exist_ok=True)
+    target = scratch / f"{args.briefing}--{key[1]}.ipynb"
+    pm.execute_notebook(
+        str(layout.briefings()[args.briefing]),
+        str(target),
+        parameters=validated[key],
+        prepare_only=True,
+        progress_bar=False,
+        log_output=False,
+    )
+    relative = target.relative_to(layout.root).as_posix()
+    print(f"wrote {relative} ({key[1]}'s parameters injected; scratch/ is ignored by git)")
+    if args.no_lab:
+        return b.EXIT_OK
+    lab = shutil.which("jupyter-lab", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-lab")
+    if lab is None:
+        raise b.BuildInputError(f"JupyterLab is not installed: run `make lab` once (it installs the lab extra), then open {relative}")
+    return subprocess.call([lab, f"--ServerApp.root_dir={layout.root}", relative, *shlex.split(args.lab_args)], cwd=layout.root)
 
 
 def _compare(layout: b.Layout, args: argparse.Namespace) -> int:

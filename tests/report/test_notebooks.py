@@ -43,11 +43,51 @@ def test_parameters_cell_holds_exactly_the_model_defaults(path):
     assert values == defaults
 
 
+STRIP_FIX = "run `.venv/bin/pre-commit install` once (commits then strip notebooks) or `.venv/bin/nbstripout notebooks/*.ipynb` now"
+VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "papermill", "user_expressions", "collapsed", "scrolled")
+
+
+def unstripped(nb: dict, name: str) -> list[str]:
+    """What a commit must not carry: outputs, execution counts, execution timestamps and run metadata."""
+    problems = [f"{name}: notebook metadata '{k}'" for k in ("papermill",) if k in nb.get("metadata", {})]
+    for number, cell in enumerate(nb["cells"], start=1):
+        if cell["cell_type"] == "code" and cell.get("outputs"):
+            problems.append(f"{name} cell {number}: outputs")
+        if cell["cell_type"] == "code" and cell.get("execution_count") is not None:
+            problems.append(f"{name} cell {number}: execution count")
+        problems += [f"{name} cell {number}: metadata '{k}'" for k in VOLATILE_CELL_METADATA if k in cell.get("metadata", {})]
+    return problems
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_outputs_are_stripped(path):
-    for cell in cells(path):
-        if cell["cell_type"] == "code":
-            assert cell.get("outputs") == [] and cell.get("execution_count") is None
+    problems = unstripped(json.loads(path.read_text(encoding="utf-8")), f"notebooks/{path.name}")
+    assert not problems, f"{'; '.join(problems[:5])}{' ...' if len(problems) > 5 else ''}: {STRIP_FIX}"
+
+
+def test_the_pre_commit_hook_strips_what_the_check_refuses(tmp_path):
+    """nbstripout, with the arguments .pre-commit-config.yaml gives it, leaves nothing the check above refuses."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    hook = next(h for repo in config["repos"] for h in repo["hooks"] if h["id"] == "nbstripout")
+    nb = json.loads(NOTEBOOKS[0].read_text(encoding="utf-8"))
+    nb["metadata"]["papermill"] = {"duration": 1.0}
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    code["execution_count"] = 3
+    code["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["hi\n"]}]
+    code["metadata"]["execution"] = {"iopub.execute_input": "2026-11-30T10:00:00Z"}
+    code["metadata"]["papermill"] = {"duration": 0.1}
+    markdown = next(c for c in nb["cells"] if c["cell_type"] == "markdown")
+    markdown["metadata"]["user_expressions"] = [{"expression": "x", "result": {}}]
+    dirty = tmp_path / "dirty.ipynb"
+    dirty.write_text(json.dumps(nb), encoding="utf-8")
+    assert len(unstripped(nb, "dirty")) >= 5
+    subprocess.run([sys.executable, "-m", "nbstripout", *hook["args"], str(dirty)], check=True)
+    assert unstripped(json.loads(dirty.read_text(encoding="utf-8")), "dirty") == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
