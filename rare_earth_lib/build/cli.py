@@ -96,6 +96,12 @@ def parser() -> argparse.ArgumentParser:
     op.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a parameter (repeatable)")
     op.add_argument("--no-lab", action="store_true", help="write the copy and print its path; do not start JupyterLab")
     op.add_argument("--lab-args", default="", metavar="FLAGS", help='flags for jupyter lab, e.g. --lab-args "--no-browser --port 8899"')
+    pv = sub.add_parser("preview", help="rebuild a briefing's HTML on every change and serve it on localhost with live reload")
+    pv.add_argument("briefing", metavar="BRIEFING")
+    pv.add_argument("--scenario", default="base", metavar="NAME", help="the params/NAME.yaml scenario (default: base)")
+    pv.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a parameter (repeatable)")
+    pv.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default: 8765)")
+    pv.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     sub.add_parser("list", help="list briefings and scenarios with their titles")
     pp = sub.add_parser("params", help="every parameter of a briefing: type, bounds, default, description")
     pp.add_argument("briefing", nargs="?", metavar="BRIEFING", help="one briefing (default: all)")
@@ -118,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             return _list(layout)
         if args.command == "validate":
             return _validate(layout)
+        if args.command == "preview":
+            return _preview(layout, args)
         if args.command == "open":
             return _open(layout, args)
         if args.command == "compare":
@@ -204,6 +212,32 @@ def _list(layout: b.Layout) -> int:
     if problems:
         _error("\n".join(problems))
         return b.EXIT_BAD_INPUT
+    return b.EXIT_OK
+
+
+def _preview(layout: b.Layout, args: argparse.Namespace) -> int:
+    from rare_earth_lib import parameters
+    from rare_earth_lib.build import preview
+
+    overrides = dict(parameters.parse_override(text) for text in args.overrides)
+    b.validate_all(layout, *b.select(layout, [args.scenario], [args.briefing]), overrides)  # bad input: exit 2 before any kernel
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    session = preview.Preview(layout, args.briefing, args.scenario, overrides, log=log)
+    log(f"preview: running {args.briefing} × {args.scenario} ...")
+    session.refresh()
+    server = preview.serve(session, args.port)
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    log(f"preview: serving {url} (Ctrl-C stops); watching notebooks/{args.briefing}.ipynb, rare_earth_lib/ and params/{args.scenario}.yaml")
+    if not args.no_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        preview.watch(session)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
     return b.EXIT_OK
 
 
@@ -305,22 +339,21 @@ def _build(layout: b.Layout, args: argparse.Namespace) -> int:
         overrides=dict(parameters.parse_override(text) for text in args.overrides),
         scheduler=args.scheduler,
     )
-    bar = None
     if args.quiet:
-        log = lambda line: None  # noqa: E731
+        code, summary = b.build(layout, options, log=lambda line: None)
     elif sys.stderr.isatty():
-        from tqdm import tqdm
+        from rare_earth_lib.build.progress import LiveProgress
+        from rare_earth_lib.build.scenarios import scenario_label
 
         scenarios, briefings = b.select(layout, args.scenario, args.briefing)
-        bar = tqdm(total=len(scenarios) * len(briefings), unit="briefing", file=sys.stderr, dynamic_ncols=True)
-        log = bar.write
+        jobs = [(name, scenario_label(s, options.overrides)) for s in scenarios for name in briefings]
+        with LiveProgress(jobs, layout.reports) as live:
+            code, summary = b.build(layout, options, log=live.log, progress=live.progress)
     else:
-        log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    try:
-        code, summary = b.build(layout, options, log=log, progress=bar.update if bar else None)
-    finally:
-        if bar:
-            bar.close()
+        scenarios, briefings = b.select(layout, args.scenario, args.briefing)
+        b.validate_all(layout, scenarios, briefings, options.overrides)  # bad input stays one line, before anything is printed
+        print(f"checking {len(scenarios) * len(briefings)} briefing × scenario jobs against the cache ...", file=sys.stderr, flush=True)
+        code, summary = b.build(layout, options, log=lambda line: print(line, file=sys.stderr, flush=True))
     if code != b.EXIT_OK or not args.quiet:
         print(index.format_summary(summary))
     return code
