@@ -350,9 +350,6 @@ def _build(layout: b.Layout, args: argparse.Namespace) -> int:
         with LiveProgress(jobs, layout.reports) as live:
             code, summary = b.build(layout, options, log=live.log, progress=live.progress)
     else:
-        scenarios, briefings = b.select(layout, args.scenario, args.briefing)
-        b.validate_all(layout, scenarios, briefings, options.overrides)  # bad input stays one line, before anything is printed
-        print(f"checking {len(scenarios) * len(briefings)} briefing × scenario jobs against the cache ...", file=sys.stderr, flush=True)
         code, summary = b.build(layout, options, log=lambda line: print(line, file=sys.stderr, flush=True))
     if code != b.EXIT_OK or not args.quiet:
         print(index.format_summary(summary))

@@ -189,3 +189,12 @@ def test_hand_run_rejects_an_undeclared_injected_parameter_and_ignores_the_other
     other = next(k for k, v in parameters.declared_parameters().items() if "refining_timeline" not in v)
     ok = Params.from_namespace({"In": ["", f"# Parameters\n{other} = 1\nn_trials = 500\n"], other: 1, "n_trials": 500})
     assert ok.n_trials == 500
+
+
+def test_duplicate_key_in_a_params_file_exits_2_naming_file_key_and_both_lines(root, capsys):
+    (root / "params" / "dup.yaml").write_text("scenario_title: Dup\nslip_multiplier: 1.5\n# appended override\nslip_multiplier: 2\n")
+    (root / "reports").mkdir()
+    assert cli.main(["--root", str(root), "build", "--scenario", "dup"]) == build.EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "params/dup.yaml: parameter 'slip_multiplier': key given twice, at line 2 and line 4" in err
+    assert list((root / "reports").iterdir()) == []
