@@ -40,7 +40,7 @@ def tiny_notebook(title: str = "Tiny test briefing") -> nbf.NotebookNode:
             "shares = shares[shares.is_default].head(8).assign(share_scaled=lambda d: d.share * params.multiplier)"
         ),
         nbf.v4.new_code_cell(
-            'chart = alt.Chart(shares).mark_bar().encode(x="share_scaled:Q", y="stage:N", tooltip=["region", "stage", "share"])\n'
+            'chart = alt.Chart(shares).mark_bar().encode(x=alt.X("share_scaled:Q", title="Scaled share (fraction)"), y="stage:N", tooltip=["region", "stage", "share"])\n'
             "doc.key_judgments([f\"The largest scaled share is {shares.share_scaled.max():.3f} ({doc.ref('shares')}).\"])\n"
             'doc.figure("shares", chart, caption="Scaled shares by stage", sources=shares)\n'
             'doc.table("rows", shares[["stage", "region", "year", "share"]], caption="The rows shown", sources=shares)\n'

@@ -66,7 +66,7 @@ def to_html(nb: nbformat.NotebookNode, title: str, interactive: bool = True) -> 
         nb: the executed notebook.
         title: the page title.
         interactive: include the offline Vega bundle so charts become interactive (HTML);
-            ``False`` leaves each chart's static SVG (PDF).
+            ``False`` leaves each chart's static SVG, titled with its text alternative (PDF).
 
     The markdown cells' ``{eval}`` expressions are replaced by the values the executed kernel recorded.
     """
@@ -87,13 +87,15 @@ def to_html(nb: nbformat.NotebookNode, title: str, interactive: bool = True) -> 
         "vega_bundle": charts.vega_bundle().replace("</script", "<\\/script") if interactive else "",
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body
+    return body if interactive else charts.print_figures(body)
 
 
 def to_pdf(page: str, path: Path) -> None:
-    """Print the (static) briefing page to an A4 PDF with WeasyPrint."""
+    """Print the (static) briefing page to a tagged (PDF/UA-1) A4 PDF with WeasyPrint."""
     import weasyprint
 
     for name in ("weasyprint", "fontTools"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    weasyprint.HTML(string=page, base_url=str(TEMPLATES)).write_pdf(str(path))
+    # PDF/UA-1: a tagged PDF (structure tree, reading order) with the page's language and title as metadata;
+    # headings become the outline (bookmarks).
+    weasyprint.HTML(string=page, base_url=str(TEMPLATES)).write_pdf(str(path), pdf_variant="pdf/ua-1")

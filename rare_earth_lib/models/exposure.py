@@ -147,6 +147,16 @@ def control_states_on(export_controls: pd.DataFrame, on_date: dt.date | str, con
     return out
 
 
+def measure_short_name(measure: str) -> str:
+    """A measure's short display name: its title before the first colon, without the issuing ministry."""
+    return str(measure).split(":")[0].replace("MOFCOM/GAC ", "").replace("MOFCOM ", "").strip()
+
+
+def measure_names(export_controls: pd.DataFrame) -> dict[str, str]:
+    """``measure_id`` -> short display name, for tables and charts (readers never see the ids)."""
+    return {row.measure_id: measure_short_name(row.measure) for row in export_controls[["measure_id", "measure"]].itertuples()}
+
+
 def _split(value) -> set[str]:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return set()

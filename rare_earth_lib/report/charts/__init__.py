@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from functools import lru_cache
 
 import altair as alt
@@ -57,13 +58,14 @@ def _theme() -> alt.theme.ThemeConfig:
             "range": {"category": PALETTE},
             "axis": {
                 "labelFontSize": 11,
+                "labelLimit": 0,
                 "titleFontSize": 11,
                 "titleFontWeight": "normal",
                 "gridColor": "#e6e6e6",
                 "domainColor": "#666666",
                 "tickColor": "#666666",
             },
-            "legend": {"labelFontSize": 11, "titleFontSize": 11, "titleFontWeight": "normal", "orient": "bottom"},
+            "legend": {"labelFontSize": 11, "labelLimit": 0, "titleFontSize": 11, "titleFontWeight": "normal", "orient": "bottom"},
             "title": {"fontSize": 13, "anchor": "start", "fontWeight": "normal"},
             "mark": {"color": PALETTE[0]},
             "bar": {"color": PALETTE[0]},
@@ -75,39 +77,250 @@ def _theme() -> alt.theme.ThemeConfig:
     )
 
 
-def chart_spec(chart: alt.TopLevelMixin) -> dict:
-    """The chart's Vega-Lite specification with the theme applied and the data inlined."""
+def chart_spec(chart: alt.TopLevelMixin | dict) -> dict:
+    """The chart's Vega-Lite specification with the theme applied, the data inlined and no label cut short.
+
+    Axis and legend labels are never truncated: any ``labelLimit`` a chart sets is lifted (0 = no limit), so
+    a long label widens the chart, which then scales to the column, instead of losing its end ("[AU]").
+    """
+    if isinstance(chart, dict):
+        return chart
     if not isinstance(chart, alt.TopLevelMixin):
         raise ValueError(f"chart must be an Altair chart, not {type(chart).__name__}")
-    return chart.to_dict()
+    spec = chart.to_dict()
+    _lift_label_limits(spec)
+    _wrap_category_labels(spec)
+    return spec
 
 
-def chart_svg(spec: dict) -> str:
-    """Render a Vega-Lite specification to a static SVG string (vector; no JavaScript needed)."""
+#: Category labels longer than this many characters are wrapped onto several lines.
+WRAP_CHARS = 34
+
+
+def _wrap(text: str, width: int = WRAP_CHARS) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [text]
+
+
+def _wrap_category_labels(spec: dict) -> None:
+    """Wrap long category labels of the y axis (the chart's own values) instead of cutting them."""
+    for group in _views(spec):
+        for view, data in group:
+            enc = view.get("encoding", {}).get("y")
+            if not isinstance(enc, dict) or enc.get("type") not in ("nominal", "ordinal") or "field" not in enc:
+                continue
+            axis = enc.get("axis", {})
+            if axis is None or (isinstance(axis, dict) and "labelExpr" in axis):
+                continue
+            values = {str(r.get(enc["field"])) for r in _rows(spec, data) if r.get(enc["field"]) is not None}
+            long = {v: _wrap(v) for v in sorted(values) if len(v) > WRAP_CHARS}
+            if not long:
+                continue
+            axis = dict(axis) if isinstance(axis, dict) else {}
+            axis["labelExpr"] = f"({json.dumps(long)})[datum.label] || datum.label"
+            axis.setdefault("labelLineHeight", 12)
+            enc["axis"] = axis
+
+
+def _lift_label_limits(node: object) -> None:
+    if isinstance(node, dict):
+        for key in list(node):
+            if key in ("labelLimit", "titleLimit") and isinstance(node[key], (int, float)):
+                node[key] = 0
+            else:
+                _lift_label_limits(node[key])
+    elif isinstance(node, list):
+        for item in node:
+            _lift_label_limits(item)
+
+
+def chart_svg(spec: dict, title: str | None = None, description: str | None = None) -> str:
+    """Render a Vega-Lite specification to a static SVG string (vector; no JavaScript needed).
+
+    ``title`` and ``description`` become the SVG's ``<title>`` and ``<desc>`` (its text alternative).
+    """
     svg = vlc.vegalite_to_svg(spec)
     # vl-convert emits a fixed-size SVG; let it shrink to the column width in HTML and PDF.
-    return svg.replace("<svg ", '<svg preserveAspectRatio="xMinYMin meet" ', 1)
+    svg = svg.replace("<svg ", '<svg preserveAspectRatio="xMinYMin meet" ', 1)
+    if title or description:
+        close = svg.index(">", svg.index("<svg")) + 1
+        alt_text = (f"<title>{html.escape(title)}</title>" if title else "") + (
+            f"<desc>{html.escape(description)}</desc>" if description else ""
+        )
+        svg = svg[:close] + alt_text + svg[close:]
+    return svg
 
 
-def figure_body(chart: alt.TopLevelMixin, element_id: str, alt_text: str) -> str:
+def figure_body(chart: alt.TopLevelMixin | dict, element_id: str, name: str, description: str) -> str:
     """HTML for a chart: static SVG fallback plus a script that makes it interactive offline.
 
+    The chart's container carries the text alternative (``role="img"``, ``aria-label`` = ``name``,
+    ``aria-describedby`` = a paragraph holding ``description``), which stays when vega-embed replaces
+    the static SVG; the static SVG carries the same text as ``<title>``/``<desc>``.
+
     Args:
-        chart: the Altair chart.
+        chart: the Altair chart or its Vega-Lite specification.
         element_id: a page-unique id such as ``"fig-3"``.
-        alt_text: a one-sentence description of what the chart shows, for screen readers.
+        name: the chart's accessible name ("Figure 3: caption").
+        description: what the chart shows, with its key numbers, for screen readers.
     """
-    spec = chart_spec(chart)
-    svg = chart_svg(spec)
+    if not name or not description:
+        raise ValueError(f"{element_id}: a chart needs an accessible name and description")
+    spec = dict(chart_spec(chart))
+    spec["description"] = description
+    svg = chart_svg(spec, name, description)
     spec_json = json.dumps(spec, separators=(",", ":"), default=str).replace("</", "<\\/")
+    eid = html.escape(element_id)
     return (
-        f'<div class="chart" role="img" aria-label="{html.escape(alt_text)}">'
-        f'<div id="{html.escape(element_id)}">{svg}</div></div>'
+        f'<div class="chart" role="img" aria-label="{html.escape(name)}" aria-describedby="{eid}-desc">'
+        f'<div id="{eid}">{svg}</div></div>'
+        f'<p class="chart-desc" id="{eid}-desc">{html.escape(description)}</p>'
         "<script>(function(){if(!window.vegaEmbed){return;}"
-        f'var el=document.getElementById("{html.escape(element_id)}");'
+        f'var el=document.getElementById("{eid}");'
         f"window.vegaEmbed(el,{spec_json},"
         '{actions:false,renderer:"svg"}).catch(function(e){console.error(e);});})();</script>'
     )
+
+
+_SVG_ALT = re.compile(r"<title>(?P<name>[^<]*)</title><desc>(?P<desc>[^<]*)</desc>")
+_CHART_DESC = re.compile(r'<p [^>]*class="chart-desc"[^>]*>.*?</p>', re.S)
+
+
+def print_figures(page: str) -> str:
+    """The page prepared for the PDF: each chart's SVG ``<title>`` carries its name and description.
+
+    WeasyPrint tags an SVG as a Figure whose /Alt is the SVG's title, so in the tagged PDF a chart's text
+    alternative is the whole of it; the hidden description paragraph (for aria-describedby) is dropped there.
+    """
+    page = _SVG_ALT.sub(lambda m: f"<title>{m['name']}. {m['desc']}</title><desc>{m['desc']}</desc>", page)
+    return _CHART_DESC.sub("", page)
+
+
+# --- reading a specification: axis titles and key numbers --------------------------------------------
+_POSITION = ("x", "y")
+_RAW_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
+
+
+def _views(node: dict, data: object = None) -> list[list[tuple[dict, object]]]:
+    """Groups of (unit view, its data) that share axes: one group per layer stack, facet or single view."""
+    data = node.get("data", data)
+    if "layer" in node:
+        group: list[tuple[dict, object]] = []
+        for child in node["layer"]:
+            for sub in _views(child, data):
+                group.extend(sub)
+        return [group]
+    if "spec" in node:  # facet / repeat
+        return _views(node["spec"], data)
+    for key in ("hconcat", "vconcat", "concat"):
+        if key in node:
+            return [g for child in node[key] for g in _views(child, data)]
+    if "mark" in node:
+        return [[(node, data)]]
+    return []
+
+
+def _title(enc: dict) -> object:
+    axis = enc.get("axis")
+    if isinstance(axis, dict) and "title" in axis:
+        return axis["title"]
+    if "title" in enc:
+        return enc["title"]
+    return enc.get("field")
+
+
+def axis_title_problems(spec: dict) -> list[str]:
+    """Quantitative and time axes that show no title, or a raw column name, instead of a reader's title."""
+    problems = []
+    for group in _views(spec):
+        for channel in _POSITION:
+            entries = [v["encoding"][channel] for v, _ in group if isinstance(v.get("encoding", {}).get(channel), dict)]
+            scaled = [e for e in entries if e.get("type") in ("quantitative", "temporal") and "value" not in e and "datum" not in e]
+            if not scaled or any(e.get("axis", {}) is None for e in entries):
+                continue
+            titles = [_title(e) for e in scaled]
+            good = [t for t in titles if isinstance(t, (str, list)) and str(t).strip() and not _RAW_NAME.match(str(t))]
+            if not good:
+                shown = next((t for t in titles if t), None)
+                why = f"shows the column name '{shown}'" if shown else "has no title"
+                problems.append(f"the {channel} axis ({scaled[0].get('field', '?')}) {why}: give it a title with units")
+    return problems
+
+
+def _rows(spec: dict, data: object) -> list[dict]:
+    if isinstance(data, dict):
+        if "values" in data and isinstance(data["values"], list):
+            return data["values"]
+        name = data.get("name")
+        if name and name in spec.get("datasets", {}):
+            return spec["datasets"][name]
+    return []
+
+
+def _fmt(value: float, fmt: str | None) -> str:
+    if fmt and "%" in fmt:
+        return f"{value:.0%}" if abs(value) >= 0.1 else f"{value:.1%}"
+    if fmt == "d" or (float(value).is_integer() and abs(value) >= 1000):
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}" if abs(value) >= 1 else f"{value:.2g}"
+
+
+def describe(spec: dict, limit: int = 3) -> str:
+    """Key numbers of a chart, read from its own data: the axes and, per measure, its highest and lowest point.
+
+    Used for the chart's text alternative, so a screen reader hears what a sighted reader sees first.
+    """
+    sentences = []
+    seen: set[str] = set()
+    for group in _views(spec):
+        for view, data in group:
+            enc = view.get("encoding", {})
+            rows = _rows(spec, data)
+            for channel in _POSITION:
+                e = enc.get(channel)
+                if not isinstance(e, dict) or e.get("type") != "quantitative" or e.get("aggregate") or "field" not in e:
+                    continue
+                field = e["field"]
+                if field in seen:
+                    continue
+                values = [(r, r.get(field)) for r in rows if isinstance(r.get(field), (int, float)) and not isinstance(r.get(field), bool)]
+                values = [(r, v) for r, v in values if v == v]  # drop NaN
+                if not values:
+                    continue
+                seen.add(field)
+                label_fields = [
+                    o["field"]
+                    for k, o in enc.items()
+                    if k not in (channel, channel + "2")
+                    and isinstance(o, dict)
+                    and o.get("type") in ("nominal", "ordinal")
+                    and "field" in o
+                ]
+                axis = e.get("axis") if isinstance(e.get("axis"), dict) else {}
+                fmt = axis.get("format")
+                title = _title(e)
+                title = title if isinstance(title, str) and title and not _RAW_NAME.match(title) else "value"
+
+                def label(row: dict, fields: list[str] = label_fields) -> str:
+                    return " / ".join(str(row[f]) for f in dict.fromkeys(fields) if row.get(f) not in (None, ""))
+
+                high = max(values, key=lambda rv: rv[1])
+                low = min(values, key=lambda rv: rv[1])
+                text = f"{title}: {len(values)} values from {_fmt(low[1], fmt)}"
+                text += f" ({label(low[0])})" if label(low[0]) else ""
+                text += f" to {_fmt(high[1], fmt)}"
+                text += f" ({label(high[0])})" if label(high[0]) else ""
+                sentences.append(text + ".")
+                if len(sentences) >= limit:
+                    return " ".join(sentences)
+    return " ".join(sentences)
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from rare_earth_lib.models.exposure import EVENT_ORDER
+from rare_earth_lib.models.exposure import EVENT_ORDER, measure_short_name
 
 _EVENT_SHAPES = ["circle", "square", "triangle-down", "diamond"]
 _EVENT_COLOURS = ["#8d99ae", "#b22222", "#edae49", "#1b2a49"]
@@ -39,15 +39,7 @@ def controls_timeline_chart(
     data = events.copy()
     data["date"] = pd.to_datetime(data["date"])
     data = data[data["date"] >= pd.Timestamp(start)]
-    data["measure_short"] = (
-        data["measure"]
-        .astype(str)
-        .str.split(":")
-        .str[0]
-        .str.replace("MOFCOM/GAC ", "", regex=False)
-        .str.replace("MOFCOM ", "", regex=False)
-        .map(lambda t: t if len(t) <= 46 else t[:45].rstrip() + "…")
-    )
+    data["measure_short"] = data["measure"].map(measure_short_name)
     if states is not None:
         data = data.merge(states[["measure_id", "state", "state_note"]], on="measure_id", how="left")
     else:
@@ -62,7 +54,7 @@ def controls_timeline_chart(
     end = max(pd.Timestamp(as_of), now, data["date"].max()) + pd.Timedelta(days=60)
     x = alt.X(
         "date:T",
-        title=None,
+        title="Date (month)",
         axis=alt.Axis(format="%b %Y", tickCount=8),
         scale=alt.Scale(domain=[pd.Timestamp(start).isoformat(), end.isoformat()]),
     )
