@@ -401,7 +401,7 @@ def _source_line(sources: Any, ids: list[str], note: str | None) -> str:
         for value in cited:
             for part in {p.strip() for p in value.split(";") if p.strip()}:
                 counts[part] += 1
-    top = sorted(ids, key=lambda i: (-counts[i], _id_sort_key(i)))[:SOURCE_LINE_IDS]
+    top = sorted(ids, key=lambda i: (-counts[i], views.id_sort_key(i)))[:SOURCE_LINE_IDS]
     links = ", ".join(f'<a href="#source-{html.escape(i)}">{html.escape(i)}</a>' for i in top)
     more = " …" if len(ids) > len(top) else ""
     noun = "source" if len(ids) == 1 else "sources"

@@ -76,7 +76,7 @@ def test_reader_words_pass_and_display_names_map_ids(shown):
         {"Status": pd.Series(["pre_fid", "operating", "fid"]).map(display_name), "Note": ["one-off, see S1", "t/yr", "US$ m"]}
     )
     assert internal_ids(frame) == []
-    assert list(frame["Status"]) == ["pre-FID", "operating", "FID taken"]
+    assert list(frame["Status"]) == ["Before investment decision", "Operating", "Final investment decision"]
 
 
 def test_figure_refuses_quantitative_axis_without_a_reader_title(shown):
