@@ -93,8 +93,12 @@ def chart_spec(chart: alt.TopLevelMixin | dict) -> dict:
     return spec
 
 
-#: Category labels longer than this many characters are wrapped onto several lines.
-WRAP_CHARS = 34
+#: A chart taller than this (px, as drawn) is "tall": in print it may take up to 2/3 of a page instead of 1/3.
+TALL_PX = 420
+
+#: Category labels longer than this many characters are wrapped onto several lines of LINE_PX pixels.
+WRAP_CHARS = 40
+LINE_PX = 12
 
 
 def _wrap(text: str, width: int = WRAP_CHARS) -> list[str]:
@@ -108,7 +112,11 @@ def _wrap(text: str, width: int = WRAP_CHARS) -> list[str]:
 
 
 def _wrap_category_labels(spec: dict) -> None:
-    """Wrap long category labels of the y axis (the chart's own values) instead of cutting them."""
+    """Wrap long category labels of the y axis (the chart's own values) instead of cutting them.
+
+    Where the chart's height is set per category (a step), the step grows so that wrapped labels do not overlap.
+    """
+    lines = 1
     for group in _views(spec):
         for view, data in group:
             enc = view.get("encoding", {}).get("y")
@@ -123,8 +131,15 @@ def _wrap_category_labels(spec: dict) -> None:
                 continue
             axis = dict(axis) if isinstance(axis, dict) else {}
             axis["labelExpr"] = f"({json.dumps(long)})[datum.label] || datum.label"
-            axis.setdefault("labelLineHeight", 12)
+            axis.setdefault("labelLineHeight", LINE_PX)
             enc["axis"] = axis
+            lines = max(lines, *(len(v) for v in long.values()))
+    if lines > 1:
+        node = spec.get("spec", spec)  # a facet's cell, else the chart
+        height = node.get("height")
+        needed = LINE_PX * lines + 6
+        if height is None or (isinstance(height, dict) and height.get("step", 0) < needed):
+            node["height"] = {"step": needed}
 
 
 def _lift_label_limits(node: object) -> None:
@@ -176,8 +191,11 @@ def figure_body(chart: alt.TopLevelMixin | dict, element_id: str, name: str, des
     svg = chart_svg(spec, name, description)
     spec_json = json.dumps(spec, separators=(",", ":"), default=str).replace("</", "<\\/")
     eid = html.escape(element_id)
+    size = re.search(r'<svg [^>]*?width="([\d.]+)" height="([\d.]+)"', svg)
+    # A tall chart (a row per item) may take more of the page, so that its labels stay legible in print.
+    tall = " data-tall" if size and float(size[2]) > TALL_PX else ""
     return (
-        f'<div class="chart" role="img" aria-label="{html.escape(name)}" aria-describedby="{eid}-desc">'
+        f'<div class="chart" role="img" aria-label="{html.escape(name)}" aria-describedby="{eid}-desc"{tall}>'
         f'<div id="{eid}">{svg}</div></div>'
         f'<p class="chart-desc" id="{eid}-desc">{html.escape(description)}</p>'
         "<script>(function(){if(!window.vegaEmbed){return;}"
