@@ -168,11 +168,11 @@ def test_the_checks_can_fail(tmp_path):
 
     html = (
         "<html lang='en'><head><title>t</title><style>@page { size: A4; margin: 16mm 15mm; }</style></head>"
-        "<body><h1>Only a heading</h1><p style='margin-left: 178mm; white-space: nowrap'>Clipped label…</p></body></html>"
+        "<body><h1>Only a heading</h1><p>Catalogue of Techn…</p><p style='margin-left: 178mm; white-space: nowrap'>Clipped</p></body></html>"
     )
     pdf = tmp_path / "t.pdf"
     weasyprint.HTML(string=html).write_pdf(str(pdf))
     run("pdftoppm", "-png", "-r", str(DPI), "-singlefile", str(pdf), str(tmp_path / "t"))
-    assert empty_bottom_share(tmp_path / "t.png") > 0.9
+    assert empty_bottom_share(tmp_path / "t.png") > 0.8
     beyond, cut = clipped_words(pdf)
-    assert [word for _, word, _ in beyond] == ["label…"] and cut == [(1, "label…")]
+    assert [word for _, word, _ in beyond] == ["Clipped"] and cut == [(1, "Techn…")]
