@@ -153,8 +153,14 @@ def measure_short_name(measure: str) -> str:
 
 
 def measure_names(export_controls: pd.DataFrame) -> dict[str, str]:
-    """``measure_id`` -> short display name, for tables and charts (readers never see the ids)."""
-    return {row.measure_id: measure_short_name(row.measure) for row in export_controls[["measure_id", "measure"]].itertuples()}
+    """``measure_id`` -> display name (the table's ``display_name``, else the short title), for tables; readers never see ids."""
+    names = (
+        export_controls["display_name"]
+        if "display_name" in export_controls.columns
+        else pd.Series(index=export_controls.index, dtype=object)
+    )
+    short = export_controls["measure"].map(measure_short_name)
+    return dict(zip(export_controls["measure_id"], names.where(names.notna() & (names.astype(str) != ""), short), strict=True))
 
 
 def _split(value) -> set[str]:
