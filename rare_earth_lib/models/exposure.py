@@ -207,6 +207,40 @@ def _stage_series(values: Mapping[str, float] | pd.Series, argument: str) -> pd.
     return series
 
 
+def _stage_measures(
+    stage: str, in_force: pd.DataFrame, listed: set[str], input_share: float, settings: Mapping[str, object]
+) -> tuple[float, float, float, bool, list[str]]:
+    """What the measures in force do at one stage: direct coverage, extraterritorial caught share, Japan coverage,
+    whether Chinese technology is barred, and the ids of the measures that bite (see :func:`licence_exposure`)."""
+    cov_direct, extra_caught, japan_cov, barred, ids = 0.0, 0.0, 0.0, False, []
+    for _, m in in_force.iterrows():
+        if stage not in _split(m.get("stages")) or is_easing(m):
+            continue
+        scope = str(m.get("scope"))
+        elements = _split(m.get("elements"))
+        if scope == "extraterritorial" and settings["extraterritorial_scope"] == "listed_elements":
+            elements = elements & listed
+        if scope in ("technology", "equipment"):
+            barred = True
+            ids.append(str(m["measure_id"]))
+            continue
+        coverage = stage_coverage(elements, stage, float(settings["magnet_dytb_share"]))
+        if coverage == 0:
+            continue
+        ids.append(str(m["measure_id"]))
+        if scope in ("materials", "extraterritorial"):
+            cov_direct = max(cov_direct, coverage)  # China-origin items themselves are covered by either
+        if scope == "extraterritorial":
+            threshold = m.get("de_minimis_value_share")
+            threshold = float(settings["default_de_minimis_value_share"]) if threshold is None or pd.isna(threshold) else float(threshold)
+            tripped = 1.0 if float(settings["chinese_content_value_share"]) >= threshold else 0.0
+            tech = float(settings["technology_derived_share"]) if bool(m.get("technology_rule", True)) else 0.0
+            extra_caught = max(extra_caught, coverage * (1 - (1 - input_share * tripped) * (1 - tech)))
+        elif scope == "country_specific":
+            japan_cov = max(japan_cov, coverage)
+    return cov_direct, extra_caught, japan_cov, barred, ids
+
+
 def licence_exposure(
     states: pd.DataFrame,
     direct_china_share: Mapping[str, float] | pd.Series,
@@ -264,39 +298,17 @@ def licence_exposure(
     in_force = states[states["state"] == "in_force"]
     materials = in_force[(in_force["scope"] == "materials") & ~in_force.apply(is_easing, axis=1)] if not in_force.empty else in_force
     listed: set[str] = set().union(*[_split(v) for v in materials["elements"]]) if not materials.empty else set()
+    settings = {
+        "magnet_dytb_share": magnet_dytb_share,
+        "technology_derived_share": float(technology_derived_share),
+        "chinese_content_value_share": chinese_content_value_share,
+        "default_de_minimis_value_share": default_de_minimis_value_share,
+        "extraterritorial_scope": extraterritorial_scope,
+    }
     rows = []
     for stage in [s for s in CHAIN_STAGES if s in direct.index]:
         d = float(direct[stage])
-        cov_direct, cov_extra, barred, japan_cov, ids = 0.0, 0.0, False, 0.0, []
-        extra_caught = 0.0
-        for _, m in in_force.iterrows():
-            if stage not in _split(m.get("stages")) or is_easing(m):
-                continue
-            scope = str(m.get("scope"))
-            elements = _split(m.get("elements"))
-            if scope == "extraterritorial" and extraterritorial_scope == "listed_elements":
-                elements = elements & listed
-            coverage = stage_coverage(elements, stage, magnet_dytb_share)
-            if scope == "technology" or scope == "equipment":
-                barred = True
-                ids.append(str(m["measure_id"]))
-                continue
-            if coverage == 0:
-                continue
-            ids.append(str(m["measure_id"]))
-            if scope == "materials":
-                cov_direct = max(cov_direct, coverage)
-            elif scope == "extraterritorial":
-                cov_direct = max(cov_direct, coverage)  # China-origin items themselves are covered too
-                threshold = m.get("de_minimis_value_share")
-                threshold = default_de_minimis_value_share if threshold is None or pd.isna(threshold) else float(threshold)
-                tripped = 1.0 if chinese_content_value_share >= threshold else 0.0
-                tech = float(technology_derived_share) if bool(m.get("technology_rule", True)) else 0.0
-                p_input = float(inputs.get(stage, 0.0)) * tripped
-                extra_caught = max(extra_caught, coverage * (1 - (1 - p_input) * (1 - tech)))
-                cov_extra = max(cov_extra, coverage)
-            elif scope == "country_specific":
-                japan_cov = max(japan_cov, coverage)
+        cov_direct, extra_caught, japan_cov, barred, ids = _stage_measures(stage, in_force, listed, float(inputs.get(stage, 0.0)), settings)
         direct_part = d * cov_direct
         extra_part = (1 - d) * extra_caught
         denied = float(japan.get(stage, 0.0)) * d * max(cov_direct, japan_cov) * float(japan_denial_share) if japan_cov > 0 else 0.0

@@ -115,3 +115,11 @@ def test_self_sufficiency_is_like_for_like_on_the_package(tables):
     assert magnet["ratio_central"] == pytest.approx(magnet["capacity_tpa"] / magnet["demand_central_t"])
     sep = suff.loc["separation"]
     assert sep["ratio_low"] > sep["ratio_central"] > sep["ratio_high"]
+
+
+def test_framework_money_counts_only_where_the_data_class_it_as_alliance_separation(tables):
+    items = finance.framework_project_money(tables["framework_money"], Params()).set_index("project_id")
+    assert bool(items.at["arafura_nolans", "separation_in_alliance"])  # EXIM letter of interest for Nolans
+    assert items.at["arafura_nolans", "counted_musd"] == pytest.approx(items.at["arafura_nolans", "committed_musd"] * 0.5)  # conditional
+    assert not bool(items.at["vhm_goschen", "separation_in_alliance"])  # a mine: shown apart
+    assert "lynas_lamp" not in items.index  # JARE money is already in the project's funding: never counted twice

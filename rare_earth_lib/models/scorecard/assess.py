@@ -36,6 +36,7 @@ ASSESSMENT_TABLES: tuple[str, ...] = (
     "prices",
     "trade_exposure",
     "frameworks",
+    "framework_money",
 )
 """The data-package tables :func:`assess` reads."""
 
@@ -244,6 +245,8 @@ def assess(
     money = _money(tables, p, as_of, per_region, plants, projects)
     intensity, capex_gap = _capex(projects, p, money["need"], plants)
     funds = finance.public_money(projects, p)
+    extra = finance.framework_project_money(tables.get("framework_money"), p)
+    funds = pd.concat([funds, extra], ignore_index=True) if not extra.empty else funds
     fw_counted, fw_committed, fw_us, fw_ids = finance.framework_money(tables.get("frameworks"), p)
     parts = {"tables": tables, "p": p, "as_of": as_of, "today": today, "per_region": per_region, "chain": chain, "ex": ex}
     parts.update({"money": money, "capex_gap": capex_gap, "funds": funds, "framework": (fw_counted, fw_committed, fw_us, fw_ids)})

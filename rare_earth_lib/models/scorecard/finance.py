@@ -250,6 +250,40 @@ def public_money(projects: pd.DataFrame, p: Any) -> pd.DataFrame:
     return money
 
 
+def framework_project_money(framework_money: pd.DataFrame | None, p: Any) -> pd.DataFrame:
+    """Framework money the data assign to a named project and not already in its project funding, as :func:`public_money` rows.
+
+    It counts against the separation gap when the data class it as funding separation in the alliance
+    (``funds`` ``separation_alliance_*``) and an alliance government pays; letters of interest and other
+    upper bounds (``export_credit`` or ``lte``) count as conditional.
+    """
+    columns = ["project_id", "company", "status", "funder", "committed_musd", "counted_musd", "conditional", "source_ids"]
+    if framework_money is None or framework_money.empty:
+        return pd.DataFrame(columns=[*columns, "separation_in_alliance", "counts"])
+    rows = default_rows(framework_money)
+    rows = rows[rows["project_id"].notna() & ~rows["in_project_funding"].astype(bool)]
+    conditional = (rows["instrument"] == "export_credit") | (rows["amount_qualifier"] == "lte")
+    funder = rows["funder_country"].astype(str)
+    factor = conditional.map({True: p.conditional_funding_share, False: 1.0}) * funder.map(
+        lambda f: p.us_support_factor() if f == "United States" else 1.0
+    )
+    out = pd.DataFrame(
+        {
+            "project_id": rows["project_id"],
+            "company": rows.get("display_name", rows["item"]),
+            "status": "",
+            "funder": funder,
+            "committed_musd": rows["amount_musd"].astype(float),
+            "counted_musd": rows["amount_musd"].astype(float) * factor,
+            "conditional": conditional,
+            "source_ids": rows["source_ids"],
+        }
+    )
+    out["separation_in_alliance"] = rows["funds"].astype(str).str.startswith("separation_alliance") & funder.isin(ALLIANCE)
+    out["counts"] = out["counted_musd"].where(out["separation_in_alliance"], 0.0)
+    return out.reset_index(drop=True)
+
+
 def framework_money(frameworks: pd.DataFrame | None, p: Any) -> tuple[float, float, float, str]:
     """(counted, committed, US part committed, source ids) of the new US frameworks' money judged to reach rare earths.
 
