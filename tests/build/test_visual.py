@@ -132,10 +132,17 @@ def test_page_one_and_figure_pages_leave_no_large_blank_at_the_bottom(pdf, tmp_p
     assert not blank, f"pages left more than a third empty at the bottom (page: share): {blank}"
 
 
-def test_the_body_is_short(pdf):
+def test_appendices_follow_the_body_in_order(pdf):
+    """Methods, parameters and sources are appendices after the body, in that order, the first on a new page."""
     texts = page_texts(pdf)
-    body = next(i for i, text in enumerate(texts) if re.search(r"^\s*Appendix A\.", text, re.M))
-    assert body <= 6, f"the body (before the appendices) takes {body} pages"
+    starts = {}
+    for letter, title in (("A", "Methods and assumptions"), ("B", "Parameters"), ("C", "Sources")):
+        starts[title] = next(i for i, text in enumerate(texts) if re.search(rf"^\s*Appendix {letter}\. {title}", text, re.M))
+    assert starts["Methods and assumptions"] <= starts["Parameters"] <= starts["Sources"], starts
+    body = texts[: starts["Methods and assumptions"]]
+    assert not any("Appendix" in text.split("\n", 1)[1] for text in body), "no appendix inside the body"
+    first_lines = [line.strip() for line in texts[starts["Methods and assumptions"]].splitlines() if line.strip()][:3]
+    assert any(line.startswith("Appendix A.") for line in first_lines), f"appendix A starts a page: {first_lines}"
 
 
 def clipped_words(pdf: Path) -> tuple[list, list]:
