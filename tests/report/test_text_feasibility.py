@@ -90,3 +90,9 @@ def test_scenario_notes_explain_unchanged_results(run):
     notes = text.scenario_notes(reimposed, Params())
     assert notes and "timeline" in notes[0]
     assert text.scenario_notes(run, Params()) == []
+
+
+def test_percentages_never_round_a_partial_share_to_all_or_nothing():
+    assert text.pct(0.999) == "99.9%" and text.pct(1.0) == "100%"
+    assert text.pct(0.001) == "0.1%" and text.pct(0.0) == "0%"
+    assert text.pct(0.913) == "91%"

@@ -24,10 +24,13 @@ REGIME_LABELS = {"suspension_extended": "Suspension extended", "reimposed": "Con
 
 
 def pct(value: float | None, digits: int = 0) -> str:
-    """A fraction as a percentage (``0.913`` -> ``"91%"``); ``"n/a"`` for a missing value."""
+    """A fraction as a percentage (``0.913`` -> ``"91%"``, ``0.999`` -> ``"99.9%"``); ``"n/a"`` for a missing value."""
     if value is None or value != value:
         return "n/a"
-    return f"{value:.{digits}%}"
+    text = f"{value:.{digits}%}"
+    if (text == f"{1:.{digits}%}" and value < 1) or (text == f"{0:.{digits}%}" and value > 0):
+        return f"{value:.{digits + 1}%}"  # never round a share that is not total (or nil) to 100% (or 0%)
+    return text
 
 
 def tonnes(value: float | None) -> str:
