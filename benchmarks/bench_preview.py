@@ -81,7 +81,7 @@ def main(briefing: str = "refining_timeline", scenario: str = "base") -> dict:
         version = session.version
         edit(notebook, prose)
         prose_s = wait_for_new_version(session, version)
-        rendered = "(benchmark prose edit)" in session.html and lines[-1].startswith("preview: rendered")
+        rendered = "(benchmark prose edit)" in session.html and session.last.get("outcome") == "rendered"
         stop.set()
         watcher.join(timeout=10)
     result = {

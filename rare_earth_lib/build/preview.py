@@ -56,7 +56,7 @@ def merge_prose(executed: Any, source: Any) -> Any | None:
         return None
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     hidden = [c for c in executed.cells if inline.EVAL_TAG in c.metadata.get("tags", [])]
-    merged = copy.deepcopy(executed)
+    merged = copy.copy(executed)  # shallow: the executed cells are reused as they are, never changed
     cells, code = [], iter(run_code)
     for cell in source.cells:
         if cell.cell_type == "code":
@@ -65,7 +65,7 @@ def merge_prose(executed: Any, source: Any) -> Any | None:
                 cells += injected
         else:
             cells.append(cell)
-    merged.cells = cells + hidden
+    merged["cells"] = cells + hidden
     return merged
 
 
@@ -119,8 +119,8 @@ class Preview:
             self.log(f"preview: FAILED {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
             return "failed"
         self.executed = nb
+        self.last = {"seconds": time.perf_counter() - started, "outcome": outcome}
         self._publish(page)
-        self.last = {"seconds": time.perf_counter() - started}
         self.log(f"preview: {outcome} {self.briefing} × {self.scenario} in {self.last['seconds']:.1f} s (page version {self.version})")
         return outcome
 

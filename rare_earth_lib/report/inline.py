@@ -164,9 +164,9 @@ def substituted(nb: Any, values: Mapping[str, str] | None = None) -> Any:
         InlineExpressionError: a markdown cell holds an expression that has no recorded value.
     """
     values = recorded_values(nb) if values is None else values
-    out = copy.deepcopy(nb)
-    out.cells = [c for c in out.cells if EVAL_TAG not in c.get("metadata", {}).get("tags", [])]
-    for number, cell in enumerate(out.cells, start=1):
+    out = copy.copy(nb)  # shallow: only the markdown cells that change are copied (outputs can be megabytes)
+    out["cells"] = [c for c in nb.cells if EVAL_TAG not in c.get("metadata", {}).get("tags", [])]
+    for number, cell in enumerate(out["cells"], start=1):
         if cell.get("cell_type") != "markdown" or not EVAL_ROLE.search(_source(cell)):
             continue
         missing = [e for e in find_expressions(_source(cell)) if e not in (values or {})]
@@ -174,7 +174,8 @@ def substituted(nb: Any, values: Mapping[str, str] | None = None) -> Any:
             raise InlineExpressionError(
                 f"markdown cell {number}: no value recorded for {{eval}}`{missing[0]}` (was the notebook executed by the build?)"
             )
-        cell["source"] = substitute(_source(cell), values or {})
+        out["cells"][number - 1] = changed = copy.copy(cell)
+        changed["source"] = substitute(_source(cell), values or {})
     return out
 
 
