@@ -29,6 +29,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -75,6 +76,85 @@ def kernel_manager_class() -> type:
             return guarded_kernel_cmd(super().format_kernel_cmd(extra_arguments))
 
     return GuardedKernelManager
+
+
+#: Run silently in a spare kernel as soon as it starts: the imports every briefing needs, and vl-convert's first
+#: (slow) conversion. Nothing is bound in the user namespace, so the job still starts from a clean one.
+WARM_UP = (
+    "exec(compile("
+    + repr(
+        "import numpy, pandas, altair, vl_convert\n"
+        "import rare_earth_lib.report, rare_earth_lib.data.package, rare_earth_lib.models\n"
+        'vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{"a": 1}]},'
+        ' "encoding": {"x": {"field": "a", "type": "quantitative"}}})\n'
+    )
+    + ", '<warm-up>', 'exec'), {})"
+)
+
+#: Set to 0 to start every job's kernel cold (the benchmark and a test compare both).
+WARM_KERNELS_ENV = "RARE_EARTH_WARM_KERNELS"
+
+
+class SpareKernel:
+    """A kernel started ahead of the next job in this worker, with :data:`WARM_UP` already running in it.
+
+    Every job still gets a kernel process of its own (a used kernel is shut down), so nothing of one
+    briefing's state reaches another; only the start-up and the imports move off the job's path, into the
+    time the worker spends rendering the previous briefing. The kernel's environment is fixed when it
+    starts, so each spare has its own trace file, and a spare is used only by a job with the same
+    working folder and environment (``key``).
+    """
+
+    _spare: tuple[Any, Any, str, str] | None = None  # (manager, client, key, trace path)
+
+    @classmethod
+    def enabled(cls) -> bool:
+        return os.environ.get(WARM_KERNELS_ENV, "1") != "0"
+
+    @classmethod
+    def take(cls, key: str) -> tuple[Any, str] | None:
+        """The spare kernel and its trace file, if one was started for ``key`` and is alive; else None."""
+        from jupyter_core.utils import run_sync
+
+        spare, cls._spare = cls._spare, None
+        if spare is None:
+            return None
+        km, kc, spare_key, trace = spare
+        with contextlib.suppress(Exception):
+            kc.stop_channels()
+        if spare_key == key and run_sync(km.is_alive)():
+            return km, trace
+        cls.shutdown(km)
+        return None
+
+    @classmethod
+    def start(cls, key: str, cwd: str, env: dict[str, str], runtime: str) -> None:
+        """Start the next job's kernel now (best effort: a failure leaves the next job to start one itself)."""
+        from jupyter_core.utils import run_sync
+
+        if not cls.enabled():
+            return
+        try:
+            os.makedirs(runtime, exist_ok=True)
+            stamp = f"{os.getpid()}-{time.monotonic_ns()}"
+            trace = os.path.join(runtime, f"trace-{stamp}.txt")
+            open(trace, "w").close()
+            km = kernel_manager_class()(kernel_name="python3", connection_file=os.path.join(runtime, f"kernel-{stamp}.json"))
+            kernel_env = {**env, "RARE_EARTH_TRACE": trace, "JUPYTER_RUNTIME_DIR": runtime, "TMPDIR": runtime}
+            run_sync(km.start_kernel)(cwd=cwd, env=kernel_env)
+            kc = km.client()
+            kc.start_channels()
+            kc.execute(WARM_UP, silent=True, store_history=False)  # queued; runs while this worker renders
+        except Exception:
+            return
+        cls._spare = (km, kc, key, trace)
+
+    @staticmethod
+    def shutdown(km: Any) -> None:
+        from jupyter_core.utils import run_sync
+
+        with contextlib.suppress(Exception):
+            run_sync(km.shutdown_kernel)(now=True)
 
 
 def _worker_init(parent_pid: int) -> None:

@@ -42,6 +42,8 @@ def summary(results: list, seconds: float) -> dict[str, Any]:
         entry = {"briefing": r.job.briefing, "scenario": r.job.scenario, "status": r.status, "seconds": round(r.seconds, 2)}
         if r.error:
             entry["error"] = r.error
+        if getattr(r, "publish_s", None) is not None:
+            entry["publish_s"] = r.publish_s
         if r.status == "built":
             entry["changes"] = r.changes
         jobs.append(entry)

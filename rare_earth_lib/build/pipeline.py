@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from rare_earth_lib import parameters as params_mod
+from rare_earth_lib.build.executor import SpareKernel
 from rare_earth_lib.build.scenarios import scenario_label
 from rare_earth_lib.parameters import ParamsError, clip
 
@@ -432,6 +433,7 @@ class Result:
     seconds: float = 0.0
     changes: dict = field(default_factory=dict)
     fault: str | None = None  # "environment" when the job failed for a disk or permission fault
+    publish_s: float | None = None
 
 
 @dataclass
@@ -539,18 +541,28 @@ def execute_job(job: Job, ctx: JobContext) -> Staged:
     os.environ["JUPYTER_RUNTIME_DIR"] = os.environ["TMPDIR"] = str(runtime)
     saved_tempdir, tempfile.tempdir = tempfile.tempdir, str(runtime)
     timings: dict[str, float] = {}
+    # A kernel this worker started while it rendered its previous job (see executor.SpareKernel).
+    kernel_key = json.dumps([str(job.notebook.parent), ctx.build_date, sorted(ctx.env.items())])
+    spare = SpareKernel.take(kernel_key)
+    if spare is not None:
+        trace = Path(spare[1])
+    next_env = {k: v for k, v in os.environ.items() if k not in ("RARE_EARTH_TRACE", "JUPYTER_RUNTIME_DIR", "TMPDIR")}
     try:
-        outcome = _execute_notebook(job, ctx, executed, failed)
+        outcome = _execute_notebook(job, ctx, executed, failed, timings, km=spare[0] if spare else None)
         if outcome is not None:
             return outcome
         timings["execute_s"] = round(time.perf_counter() - started, 3)
+        timings["warm_kernel"] = spare is not None
     finally:
+        if spare is not None:
+            SpareKernel.shutdown(spare[0])
         tempfile.tempdir = saved_tempdir
         for key, value in saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        SpareKernel.start(kernel_key, str(job.notebook.parent), next_env, str(job.reports / ".tmp" / f"worker-{os.getpid()}"))
 
     try:
         import nbformat
@@ -558,6 +570,7 @@ def execute_job(job: Job, ctx: JobContext) -> Staged:
         from rare_earth_lib.build import render
 
         nb = nbformat.read(executed, as_version=4)
+        timings.update(_cell_timings(nb))
         title = render.notebook_title(nb) or job.briefing
         files: dict[str, Path | bytes] = {"ipynb": executed}
         if "html" in job.formats:
@@ -606,8 +619,10 @@ def execute_job(job: Job, ctx: JobContext) -> Staged:
     )
 
 
-def _execute_notebook(job: Job, ctx: JobContext, executed: Path, failed: Callable[..., Staged]) -> Staged | None:
-    """Run papermill; None on success, else the failed result naming the cell."""
+def _execute_notebook(
+    job: Job, ctx: JobContext, executed: Path, failed: Callable[..., Staged], timings: dict[str, float], km: Any = None
+) -> Staged | None:
+    """Run papermill; None on success (``timings`` gets ``kernel_start_s``), else the failed result naming the cell."""
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError
     from papermill.exceptions import PapermillExecutionError
@@ -615,9 +630,11 @@ def _execute_notebook(job: Job, ctx: JobContext, executed: Path, failed: Callabl
     from rare_earth_lib.build.executor import kernel_manager_class
 
     running: dict[str, Any] = {}
+    started = time.perf_counter()
 
     def on_cell_execute(cell: Any, cell_index: int) -> None:
         running.update(index=cell_index, source=cell.get("source", ""))
+        running.setdefault("kernel_ready", time.perf_counter() - started)  # the kernel is up when the first cell runs
 
     try:
         pm.execute_notebook(
@@ -632,7 +649,9 @@ def _execute_notebook(job: Job, ctx: JobContext, executed: Path, failed: Callabl
             report_mode=False,
             kernel_manager_class=kernel_manager_class(),
             on_cell_execute=on_cell_execute,
+            **({"km": km} if km is not None else {}),
         )
+        timings["kernel_start_s"] = round(running.get("kernel_ready", 0.0), 3)
     except PapermillExecutionError as exc:
         cell = _source_cell_number(executed, exc.cell_index)
         return failed(
@@ -652,6 +671,21 @@ def _execute_notebook(job: Job, ctx: JobContext, executed: Path, failed: Callabl
         where = f" while running {_cell_label(job, executed, running)}" if running else ""
         return failed(f"{job.name}: {type(exc).__name__}{where}: {first}; {{kept}}", executed, tb=_format_tb())
     return None
+
+
+def _cell_timings(nb: Any) -> dict[str, float]:
+    """Seconds in the notebook's cells as papermill recorded them: the first code cell after the parameters
+    (imports and parameter validation) as ``imports_s``, all cells as ``cells_s``."""
+    durations, first = [], None
+    for cell in nb.cells:
+        duration = (cell.get("metadata", {}).get("papermill") or {}).get("duration")
+        tags = cell.get("metadata", {}).get("tags") or []
+        if cell.cell_type != "code" or not isinstance(duration, (int, float)):
+            continue
+        durations.append(duration)
+        if first is None and not {"parameters", "injected-parameters"} & set(tags):
+            first = duration
+    return {"imports_s": round(first or 0.0, 3), "cells_s": round(sum(durations), 3)}
 
 
 def _cell_label(job: Job, executed: Path, running: dict) -> str:
@@ -920,6 +954,18 @@ def _validate_data_once(data_package) -> str:
     return before
 
 
+def _vega_bundle_env(formats: tuple[str, ...]) -> dict[str, str]:
+    """Make sure the offline Vega bundle is cached on disk (once per vl-convert version) and tell the workers where."""
+    if "html" not in formats:
+        return {}
+    from rare_earth_lib.build import render
+
+    try:
+        return {render.VEGA_BUNDLE_ENV: str(render.cached_vega_bundle())}
+    except OSError:
+        return {}  # no writable cache: each worker builds the bundle itself, as before
+
+
 def _build_locked(layout, options, scenarios, briefings, validated, log, progress) -> tuple[int, dict]:
     from rare_earth_lib.build import index
     from rare_earth_lib.build.executor import make_executor
@@ -958,7 +1004,10 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
                 versions,
                 git_state(layout.root),
                 data_package.as_of().isoformat(),
-                env={data_package.RARE_EARTH_DATA_VALIDATED: digest} if data_package.RARE_EARTH_DATA_VALIDATED in os.environ else {},
+                env={
+                    **({data_package.RARE_EARTH_DATA_VALIDATED: digest} if data_package.RARE_EARTH_DATA_VALIDATED in os.environ else {}),
+                    **_vega_bundle_env(options.formats),
+                },
             )
             executor = make_executor(options.executor, workers, scheduler=options.scheduler)
             try:
@@ -968,8 +1017,10 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
                             job, "failed", error=f"{job.name}: worker failed: {type(outcome).__name__}: {clip(str(outcome), 200)}"
                         )
                     else:
+                        t0 = time.perf_counter()
                         with _signals_deferred():  # a publish is never cut in half by Ctrl-C or SIGTERM
                             result = publish(job, outcome, staging)
+                        result.publish_s = round(time.perf_counter() - t0, 3)
                     results.append(result)
                     if progress:
                         progress(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -84,10 +85,45 @@ def to_html(nb: nbformat.NotebookNode, title: str, interactive: bool = True) -> 
     resources = {
         "briefing_title": title,
         "briefing_css": _css(),
-        "vega_bundle": charts.vega_bundle().replace("</script", "<\\/script") if interactive else "",
+        "vega_bundle": _vega_bundle() if interactive else "",
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     return body if interactive else charts.print_figures(body)
+
+
+#: Set by the build to the cached bundle's path, so workers read it instead of building it.
+VEGA_BUNDLE_ENV = "RARE_EARTH_VEGA_BUNDLE"
+
+
+def cache_dir() -> Path:
+    """Where build artefacts that depend only on package versions are kept (``$XDG_CACHE_HOME/rare-earth-briefings``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rare-earth-briefings"
+
+
+def cached_vega_bundle() -> Path:
+    """The offline Vega bundle, made ready for a ``<script>`` element, as a file built once per vl-convert version."""
+    from importlib import metadata
+
+    version = metadata.version("vl-convert-python")
+    path = cache_dir() / f"vega-bundle-vl-convert-{version}.js"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(charts.vega_bundle().replace("</script", "<\\/script"), encoding="utf-8")
+        os.replace(tmp, path)
+    return path
+
+
+@lru_cache(maxsize=1)
+def _vega_bundle() -> str:
+    cached = os.environ.get(VEGA_BUNDLE_ENV)
+    if cached:
+        try:
+            return Path(cached).read_text(encoding="utf-8")
+        except OSError:
+            pass
+    return charts.vega_bundle().replace("</script", "<\\/script")
 
 
 def to_pdf(page: str, path: Path) -> None:

@@ -261,3 +261,34 @@ def test_bad_data_row_is_bad_input_before_any_kernel_and_keeps_good_briefings(pr
     assert "stage_shares.csv" in result.stderr and "row 4" in result.stderr and "share" in result.stderr
     assert snapshot(project / "reports" / "base") == before
     assert run_cli(project, "validate").returncode == 2
+
+
+def test_warm_kernels_give_the_same_briefings_as_cold_ones(tmp_path):
+    """With one worker, the second job runs on the kernel started during the first one's render; results equal cold runs."""
+    import shutil
+
+    warm = make_project(tmp_path / "warm", briefings=("tiny", "other"))
+    cold = Path(shutil.copytree(warm, tmp_path / "cold"))
+    args = ["build", "--scenario", "base", "--scenario", "controls_reimposed", "--format", "html", "--jobs", "1"]
+    for project, flag in ((warm, "1"), (cold, "0")):
+        env = {**cli_env(project), "RARE_EARTH_WARM_KERNELS": flag}
+        result = subprocess.run(
+            [sys.executable, "-m", "rare_earth_lib.build.cli", "--root", str(project), *args],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    keys = [(b, s) for s in ("base", "controls_reimposed") for b in ("tiny", "other")]
+    warm_runs = {k: manifest(warm, k[1], k[0]) for k in keys}
+    cold_runs = {k: manifest(cold, k[1], k[0]) for k in keys}
+    assert sum(m["timings"]["warm_kernel"] for m in warm_runs.values()) == 3, "every job but the first ran on a warm kernel"
+    assert not any(m["timings"]["warm_kernel"] for m in cold_runs.values())
+    for key in keys:
+        assert warm_runs[key]["metrics"] == cold_runs[key]["metrics"], key
+        assert warm_runs[key]["parameters"] == cold_runs[key]["parameters"], key
+        assert warm_runs[key]["inputs"]["tables"] == cold_runs[key]["inputs"]["tables"], key
+        assert warm_runs[key]["metrics"]["scenario_seen"] == key[1]
+    assert not (warm / "reports" / ".tmp").exists() or not any((warm / "reports" / ".tmp").iterdir())
