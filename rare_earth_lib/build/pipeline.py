@@ -447,6 +447,7 @@ class JobContext:
     git: dict
     data_as_of: str | None
     env: dict[str, str] = field(default_factory=dict)  # set in the worker for the job (and its kernel)
+    warm_kernels: bool = False  # start the next job's kernel while rendering (local pool workers only)
 
 
 @dataclass
@@ -562,7 +563,8 @@ def execute_job(job: Job, ctx: JobContext) -> Staged:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        SpareKernel.start(kernel_key, str(job.notebook.parent), next_env, str(job.reports / ".tmp" / f"worker-{os.getpid()}"))
+        if ctx.warm_kernels:
+            SpareKernel.start(kernel_key, str(job.notebook.parent), next_env, str(job.reports / ".tmp" / f"worker-{os.getpid()}"))
 
     try:
         import nbformat
@@ -1008,6 +1010,7 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
                     **({data_package.RARE_EARTH_DATA_VALIDATED: digest} if data_package.RARE_EARTH_DATA_VALIDATED in os.environ else {}),
                     **_vega_bundle_env(options.formats),
                 },
+                warm_kernels=options.executor == "local",
             )
             executor = make_executor(options.executor, workers, scheduler=options.scheduler)
             try:
