@@ -1010,7 +1010,7 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
                     **({data_package.RARE_EARTH_DATA_VALIDATED: digest} if data_package.RARE_EARTH_DATA_VALIDATED in os.environ else {}),
                     **_vega_bundle_env(options.formats),
                 },
-                warm_kernels=options.executor == "local",
+                warm_kernels=options.executor == "local" and not options.scheduler,
             )
             executor = make_executor(options.executor, workers, scheduler=options.scheduler)
             try:
