@@ -18,6 +18,7 @@ from rare_earth_lib.models import discovery as d
 from rare_earth_lib.models import timeline as tl
 from rare_earth_lib.parameters import refining_timeline
 from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE, Explore, Params, check_space
+from rare_earth_lib.report.text import discovery as dtext
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -220,7 +221,7 @@ def test_prim_finds_a_planted_box_and_feature_scores_rank_its_inputs():
     assert set(d.strongest_inputs(scores, "goal")) == {"a", "b"}
     pd.testing.assert_frame_equal(scores, d.feature_scores(x, {"goal": y}, seed=1))
     results = pd.DataFrame({"ndpr_prob_by_year": y.astype(float), "dytb_prob_by_year": np.where(y, 0.9, 0.1)})
-    sentences = d.key_judgments(
+    sentences = dtext.key_judgments(
         {"ndpr": result},
         scores,
         results,
@@ -236,14 +237,14 @@ def test_prim_finds_a_planted_box_and_feature_scores_rank_its_inputs():
 
 def test_joint_goal_that_never_holds_falls_back_to_the_product_that_does():
     rng = np.random.default_rng(5)
-    x = pd.DataFrame(rng.random((600, 3)), columns=list(d.EXPLORATION_SPACE)[:3])
+    x = pd.DataFrame(rng.random((600, 3)), columns=list(EXPLORATION_SPACE)[:3])
     first = x.columns[0]
     results = x.assign(ndpr_prob_by_year=np.where(x[first] < 0.5, 0.9, 0.1), dytb_prob_by_year=0.05)
     analyses = {name: d.prim_boxes(x, d.goal_met(results, 0.5, name).to_numpy()) for name in ("both", "ndpr", "dytb")}
     assert analyses["both"].summary.empty and not analyses["ndpr"].summary.empty
     assert d.primary_goal(analyses) == "ndpr"
     scores = d.feature_scores(x, {"goal": d.goal_met(results, 0.5, "ndpr").to_numpy()}, seed=2)
-    sentences = d.key_judgments(
+    sentences = dtext.key_judgments(
         analyses,
         scores,
         results,

@@ -17,6 +17,7 @@ import pytest
 from rare_earth_lib import parameters
 from rare_earth_lib.build import render
 from rare_earth_lib.models import discovery as d
+from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE
 
 pytestmark = pytest.mark.slow
 
@@ -95,5 +96,5 @@ def test_key_judgments_come_from_the_boxes_and_second_run_reads_the_cache(runs):
         assert f"holds in {metrics['prim_box1_density']:.0%} of futures" in text
     assert "Dask worker(s)" in text and "computed in" in text
     assert "read from the cache" in text_of(second)
-    for spec in d.EXPLORATION_SPACE.values():
+    for spec in EXPLORATION_SPACE.values():
         assert spec.label in text, spec.label

@@ -1,0 +1,343 @@
+"""Where the goal holds: PRIM boxes (EMA Workbench), feature scores, and frames for the charts and tables."""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE, Explore
+
+
+def goal_met(results: pd.DataFrame, goal_probability: float, products: str = "both") -> pd.Series:
+    """Whether each scenario meets the goal: P(covered by the probability year) >= ``goal_probability``.
+
+    Args:
+        results: output of :func:`evaluate_scenarios`.
+        goal_probability: in (0, 1).
+        products: ``"both"`` (NdPr and Dy+Tb), ``"ndpr"`` or ``"dytb"``.
+    """
+    if products not in ("both", "ndpr", "dytb"):
+        raise ValueError(f"products must be 'both', 'ndpr' or 'dytb'; got {products!r}")
+    keys = ("ndpr", "dytb") if products == "both" else (products,)
+    ok = np.ones(len(results), dtype=bool)
+    for key in keys:
+        ok &= results[f"{key}_prob_by_year"].to_numpy() >= goal_probability - 1e-12
+    return pd.Series(ok, index=results.index, name="goal_met")
+
+
+def _ema() -> tuple[Any, Any]:
+    """The EMA Workbench's PRIM and feature-scoring modules, imported without their optional-backend warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ipyparallel.*")
+        from ema_workbench.analysis import feature_scoring, prim
+    logging.getLogger("EMA").setLevel(logging.ERROR)
+    return prim, feature_scoring
+
+
+@dataclass(frozen=True)
+class PrimResult:
+    """PRIM boxes and the first box's peeling trajectory.
+
+    Attributes:
+        boxes: one row per restricted input of each box: ``box`` (1, 2, ...), ``input``, ``low``, ``high``
+            (the box's limits on it), ``space_low``, ``space_high`` (the explored range), ``coverage``,
+            ``density``, ``mass`` (share of all scenarios in the box), ``n_scenarios``.
+        summary: one row per box: ``box``, ``coverage``, ``density``, ``mass``, ``n_restricted``.
+        trajectory: the first box's peeling trajectory: ``step``, ``coverage``, ``density``, ``mass``,
+            ``n_restricted``, ``chosen`` (the step the box stopped at).
+        base_rate: share of all scenarios meeting the goal.
+    """
+
+    boxes: pd.DataFrame
+    summary: pd.DataFrame
+    trajectory: pd.DataFrame
+    base_rate: float
+
+
+def _choose_step(trajectory: pd.DataFrame, threshold: float) -> int:
+    """The step of a peeling trajectory with the highest coverage among those whose density reaches ``threshold``
+    (ties: fewer restricted inputs, then the earlier step); the densest step when none reaches it."""
+    meets = trajectory.loc[trajectory["density"] >= threshold - 1e-12]
+    if meets.empty:
+        return int(trajectory["density"].to_numpy().argmax())
+    order = meets.assign(_step=np.arange(len(trajectory))[trajectory["density"].to_numpy() >= threshold - 1e-12])
+    order = order.sort_values(["coverage", "res_dim", "_step"], ascending=[False, True, True], kind="stable")
+    return int(order["_step"].iloc[0])
+
+
+def prim_boxes(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.8, max_boxes: int = 3, significance: float = 0.05) -> PrimResult:
+    """Scenario discovery with the EMA Workbench's PRIM: boxes of the input space where the goal holds.
+
+    For each box, PRIM (``ema_workbench.analysis.prim``) peels and pastes; the step kept is the one with the
+    highest coverage among the steps whose density reaches ``threshold``. Restrictions that are not
+    significant (quasi-p-value above ``significance`` on every restricted side, Bryant and Lempert 2010) are
+    then dropped with PRIM's own ``drop_restriction``, so a box names only the inputs that matter. PRIM then
+    looks for the next box among the scenarios left, up to ``max_boxes``; a box whose density falls short of
+    the threshold ends the search.
+
+    Args:
+        x: explored inputs, one column per input (the sample).
+        y: goal met per scenario (bool).
+        threshold: density a box must reach.
+        max_boxes: at most this many boxes.
+        significance: quasi-p-value above which a restriction is dropped.
+    """
+    prim, _ = _ema()
+    y = np.asarray(y, dtype=bool)
+    base_rate = float(y.mean()) if y.size else 0.0
+    empty = PrimResult(
+        pd.DataFrame(), pd.DataFrame(columns=["box", "coverage", "density", "mass", "n_restricted"]), pd.DataFrame(), base_rate
+    )
+    if y.sum() == 0 or y.all():
+        return empty
+    x = x.reset_index(drop=True).astype("float64")
+    rows, summary, trajectory = [], [], pd.DataFrame()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        finder = prim.Prim(x, y, threshold=threshold)
+        for number in range(1, max_boxes + 1):
+            box = finder.find_box()
+            if box is None or box.mean < threshold:
+                break
+            box.select(_choose_step(box.peeling_trajectory, threshold))
+            qp = box.qp[box._cur_box]
+            for name, values in qp.items():
+                sides = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v)) and v >= 0]
+                if sides and min(sides) > significance:
+                    box.drop_restriction(name)
+            traj = box.peeling_trajectory.reset_index(drop=True)
+            stats = traj.iloc[box._cur_box]
+            if number == 1:
+                trajectory = pd.DataFrame(
+                    {
+                        "step": np.arange(len(traj), dtype="int64"),
+                        "coverage": traj["coverage"].to_numpy(dtype="float64"),
+                        "density": traj["density"].to_numpy(dtype="float64"),
+                        "mass": traj["mass"].to_numpy(dtype="float64"),
+                        "n_restricted": traj["res_dim"].to_numpy(dtype="int64"),
+                        "chosen": np.arange(len(traj)) == int(box._cur_box),
+                    }
+                )
+            elif stats["density"] < threshold:
+                break
+            limits = box.box_lims[box._cur_box]
+            initial = box.box_lims[0]
+            restricted = 0
+            for name in x.columns:
+                low, high = float(limits.loc[0, name]), float(limits.loc[1, name])
+                lo_all, hi_all = float(initial.loc[0, name]), float(initial.loc[1, name])
+                if low > lo_all or high < hi_all:
+                    restricted += 1
+                    rows.append(
+                        {
+                            "box": number,
+                            "input": name,
+                            "low": low,
+                            "high": high,
+                            "space_low": lo_all,
+                            "space_high": hi_all,
+                            "coverage": float(stats["coverage"]),
+                            "density": float(stats["density"]),
+                            "mass": float(stats["mass"]),
+                            "n_scenarios": int(stats["n"]),
+                        }
+                    )
+            summary.append(
+                {
+                    "box": number,
+                    "coverage": float(stats["coverage"]),
+                    "density": float(stats["density"]),
+                    "mass": float(stats["mass"]),
+                    "n_restricted": restricted,
+                }
+            )
+    boxes = pd.DataFrame(rows)
+    if not boxes.empty:
+        boxes["input"] = boxes["input"].astype("string")
+    return PrimResult(boxes, pd.DataFrame(summary), trajectory, base_rate)
+
+
+def feature_scores(x: pd.DataFrame, outcomes: Mapping[str, np.ndarray], seed: int) -> pd.DataFrame:
+    """Which inputs matter: extra-trees feature scores (EMA Workbench) of each outcome on the explored inputs.
+
+    Args:
+        x: explored inputs.
+        outcomes: outcome name -> values (bool outcomes are scored as classification, others as regression).
+        seed: random state of the trees (fixed: the same inputs give the same scores).
+
+    Returns:
+        Long DataFrame: ``input``, ``outcome``, ``score`` (each outcome's scores sum to 1), ``rank`` (1 = most).
+    """
+    _, fs = _ema()
+    from ema_workbench.analysis.scenario_discovery_util import RuleInductionType
+
+    frames = []
+    x = x.reset_index(drop=True).astype("float64")
+    for name, values in outcomes.items():
+        values = np.asarray(values)
+        is_bool = values.dtype == bool
+        if is_bool and (values.all() or not values.any()):
+            continue
+        mode = RuleInductionType.CLASSIFICATION if is_bool else RuleInductionType.REGRESSION
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scores, _ = fs.get_ex_feature_scores(x, values.astype(int) if is_bool else values.astype(float), mode=mode, random_state=seed)
+        series = scores.iloc[:, 0]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "input": [str(name) for name in series.index],
+                    "outcome": name,
+                    "score": series.to_numpy(dtype="float64"),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=["input", "outcome", "score", "rank"])
+    out = pd.concat(frames, ignore_index=True)
+    out["rank"] = out.groupby("outcome")["score"].rank(ascending=False, method="first").astype("int64")
+    for column in ("input", "outcome"):
+        out[column] = out[column].astype("string")
+    return out.sort_values(["outcome", "rank"]).reset_index(drop=True)
+
+
+def strongest_inputs(scores: pd.DataFrame, outcome: str, n: int = 2) -> list[str]:
+    """The ``n`` inputs with the highest score for ``outcome`` (falls back to the first outcome scored)."""
+    sub = scores.loc[scores["outcome"] == outcome]
+    if sub.empty:
+        sub = scores.loc[scores["outcome"] == scores["outcome"].iloc[0]] if len(scores) else sub
+    return sub.sort_values("rank")["input"].head(n).astype(str).tolist()
+
+
+def in_box(x: pd.DataFrame, boxes: pd.DataFrame, box: int) -> np.ndarray:
+    """Whether each row of ``x`` lies in PRIM box number ``box``."""
+    mask = np.ones(len(x), dtype=bool)
+    for row in boxes.loc[boxes["box"] == box].itertuples(index=False):
+        values = x[str(row.input)].to_numpy()
+        mask &= (values >= row.low - 1e-12) & (values <= row.high + 1e-12)
+    return mask
+
+
+def _fmt(value: float, name: str) -> str:
+    if "rate" in name:
+        return f"{value:.1%}"
+    if "prob" in name:
+        return f"{value:.2f}"
+    return f"{value:.3g}" if abs(value) < 10 else f"{value:,.0f}"
+
+
+def box_conditions(boxes: pd.DataFrame, box: int, labels: Mapping[str, str]) -> list[str]:
+    """Each restricted input of a box as text: ``"slip multiplier <= 1.2"``, ``"0.4 <= demand scale <= 0.9"``."""
+    parts = []
+    for row in boxes.loc[boxes["box"] == box].itertuples(index=False):
+        name = str(row.input)
+        label = labels.get(name, name)
+        lower = row.low > row.space_low + 1e-12
+        upper = row.high < row.space_high - 1e-12
+        if lower and upper:
+            parts.append(f"{_fmt(row.low, name)} <= {label} <= {_fmt(row.high, name)}")
+        elif lower:
+            parts.append(f"{label} >= {_fmt(row.low, name)}")
+        elif upper:
+            parts.append(f"{label} <= {_fmt(row.high, name)}")
+    return parts
+
+
+GOAL_PRODUCTS: dict[str, str] = {"both": "NdPr and Dy+Tb oxide", "ndpr": "NdPr oxide", "dytb": "Dy+Tb oxide"}
+"""Goal -> the products it asks about, in words."""
+
+
+def analyse_goals(results: pd.DataFrame, goal_probability: float, configured: str, threshold: float) -> dict[str, PrimResult]:
+    """PRIM for the configured goal and, when it asks for both products, for each product alone.
+
+    The joint goal can fail everywhere because one product never gets there; the single-product analyses
+    then still show where the other does. Keys are in order: the configured goal first.
+    """
+    names = [configured, "ndpr", "dytb"] if configured == "both" else [configured]
+    x = results[list(EXPLORATION_SPACE)]
+    return {name: prim_boxes(x, goal_met(results, goal_probability, name).to_numpy(), threshold=threshold) for name in names}
+
+
+def primary_goal(analyses: Mapping[str, PrimResult]) -> str:
+    """The goal whose boxes the briefing charts: the configured goal if PRIM found a box for it, else the first
+    single-product goal that has one, else the configured goal."""
+    for name, result in analyses.items():
+        if not result.summary.empty:
+            return name
+    return next(iter(analyses))
+
+
+def box_table_all(analyses: Mapping[str, PrimResult], labels: Mapping[str, str]) -> pd.DataFrame:
+    """The boxes of every goal analysed, as one display table with a ``Goal`` column."""
+    frames = [box_table(result, labels).assign(Goal=GOAL_PRODUCTS[name]) for name, result in analyses.items() if not result.boxes.empty]
+    if not frames:
+        return box_table(next(iter(analyses.values())), labels).assign(Goal=pd.Series(dtype="string"))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["Goal", *[c for c in out.columns if c != "Goal"]]]
+
+
+def box_rectangle(box: pd.DataFrame, x: pd.DataFrame, first: str, second: str) -> pd.DataFrame:
+    """A PRIM box's limits on two inputs as one rectangle (``x_low``, ``x_high``, ``y_low``, ``y_high``); an input the
+    box does not restrict spans the sampled range. Empty when there is no box."""
+    if box is None or box.empty:
+        return pd.DataFrame(columns=["x_low", "x_high", "y_low", "y_high"])
+    limits = {}
+    for axis, name in (("x", first), ("y", second)):
+        rows = box.loc[box["input"] == name]
+        low, high = (float(rows["low"].iloc[0]), float(rows["high"].iloc[0])) if len(rows) else (float(x[name].min()), float(x[name].max()))
+        limits[f"{axis}_low"], limits[f"{axis}_high"] = [low], [high]
+    return pd.DataFrame(limits)
+
+
+def box_table(prim_result: PrimResult, labels: Mapping[str, str]) -> pd.DataFrame:
+    """The PRIM boxes as a display table (one row per restricted input of each box); empty when no box was found."""
+    boxes = prim_result.boxes
+    columns = ["Box", "Input", "Box range", "Explored range", "Coverage", "Density", "Futures in box"]
+    if boxes.empty:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(
+        {
+            "Box": boxes["box"].astype("int64"),
+            "Input": [labels.get(str(n), str(n)) for n in boxes["input"]],
+            "Box range": [f"{lo:.3g} to {hi:.3g}" for lo, hi in zip(boxes["low"], boxes["high"], strict=True)],
+            "Explored range": [f"{lo:.3g} to {hi:.3g}" for lo, hi in zip(boxes["space_low"], boxes["space_high"], strict=True)],
+            "Coverage": [f"{v:.0%}" for v in boxes["coverage"]],
+            "Density": [f"{v:.0%}" for v in boxes["density"]],
+            "Futures in box": boxes["n_scenarios"].astype("int64"),
+        }
+    )
+
+
+def boxes_for_chart(prim_result: PrimResult, space: Mapping[str, Explore] = EXPLORATION_SPACE) -> pd.DataFrame:
+    """Rows for the boxes chart: the boxes found, or, when there is none, every input unrestricted (box 0)."""
+    if not prim_result.boxes.empty:
+        return prim_result.boxes
+    return pd.DataFrame(
+        {
+            "box": 0,
+            "input": list(space),
+            "low": [spec.low for spec in space.values()],
+            "high": [spec.high for spec in space.values()],
+            "space_low": [spec.low for spec in space.values()],
+            "space_high": [spec.high for spec in space.values()],
+            "coverage": 1.0,
+            "density": prim_result.base_rate,
+        }
+    )
+
+
+def trajectory_for_chart(prim_result: PrimResult) -> pd.DataFrame:
+    """The first box's peeling trajectory, or, when PRIM found no box, its starting point: the whole space
+    (coverage 100%, density = the share of futures meeting the goal)."""
+    if not prim_result.trajectory.empty:
+        return prim_result.trajectory
+    return pd.DataFrame(
+        {"step": [0], "coverage": [1.0], "density": [prim_result.base_rate], "mass": [1.0], "n_restricted": [0], "chosen": [True]}
+    )

@@ -1,0 +1,155 @@
+"""Dask: connect to a scheduler or a local cluster, refuse workers with another library, map chunks."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rare_earth_lib.models.discovery.evaluate import Tables, chunks, evaluate_chunk
+
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
+"""The installed ``rare_earth_lib`` package."""
+
+
+DASK_SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+
+
+class LibraryMismatchError(RuntimeError):
+    """A Dask worker runs a different ``rare_earth_lib`` than the client."""
+
+
+def library_hash(parts: Sequence[str] | None = None, root: Path = PACKAGE_DIR, exclude: Sequence[str] = ()) -> str:
+    """SHA-256 of the installed library's files (code, templates, data), or of the named ``parts`` of it.
+
+    Args:
+        parts: sub-paths of the package to hash (default: all of it).
+        root: the package directory.
+        exclude: sub-paths left out (a folder leaves out everything under it).
+    """
+    digest = hashlib.sha256()
+    paths = [root] if parts is None else [root / part for part in parts]
+    files: list[Path] = []
+    for base in paths:
+        files.extend([base] if base.is_file() else sorted(base.rglob("*")))
+    for path in sorted(files):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        relative = path.relative_to(root).as_posix()
+        if any(relative == part or relative.startswith(part.rstrip("/") + "/") for part in exclude):
+            continue
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def scheduler_address(parameter: str = "") -> str | None:
+    """The scheduler to use: the parameter if set, else ``DASK_SCHEDULER_ADDRESS``, else ``None`` (local cluster)."""
+    address = (parameter or os.environ.get(DASK_SCHEDULER_ENV, "")).strip()
+    return address or None
+
+
+def quiet_dask() -> None:
+    """Keep the distributed library's log chatter (nanny restarts, closed connections) out of notebooks and builds."""
+    for name in ("distributed", "distributed.worker", "distributed.nanny", "distributed.scheduler", "distributed.core"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def connect(address: str | None = None, n_workers: int = 2) -> Iterator[Any]:
+    """A Dask client on the scheduler at ``address``, or on a new ``LocalCluster`` of ``n_workers`` processes.
+
+    The local cluster uses one thread per worker (the Monte Carlo is numpy-bound) and a dashboard on a free port; it is
+    closed on exit. A remote scheduler is only disconnected from.
+    """
+    from distributed import Client, LocalCluster
+
+    quiet_dask()
+    if address:
+        client = Client(address, timeout="30s")
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    with (
+        LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def _worker_library_hash() -> str:
+    from rare_earth_lib.models import discovery
+
+    return discovery.library_hash()
+
+
+def check_workers(client: Any, expected: str | None = None) -> dict[str, str]:
+    """Refuse workers whose installed ``rare_earth_lib`` differs from the client's.
+
+    Args:
+        client: a connected Dask client.
+        expected: the client's library hash (default: :func:`library_hash` here).
+
+    Returns:
+        Worker address -> library hash (all equal to ``expected``).
+
+    Raises:
+        LibraryMismatchError: naming the workers that differ, and both hashes.
+        RuntimeError: the cluster has no workers.
+    """
+    expected = expected or library_hash()
+    client.wait_for_workers(1, timeout=60)
+    hashes = client.run(_worker_library_hash)
+    if not hashes:
+        raise RuntimeError("the Dask cluster has no workers")
+    wrong = {worker: h for worker, h in hashes.items() if h != expected}
+    if wrong:
+        listed = ", ".join(f"{worker} ({h[:12]})" for worker, h in sorted(wrong.items()))
+        raise LibraryMismatchError(
+            f"{len(wrong)} of {len(hashes)} Dask worker(s) run a different rare_earth_lib than this client "
+            f"(library hash {expected[:12]}): {listed}. Install the same project version on every worker."
+        )
+    return hashes
+
+
+def evaluate_scenarios(
+    sample: pd.DataFrame,
+    fixed: Mapping[str, Any],
+    tables: Tables,
+    *,
+    n_trials: int,
+    probability_by_year: int,
+    client: Any = None,
+    chunk_size: int = 50,
+) -> pd.DataFrame:
+    """Evaluate every sampled scenario, on a Dask client when given, else in this process.
+
+    Chunks are Dask tasks with deterministic keys; a task lost with its worker is re-run by Dask. The
+    result is sorted by ``scenario_id`` and does not depend on ``chunk_size`` or on the workers.
+    """
+    parts = chunks(sample, chunk_size)
+    if client is None:
+        results = [evaluate_chunk(part, fixed, tables, n_trials, probability_by_year) for part in parts]
+    else:
+        check_workers(client)
+        [tables_future] = client.scatter([tables], broadcast=True, hash=False)
+        futures = [
+            client.submit(evaluate_chunk, part, dict(fixed), tables_future, n_trials, probability_by_year, pure=False, retries=2)
+            for part in parts
+        ]
+        results = client.gather(futures)
+    out = pd.concat(results, ignore_index=True).sort_values("scenario_id", kind="stable").reset_index(drop=True)
+    return out
