@@ -85,7 +85,8 @@ def browser():
 
 
 def pages(site: Path) -> list[Path]:
-    return [site / "index.html", *sorted(site.glob("*/*.html"))]
+    """The index and every briefing page (``<scenario>/<briefing>.html``, beside its manifest)."""
+    return [site / "index.html", *sorted(p for p in site.glob("*/*.html") if p.with_suffix(".manifest.json").is_file())]
 
 
 def open_page(driver, page: Path) -> int:
@@ -94,8 +95,9 @@ def open_page(driver, page: Path) -> int:
 
     driver.get(page.as_uri())
     charts = driver.execute_script("return document.querySelectorAll('.chart').length")
-    WebDriverWait(driver, 60).until(
-        lambda d: d.execute_script("return document.querySelectorAll('.chart .vega-embed svg.marks').length") == charts
+    WebDriverWait(driver, 120).until(
+        lambda d: d.execute_script("return document.querySelectorAll('.chart .vega-embed svg.marks').length") == charts,
+        message=f"{page.name}: not every chart became interactive",
     )
     return charts
 
