@@ -100,7 +100,7 @@ def _case_range(figures: dict[str, Any], key: str) -> str:
 def _case_years(run: Any, product: str, build_date: dt.date) -> str:
     horizon = run.params.horizon_year
     texts = {case: coverage_text(s[product]["p50"], build_date, horizon) for case, s in run.coverage_by_case.items()}
-    return f"low demand {texts['low']}; central {texts['central']}; high {texts['high']}"
+    return f"{texts['low']} on low demand, {texts['central']} on central demand and {texts['high']} on high demand"
 
 
 def summary(run: Any, build_date: dt.date) -> list[str]:
@@ -143,8 +143,8 @@ def key_judgments(run: Any, build_date: dt.date, ref: Any) -> list[str]:
         " of alliance demand across the low, central and high demand estimates: for light rare earths the answer depends"
         f" more on which demand estimate is right than on any plant ({ref('self_sufficiency_table')}).",
         f"Heavy rare earths are not: {tonnes(f['dytb_capacity_today_tpa'])} t a year of Dy+Tb against"
-        f" {tonnes(f['dytb_demand_today_central_t'])} t of demand; covering {pct(p.coverage_threshold)} of it comes"
-        f" {_case_years(run, 'dytb_oxide', build_date)} (median of the simulations) ({ref('self_sufficiency_table')}).",
+        f" {tonnes(f['dytb_demand_today_central_t'])} t of demand; the median simulation covers {pct(p.coverage_threshold)} of it"
+        f" {_case_years(run, 'dytb_oxide', build_date)} ({ref('self_sufficiency_table')}).",
         f"Exposure to Chinese licensing sits in heavy separation ({pct(f['licence_share_heavy_separation'])} of supply) and magnets"
         f" ({pct(f['licence_share_magnet'])}), not light separation ({pct(f['licence_share_separation'])}) ({ref('branches_table')}).",
         f"{_money_clause(run)}; the weakest area of the scorecard is {f['bottleneck_label'].lower()}"
