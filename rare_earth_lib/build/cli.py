@@ -18,7 +18,6 @@ from pathlib import Path
 
 from rare_earth_lib import __version__
 from rare_earth_lib.build import pipeline as b
-from rare_earth_lib.data.checks import DataCheckError
 from rare_earth_lib.parameters import ParamsError, clip
 
 LINE_LIMIT = 400  # characters of one error line; input values are already quoted at most ~200 characters
@@ -135,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "new-scenario":
             return _new_scenario(layout, args)
         return _build(layout, args)
-    except (b.BuildInputError, ParamsError, DataCheckError) as exc:
+    except (b.BuildInputError, ParamsError) as exc:
         _error(str(exc))
         return b.EXIT_BAD_INPUT
     except b.LockedError as exc:
@@ -154,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         _error(f"environment fault: {b._os_error(exc)}{saved}")
         return b.EXIT_ENVIRONMENT
     except Exception as exc:
+        if type(exc).__module__.startswith("rare_earth_lib.data"):  # a data rule (DataCheckError; not imported: pandas is slow)
+            _error(str(exc))
+            return b.EXIT_BAD_INPUT
         saved = _save_traceback(layout, args.debug)
         _error(f"internal error: {type(exc).__name__}: {clip(str(exc), 200)}{saved}")
         return b.EXIT_FAILED
