@@ -128,6 +128,15 @@ class Params(BriefingParams):
         le=5.0,
         description="Shift before the log-normal fit of slips, so on-time and early builds are in its support.",
     )
+    slip_spread_factor: float | None = Field(
+        None,
+        gt=0.0,
+        le=5.0,
+        description=(
+            "Factor on the fitted log-sd of slips; empty = calibrated so the analogs' leave-one-out P10-P90 windows hold "
+            "about 80% of them; 1 = the plain fit."
+        ),
+    )
     analog_scope: Literal["refining", "all"] = Field(
         "refining",
         description="Analogs for the slip fit: mining/cracking/separation builds ('refining') or also magnets.",

@@ -510,3 +510,48 @@ def test_check_run_passes_and_fails_loudly():
     bad_result = dataclasses.replace(good.result, demand_tpa=zero_demand)
     with pytest.raises(ValueError, match="dytb_oxide demand"):
         tl.check_run(dataclasses.replace(good, result=bad_result))
+
+
+# ------------------------------------------------------------------ calibration of the spread
+CALIBRATION_TOLERANCE = 0.10
+"""Calibrated leave-one-out coverage must lie within 10 points of the nominal 80% (with n decided builds,
+coverage moves in steps of 1/n; the data package's sample allows 80% exactly or within one step)."""
+
+
+def test_calibrated_hindcast_covers_about_80_percent_of_the_data_package_analogs():
+    from rare_earth_lib.data import package as dp
+
+    analogs, as_of = dp.load("build_analogs"), dp.as_of()
+    cal = tl.calibrate_spread(analogs, as_of=as_of)
+    assert cal.n_decided >= 5
+    assert abs(cal.coverage - 0.8) <= max(CALIBRATION_TOLERANCE, 1.0 / cal.n_decided)
+    assert cal.ci_low <= cal.coverage <= cal.ci_high and cal.ci_high - cal.ci_low > 0.2  # small n: a wide interval
+    # the calibrated table is what the hindcast reports with that spread, and the plain fit is reported beside it
+    table = tl.hindcast(analogs, as_of=as_of, spread_factor=cal.spread_factor)
+    assert tl.hindcast_coverage(table)["coverage_rate"] == cal.coverage
+    plain = tl.hindcast_coverage(tl.hindcast(analogs, as_of=as_of))
+    assert cal.uncalibrated["coverage_rate"] == plain["coverage_rate"]
+    # nothing closer to 80% exists on the grid, and no factor nearer 1 is as close
+    gaps = (cal.grid["coverage"] - 0.8).abs()
+    assert abs(cal.coverage - 0.8) == pytest.approx(gaps.min())
+    closest = cal.grid.loc[gaps.round(9) == round(gaps.min(), 9), "spread_factor"]
+    assert abs(cal.spread_factor - 1) == pytest.approx((closest - 1).abs().min())
+
+
+def test_calibrated_run_is_the_default_and_a_set_spread_is_used_as_given():
+    calibrated, plain = run(), run(slip_spread_factor=1.0)
+    assert calibrated.calibration is not None and plain.calibration is None
+    assert calibrated.spread_factor == calibrated.calibration.spread_factor and plain.spread_factor == 1.0
+    assert calibrated.slip_fit.sigma == pytest.approx(plain.slip_fit.sigma * calibrated.spread_factor)
+    assert calibrated.slip_fit.mu == plain.slip_fit.mu
+    head = tl.headline(calibrated, tl.hindcast(ANALOGS, as_of=AS_OF, spread_factor=calibrated.spread_factor))
+    assert head["slip_spread_calibrated"] is True and head["hindcast_coverage_rate_uncalibrated"] is not None
+    assert head["hindcast_coverage_ci_low"] <= head["hindcast_coverage_rate"] <= head["hindcast_coverage_ci_high"]
+    with pytest.raises(ValueError, match="slip_spread_factor"):
+        small_params(slip_spread_factor=0.0)
+
+
+def test_binomial_interval_is_clopper_pearson():
+    low, high = tl.binomial_interval(4, 5)
+    assert low == pytest.approx(0.3426, abs=1e-4) and high == pytest.approx(0.9898, abs=1e-4)
+    assert tl.binomial_interval(0, 0) == (None, None)

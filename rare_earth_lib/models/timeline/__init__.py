@@ -33,8 +33,9 @@ their parameters (common random numbers), so a scenario that only delays or remo
 covers demand earlier in any trial.
 """
 
+from rare_earth_lib.models.timeline.calibration import Calibration, binomial_interval, calibrate_spread
 from rare_earth_lib.models.timeline.headline import headline
-from rare_earth_lib.models.timeline.hindcast import hindcast, hindcast_coverage
+from rare_earth_lib.models.timeline.hindcast import hindcast, hindcast_coverage, hindcast_slips, loo_fits
 from rare_earth_lib.models.timeline.run import (
     TABLES,
     TimelineRun,
@@ -82,6 +83,11 @@ from rare_earth_lib.models.timeline.summaries import (
 from rare_earth_lib.models.timeline.tables import analog_table, format_decimal_year, pipeline_table, short_project_label, year_text
 
 __all__ = [
+    "Calibration",
+    "binomial_interval",
+    "calibrate_spread",
+    "hindcast_slips",
+    "loo_fits",
     "ANALOG_SCOPES",
     "DEFINITIONAL_FACTORS",
     "PRODUCTS",

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from rare_earth_lib.models.timeline.calibration import binomial_interval
 from rare_earth_lib.models.timeline.hindcast import hindcast_coverage
 from rare_earth_lib.models.timeline.run import TimelineRun
 from rare_earth_lib.models.timeline.sensitivity import largest_driver
@@ -21,7 +22,9 @@ def headline(run: TimelineRun, hindcast_table: pd.DataFrame | None = None, sensi
     ``dytb_prob_by_<year>``, ``ndpr_share_never_reached``, ``dytb_share_never_reached``,
     ``coverage_threshold``, ``horizon_year``, ``attribution``, ``n_trials``, ``seed``,
     ``hindcast_coverage_rate``, ``hindcast_n_inside``, ``hindcast_n_decided``, ``hindcast_n_open``,
-    ``largest_driver``, ``largest_driver_ndpr``, ``largest_driver_dytb``, ``slip_median_years``.
+    ``hindcast_coverage_ci_low``/``_high`` (90% Clopper-Pearson), ``hindcast_coverage_rate_uncalibrated``,
+    ``slip_spread_factor``, ``slip_spread_calibrated``, ``largest_driver``, ``largest_driver_ndpr``,
+    ``largest_driver_dytb``, ``slip_median_years``.
     """
     params = run.params
     out: dict[str, Any] = {}
@@ -45,8 +48,16 @@ def headline(run: TimelineRun, hindcast_table: pd.DataFrame | None = None, sensi
         out["hindcast_n_inside"] = cov["n_inside"]
         out["hindcast_n_decided"] = cov["n_decided"]
         out["hindcast_n_open"] = cov["n_open"]
+        low, high = binomial_interval(cov["n_inside"], cov["n_decided"])
+        out["hindcast_coverage_ci_low"] = None if low is None else round(low, 4)
+        out["hindcast_coverage_ci_high"] = None if high is None else round(high, 4)
     else:
         out["hindcast_coverage_rate"] = None
+    out["slip_spread_factor"] = round(float(run.spread_factor), 4)
+    out["slip_spread_calibrated"] = run.calibration is not None
+    if run.calibration is not None:
+        plain = run.calibration.uncalibrated["coverage_rate"]
+        out["hindcast_coverage_rate_uncalibrated"] = None if plain is None else round(plain, 4)
     if sensitivity_table is not None:
         out["largest_driver"] = largest_driver(sensitivity_table)
         out["largest_driver_ndpr"] = largest_driver(sensitivity_table, "ndpr_oxide")

@@ -30,6 +30,11 @@ def _predict(row: Any, fit: SlipFit, interval: tuple[float, float]) -> np.ndarra
     return row.planned_year + truncated_slip_quantile(fit, np.array([interval[0], 0.5, interval[1]]), known)
 
 
+def loo_fits(slips: pd.DataFrame, offset_years: float) -> dict[str, SlipFit]:
+    """Analog id -> slip fit on all the *other* analogs (the leave-one-out fits)."""
+    return {str(a): fit_slip_distribution(slips, offset_years=offset_years, exclude=[a]) for a in slips["analog_id"]}
+
+
 def hindcast(
     analogs: pd.DataFrame,
     *,
@@ -38,6 +43,7 @@ def hindcast(
     offset_years: float = 1.0,
     interval: tuple[float, float] = (0.1, 0.9),
     spread_factor: float = 1.0,
+    fits: dict[str, SlipFit] | None = None,
 ) -> pd.DataFrame:
     """Leave-one-out hindcast: would the model, run at each analog's decision, have bracketed the outcome?
 
@@ -63,6 +69,7 @@ def hindcast(
         offset_years: the slip fit's offset.
         interval: lower and upper probability of the window.
         spread_factor: factor on the fitted log-sd (the calibration parameter).
+        fits: leave-one-out fits from :func:`loo_fits` on the same slips (computed when omitted).
 
     Returns:
         One row per analog: ``analog_id``, ``project``, ``stage``, ``decision_year``, ``planned_year``,
@@ -76,10 +83,22 @@ def hindcast(
     if not 0.0 < interval[0] < interval[1] < 1.0:
         raise ValueError(f"interval must satisfy 0 < low < high < 1; got {interval!r}")
     slips = analog_slips(analogs, as_of=as_of, scope=scope)
-    as_of_year = decimal_as_of(as_of)
+    fits = loo_fits(slips, offset_years) if fits is None else fits
+    return hindcast_slips(slips, fits, as_of_year=decimal_as_of(as_of), interval=interval, spread_factor=spread_factor)
+
+
+def hindcast_slips(
+    slips: pd.DataFrame,
+    fits: dict[str, SlipFit],
+    *,
+    as_of_year: float,
+    interval: tuple[float, float] = (0.1, 0.9),
+    spread_factor: float = 1.0,
+) -> pd.DataFrame:
+    """:func:`hindcast` on prepared slips (:func:`analog_slips`) and leave-one-out fits (:func:`loo_fits`)."""
     rows = []
     for row in slips.itertuples(index=False):
-        fit = fit_slip_distribution(slips, offset_years=offset_years, exclude=[row.analog_id]).widened(spread_factor)
+        fit = fits[row.analog_id].widened(spread_factor)
         pred = _predict(row, fit, interval)
         outcome, decided = _judge(row, pred, as_of_year)
         rows.append(

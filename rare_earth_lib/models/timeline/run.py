@@ -22,6 +22,7 @@ import pandas as pd
 
 from rare_earth_lib.models import buildout, capacity
 from rare_earth_lib.models import demand as demand_model
+from rare_earth_lib.models.timeline.calibration import Calibration, calibrate_spread
 from rare_earth_lib.models.timeline.simulate import PRODUCTS, SimulationResult, simulate_trials, simulated_years
 from rare_earth_lib.models.timeline.stats import SlipFit, analog_slips, decimal_as_of, fit_slip_distribution
 from rare_earth_lib.models.timeline.summaries import capacity_percentiles
@@ -41,10 +42,12 @@ class TimelineRun:
         params: the parameter model used.
         pipeline: alliance refining projects, capacities filled where estimated.
         slips: analog slips (observed and censored) used for the fit.
-        slip_fit: the fitted slip distribution.
+        slip_fit: the slip distribution the simulation drew from (the fit, its log-sd times ``spread_factor``).
         demand: alliance demand estimate per year and product (totals, t oxide/yr).
         demand_by_region: the same per region, with method text.
         result: the :class:`SimulationResult`.
+        spread_factor: factor applied to the fitted log-sd (calibrated, or the scenario's ``slip_spread_factor``).
+        calibration: the calibration on the analogs when the spread is calibrated (``None`` when the scenario sets it).
     """
 
     params: Any
@@ -54,6 +57,8 @@ class TimelineRun:
     demand: pd.DataFrame
     demand_by_region: pd.DataFrame
     result: SimulationResult
+    spread_factor: float = 1.0
+    calibration: Calibration | None = None
 
 
 def filled_projects(projects: pd.DataFrame, params: Params) -> pd.DataFrame:
@@ -105,11 +110,16 @@ def run_timeline(
     projects, sim_params = capacity.with_control_channels(projects, params, as_of)
     pipeline = prepare_pipeline(projects, sim_params)
     slips = analog_slips(analogs, as_of=as_of, scope=params.analog_scope)
-    fit = fit_slip_distribution(slips, offset_years=params.slip_offset_years)
+    calibration = None
+    spread = params.slip_spread_factor
+    if spread is None:
+        calibration = calibrate_spread(analogs, as_of=as_of, scope=params.analog_scope, offset_years=params.slip_offset_years)
+        spread = calibration.spread_factor
+    fit = fit_slip_distribution(slips, offset_years=params.slip_offset_years).widened(spread)
     by_region = demand_model.scenario_demand(demand, simulated_years(params), params)
     totals = demand_model.sum_regions(by_region)
     result = simulate_trials(pipeline, fit, totals, sim_params, as_of_year)
-    run = TimelineRun(params, pipeline, slips, fit, totals, by_region, result)
+    run = TimelineRun(params, pipeline, slips, fit, totals, by_region, result, float(spread), calibration)
     if reuse is not None:
         reuse[key] = run
     return run

@@ -69,9 +69,56 @@ def key_judgment_sentences(
         )
     rate = head.get("hindcast_coverage_rate")
     if rate is not None:
-        sentences.append(
-            f"Run as of each historical build's decision date, the model's P10-P90 window held "
-            f"{head['hindcast_n_inside']} of {head['hindcast_n_decided']} decided outcomes ({rate:.0%}, against 80% "
-            f"for a well-calibrated window); {head['hindcast_n_open']} builds are still open ({refs['hindcast']})."
-        )
+        sentences.append(hindcast_sentence(head) + f" ({refs['hindcast']}).")
     return sentences
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def hindcast_sentence(head: Mapping[str, Any]) -> str:
+    """One sentence on the leave-one-out hindcast: coverage with its counts and binomial interval, and,
+    when the spread is calibrated, the plain fit's coverage beside it (no closing full stop)."""
+    inside, decided, rate = head["hindcast_n_inside"], head["hindcast_n_decided"], head["hindcast_coverage_rate"]
+    interval = ""
+    if head.get("hindcast_coverage_ci_low") is not None:
+        interval = f"; 90% interval {_share(head['hindcast_coverage_ci_low'])}-{_share(head['hindcast_coverage_ci_high'])}"
+    counts = f"{inside} of {decided} decided outcomes ({_share(rate)}{interval}, against 80% for a well-calibrated window)"
+    if head.get("slip_spread_calibrated"):
+        return (
+            f"Calibrated on past builds: with the spread of slips widened x{head['slip_spread_factor']:g}, the model's P10-P90 window, "
+            f"made as of each historical build's decision date, held {counts}; the plain fit held "
+            f"{_share(head.get('hindcast_coverage_rate_uncalibrated'))}. With {decided} decided builds the calibration itself is "
+            f"uncertain; {head['hindcast_n_open']} builds are still open"
+        )
+    return (
+        f"Run as of each historical build's decision date, the model's P10-P90 window held {counts}; "
+        f"{head['hindcast_n_open']} builds are still open"
+    )
+
+
+def hindcast_paragraph(cov: Mapping[str, Any], head: Mapping[str, Any], plain: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """The hindcast section's paragraph.
+
+    Args:
+        cov: :func:`rare_earth_lib.models.timeline.hindcast_coverage` of the hindcast shown.
+        head: the headline figures (calibration keys).
+        plain: product label -> :func:`rare_earth_lib.models.timeline.coverage_summary` of the *uncalibrated*
+            run, reported once beside the calibrated one (optional).
+    """
+    if cov["coverage_rate"] is None:
+        return f"Hindcast: none of the {cov['n_total']} builds has a decided outcome yet, so no coverage rate can be given."
+    text = (
+        f"Hindcast: of {cov['n_total']} historical builds with a planned date, {cov['n_decided']} have a decided outcome. "
+        f"{hindcast_sentence(head)}. {cov['n_early']} came in earlier than P10 and {cov['n_late']} later than P90; open builds "
+        f"are not producing yet but can still land inside their window and are not counted."
+    )
+    if plain:
+        parts = [
+            f"{label} P10 {year_text(s['p10'], s['horizon_year'])}, P50 {year_text(s['p50'], s['horizon_year'])}, "
+            f"P90 {year_text(s['p90'], s['horizon_year'])}, never by {s['horizon_year']} in {s['share_never']:.0%} of trials"
+            for label, s in plain.items()
+        ]
+        text += " Without the calibration (the plain fit) the coverage years would be: " + "; ".join(parts) + "."
+    return text
