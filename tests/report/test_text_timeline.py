@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rare_earth_lib.report.text import timeline as timeline_text
 
 
@@ -53,3 +55,59 @@ def test_hindcast_text_reports_calibration_with_its_uncertainty_and_the_plain_fi
     assert "the plain fit held 60%" in text
     assert "NdPr oxide P10 2027, P50 2031, P90 not by 2045, never by 2045 in 30% of trials" in text
     assert timeline_text.hindcast_paragraph({**cov, "coverage_rate": None}, head).startswith("Hindcast: none of the 7")
+
+
+def test_ranges_come_first_and_a_year_under_way_gets_no_forecast_probability():
+    import datetime as dt
+
+    head = {
+        "horizon_year": 2045,
+        "coverage_threshold": 0.75,
+        "ndpr_coverage_year_p10": 2031,
+        "ndpr_coverage_year_p50": 2032,
+        "ndpr_coverage_year_p90": None,
+        "ndpr_share_never_reached": 0.34,
+        "dytb_coverage_year_p10": 2030,
+        "dytb_coverage_year_p50": 2033,
+        "dytb_coverage_year_p90": None,
+        "dytb_share_never_reached": 0.0,
+        "ndpr_prob_by_2026": 0.4,
+        "dytb_prob_by_2026": 0.0,
+        "ndpr_prob_by_2030": 0.2,
+        "dytb_prob_by_2030": 0.1,
+    }
+    ranges = {
+        "ndpr": {"low": 2031, "high": 2036, "most_likely": 2032, "share_never": 0.34, "horizon_year": 2045},
+        "dytb": {"low": 2030, "high": 2038, "most_likely": 2026, "share_never": 0.0, "horizon_year": 2045},
+    }
+    refs = {"fan_ndpr": "Figure 3", "fan_dytb": "Figure 4", "coverage": "Figure 1", "tornado": "Figure 6", "hindcast": "Table 3"}
+    today = dt.date(2026, 11, 30)
+    text = timeline_text.key_judgment_sentences(head, refs, probability_by_year=2026, ranges=ranges, today=today)
+    assert text[0].startswith("NdPr oxide: alliance separation capacity covers 75% of estimated alliance demand in 2031-2036")
+    assert "most likely in 2032; in 1 trial in 3 not by 2045 (Figure 1)." in text[0]
+    assert "most likely in 2026 (the year under way); every trial reaches it by 2045" in text[2]
+    assert "P50 2032" in text[1] and text.index(text[1]) > text.index(text[0])
+    assert "2026 is under way at the build date (2026-11-30), so no forecast probability is given" in text[4]
+    assert "%" not in text[4].split("(")[0]
+    later = timeline_text.key_judgment_sentences(head, refs, probability_by_year=2030, ranges=ranges, today=today)
+    assert "by 2030 is 20% for NdPr and 10% for Dy+Tb" in later[4]
+    summary = {
+        "p10": 2026,
+        "p50": 2028,
+        "p90": None,
+        "horizon_year": 2045,
+        "share_never": 0.2,
+        "by_year": 2026,
+        "prob_by_year": 0.4,
+        "already_covered": 0.4,
+    }
+    detail = timeline_text.coverage_detail("NdPr oxide", summary, 2026, today)
+    assert "probability by 2026" not in detail and "not a forecast" in detail
+
+
+@pytest.mark.parametrize(
+    "share, words",
+    [(0.34, "1 trial in 3"), (0.25, "1 trial in 4"), (0.0, "no trial"), (0.01, "fewer than 1 trial in 20"), (0.75, "3 trials in 4")],
+)
+def test_one_in(share, words):
+    assert timeline_text.one_in(share) == words

@@ -36,6 +36,7 @@ covers demand earlier in any trial.
 from rare_earth_lib.models.timeline.calibration import Calibration, binomial_interval, calibrate_spread
 from rare_earth_lib.models.timeline.headline import headline
 from rare_earth_lib.models.timeline.hindcast import hindcast, hindcast_coverage, hindcast_slips, loo_fits
+from rare_earth_lib.models.timeline.results import TimelineResults, briefing_results
 from rare_earth_lib.models.timeline.run import (
     TABLES,
     TimelineRun,
@@ -76,13 +77,24 @@ from rare_earth_lib.models.timeline.summaries import (
     capacity_percentiles,
     coverage_by_threshold,
     coverage_distribution,
+    coverage_range,
     coverage_summary,
     project_windows,
     year_or_none,
+    year_status,
 )
-from rare_earth_lib.models.timeline.tables import analog_table, format_decimal_year, pipeline_table, short_project_label, year_text
+from rare_earth_lib.models.timeline.tables import (
+    analog_table,
+    format_decimal_year,
+    pipeline_table,
+    short_project_label,
+    target_passed,
+    year_text,
+)
 
 __all__ = [
+    "TimelineResults",
+    "briefing_results",
     "Calibration",
     "binomial_interval",
     "calibrate_spread",
@@ -104,6 +116,7 @@ __all__ = [
     "check_run",
     "coverage_by_threshold",
     "coverage_distribution",
+    "coverage_range",
     "coverage_summary",
     "coverage_years",
     "decimal_as_of",
@@ -127,7 +140,9 @@ __all__ = [
     "simulate",
     "simulate_trials",
     "simulated_years",
+    "target_passed",
     "truncated_slip_quantile",
     "year_or_none",
+    "year_status",
     "year_text",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -88,13 +89,19 @@ def capacity_percentiles(result: SimulationResult, product: str) -> pd.DataFrame
     )
 
 
-def coverage_distribution(result: SimulationResult, product: str) -> pd.DataFrame:
+def coverage_distribution(result: SimulationResult, product: str, today: dt.date | None = None) -> pd.DataFrame:
     """Share of trials first reaching coverage in each year, cumulative share, and a "never" row.
+
+    Args:
+        result: a simulation result.
+        product: ``"ndpr_oxide"`` or ``"dytb_oxide"``.
+        today: the build date; years before it are "past", its own year "under way" (a modelled share
+            for those years is not a forecast).
 
     Returns:
         DataFrame with ``year`` (nullable Int64; ``<NA>`` on the "never within the horizon" row),
-        ``label`` (the year as text, or "never by <horizon>"), ``share_of_trials`` and
-        ``cumulative_share`` (0..1).
+        ``label`` (the year as text, or "never by <horizon>"), ``share_of_trials``,
+        ``cumulative_share`` (0..1) and ``when`` ("past", "under way", "forecast" or "never").
 
     Raises:
         ValueError: unknown product.
@@ -112,11 +119,24 @@ def coverage_distribution(result: SimulationResult, product: str) -> pd.DataFram
         }
     )
     out["cumulative_share"] = out["share_of_trials"].cumsum()
+    out["when"] = pd.array([year_status(int(y), today) for y in result.years] + ["never"], dtype="string")
     return out
 
 
+def year_status(year: int, today: dt.date | None) -> str:
+    """ "past", "under way" or "forecast" for a calendar year seen from ``today`` (``None``: all forecast)."""
+    if today is None or year > today.year:
+        return "forecast"
+    return "under way" if year == today.year else "past"
+
+
 def project_windows(result: SimulationResult, quantiles: Sequence[float] = (0.1, 0.5, 0.9)) -> pd.DataFrame:
-    """Simulated first-output window of each project (among trials where it is built).
+    """Simulated first-output window of each project over *all* trials (no survivor bias).
+
+    A trial in which the plant is never built counts as "not built by the horizon" (``inf``), so the
+    percentiles are those of the plant's first output among every trial, not only the trials where it
+    survives; a percentile that falls among the not-built trials is NaN ("not built"). A scenario that
+    stops plants therefore never shows an *earlier* median date than one that does not.
 
     Args:
         result: output of :func:`rare_earth_lib.models.timeline.simulate.simulate_trials`.
@@ -124,23 +144,45 @@ def project_windows(result: SimulationResult, quantiles: Sequence[float] = (0.1,
 
     Returns:
         The simulated pipeline with ``first_output_p10_year``, ``first_output_p50_year``,
-        ``first_output_p90_year`` (decimal years; the actual date for producing plants, NaN if never built)
-        and ``completion_probability``.
+        ``first_output_p90_year`` (decimal years over all trials; the actual date for producing plants;
+        NaN = not built at that percentile), ``share_built`` (share of trials in which the plant is built
+        by the horizon) beside ``completion_probability``.
     """
     out = result.pipeline.copy()
     first = result.first_output_year
+    horizon_end = result.params.horizon_year + 1.0
+    all_trials = np.where(np.isnan(first) | (first >= horizon_end), np.inf, first)
     producing = out["status"].isin(PRODUCING_STATUSES)
     for q in quantiles:
         name = f"first_output_p{int(round(q * 100))}_year"
-        values = np.full(first.shape[1], np.nan)
-        for j in range(first.shape[1]):
-            col = first[:, j]
-            col = col[~np.isnan(col)]
-            if col.size:
-                values[j] = empirical_quantile(col, q)
-        out[name] = values
+        values = np.quantile(all_trials, q, axis=0, method="inverted_cdf") if first.size else np.full(first.shape[1], np.inf)
+        out[name] = np.where(np.isfinite(values), values, np.nan)
         out.loc[producing, name] = out.loc[producing, "actual_first_output_year"]
+    out["share_built"] = np.isfinite(all_trials).mean(axis=0) if first.shape[0] else np.nan
+    out.loc[producing, "share_built"] = 1.0
     return out
+
+
+def coverage_range(result: SimulationResult, product: str, central: float = 0.8) -> dict[str, Any]:
+    """The coverage year as a range first: the central ``central`` share of the trials that reach it, the
+    most likely year, and the share of trials that never reach it within the horizon.
+
+    Returns:
+        Dict with ``low`` and ``high`` (years bounding the central share of reaching trials; ``None`` if
+        no trial reaches it), ``most_likely`` (the modal year), ``share_never``, ``share_reached`` and
+        ``horizon_year``.
+    """
+    _check_product(product)
+    cov = result.coverage_year[product]
+    reached = cov[np.isfinite(cov)]
+    tail = (1.0 - central) / 2.0
+    out: dict[str, Any] = {"share_never": float(np.mean(~np.isfinite(cov))), "horizon_year": int(result.params.horizon_year)}
+    out["share_reached"] = 1.0 - out["share_never"]
+    if reached.size == 0:
+        return {**out, "low": None, "high": None, "most_likely": None}
+    years, counts = np.unique(reached, return_counts=True)
+    low, high = np.quantile(reached, [tail, 1.0 - tail], method="inverted_cdf")
+    return {**out, "low": int(low), "high": int(high), "most_likely": int(years[np.argmax(counts)])}
 
 
 def coverage_by_threshold(

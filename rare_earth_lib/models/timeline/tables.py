@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -59,7 +60,7 @@ def short_project_label(company: str, site: str) -> str:
     return f"{name} - {place}" if name and place else name or place
 
 
-def pipeline_table(run: TimelineRun) -> pd.DataFrame:
+def pipeline_table(run: TimelineRun, today: dt.date | None = None) -> pd.DataFrame:
     """One row per simulated project, for the briefing's pipeline table and Gantt chart.
 
     Returns:
@@ -67,8 +68,9 @@ def pipeline_table(run: TimelineRun) -> pd.DataFrame:
         run's attribution), ``located_in``, ``status``, ``ndpr_oxide_tpa``, ``dytb_oxide_tpa``,
         ``capacity_basis_note`` ("stated", or the estimation rule), ``planned_first_output_year`` (earliest
         public plan), ``target_first_output_year`` (latest public target), ``actual_first_output_year``,
-        ``sim_first_output_p10_year`` / ``p50`` / ``p90`` (decimal years, among trials where built),
-        ``completion_probability``, ``capex`` (text with currency), ``public_funding_musd`` (US + Japan +
+        ``sim_first_output_p10_year`` / ``p50`` / ``p90`` (decimal years over all trials; NaN = not built at that
+        percentile), ``share_built`` (trials built by the horizon), ``completion_probability``, ``target_passed``
+        (the latest public target lies before ``today`` and the plant has not produced: a missed target), ``capex`` (text with currency), ``public_funding_musd`` (US + Japan +
         Australia + other, US$ million), ``funding_us_musd``, ``source_ids``.
     """
     w = project_windows(run.result)
@@ -98,7 +100,9 @@ def pipeline_table(run: TimelineRun) -> pd.DataFrame:
             "sim_first_output_p10_year": w["first_output_p10_year"],
             "sim_first_output_p50_year": w["first_output_p50_year"],
             "sim_first_output_p90_year": w["first_output_p90_year"],
+            "share_built": w["share_built"],
             "completion_probability": w["completion_probability"],
+            "target_passed": pd.array(target_passed(w, today), dtype="boolean"),
             "capex": pd.array(capex, dtype="string"),
             "public_funding_musd": w[funding_cols].sum(axis=1, min_count=1),
             "funding_us_musd": w["funding_us_musd"],
@@ -134,3 +138,12 @@ def analog_table(slips: pd.DataFrame, as_of: Any) -> pd.DataFrame:
         }
     )
     return out.sort_values("planned_year").reset_index(drop=True)
+
+
+def target_passed(pipeline: pd.DataFrame, today: dt.date | None) -> np.ndarray:
+    """True where a plant's latest public first-output target lies before ``today`` and it has not produced."""
+    if today is None:
+        return np.zeros(len(pipeline), dtype=bool)
+    target = pipeline["target_first_output_year"].to_numpy(dtype="float64")
+    actual = pipeline["actual_first_output_year"].to_numpy(dtype="float64")
+    return (target < decimal_as_of(today)) & np.isnan(actual)

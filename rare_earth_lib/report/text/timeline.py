@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from rare_earth_lib.models.timeline import year_text
+from rare_earth_lib.models.timeline import year_status, year_text
 
 
 def key_judgment_sentences(
@@ -16,16 +17,23 @@ def key_judgment_sentences(
     *,
     probability_by_year: int,
     sensitivity_table: pd.DataFrame | None = None,
+    ranges: Mapping[str, Mapping[str, Any]] | None = None,
+    today: dt.date | None = None,
 ) -> list[str]:
     """Key-judgment sentences built from the headline figures (no number typed by hand).
 
+    Ranges come first: when ``ranges`` are given, each product opens with its coverage-year range, the
+    most likely year and the share of trials that never reach the threshold, then the percentiles.
+
     Args:
-        head: output of :func:`headline` (with hindcast and sensitivity).
+        head: output of :func:`rare_earth_lib.models.timeline.headline` (with hindcast and sensitivity).
         refs: labels -> "Figure N"/"Table N" for ``fan`` (or ``fan_ndpr`` and ``fan_dytb``), ``coverage``,
             ``tornado`` and ``hindcast``.
         probability_by_year: the year of the probability figure.
-        sensitivity_table: output of :func:`sensitivity`; when given, the driver sentence says how far the
-            largest driver moves the P50 year.
+        sensitivity_table: output of :func:`rare_earth_lib.models.timeline.sensitivity`; when given, the
+            driver sentence says how far the largest driver moves the P50 year.
+        ranges: ``{"ndpr": coverage_range(...), "dytb": ...}`` (optional).
+        today: the build date; a probability for a year already under way is not given as a forecast.
 
     Returns:
         Sentences, each naming the figure or table behind it.
@@ -34,6 +42,8 @@ def key_judgment_sentences(
     threshold = float(head["coverage_threshold"])
     sentences = []
     for key, label in (("ndpr", "NdPr oxide"), ("dytb", "Dy+Tb oxide")):
+        if ranges is not None:
+            sentences.append(range_sentence(label, ranges[key], threshold, today)[:-1] + f" ({refs['coverage']}).")
         p10, p50, p90 = (head[f"{key}_coverage_year_p{q}"] for q in (10, 50, 90))
         never = head[f"{key}_share_never_reached"]
         if p50 is None:
@@ -47,11 +57,7 @@ def key_judgment_sentences(
             f"P90 {year_text(p90, horizon)}); {never:.0%} of trials never reach it by {horizon} "
             f"({refs.get(f'fan_{key}', refs.get('fan'))}, {refs['coverage']})."
         )
-    sentences.append(
-        f"The probability of reaching that share by {probability_by_year} is "
-        f"{head[f'ndpr_prob_by_{probability_by_year}']:.0%} for NdPr and {head[f'dytb_prob_by_{probability_by_year}']:.0%} "
-        f"for Dy+Tb ({refs['coverage']})."
-    )
+    sentences.append(probability_sentence(head, probability_by_year, today, refs["coverage"]))
     if head.get("largest_driver"):
         detail = ""
         if sensitivity_table is not None:
@@ -121,4 +127,81 @@ def hindcast_paragraph(cov: Mapping[str, Any], head: Mapping[str, Any], plain: M
             for label, s in plain.items()
         ]
         text += " Without the calibration (the plain fit) the coverage years would be: " + "; ".join(parts) + "."
+    return text
+
+
+def one_in(share: float) -> str:
+    """A share of trials in plain words: "1 trial in 3", "3 trials in 4", "no trial", "every trial"."""
+    if share <= 0:
+        return "no trial"
+    if share >= 1:
+        return "every trial"
+    if share < 0.05:
+        return "fewer than 1 trial in 20"
+    for denominator in (2, 3, 4, 5, 6, 8, 10, 20):
+        numerator = round(share * denominator)
+        if numerator >= 1 and abs(numerator / denominator - share) <= 0.025:
+            return f"{numerator} trial{'s' if numerator > 1 else ''} in {denominator}"
+    return f"{share:.0%} of trials"
+
+
+def _year_when(year: int, today: dt.date | None) -> str:
+    status = year_status(year, today)
+    return f"{year} (the year under way)" if status == "under way" else f"{year} (already past)" if status == "past" else str(year)
+
+
+def range_sentence(label: str, rng: Mapping[str, Any], threshold: float, today: dt.date | None = None) -> str:
+    """The coverage year as a range first: "2031-2036, most likely 2032; in 1 trial in 3 not by 2045".
+
+    Args:
+        label: product label ("NdPr oxide").
+        rng: :func:`rare_earth_lib.models.timeline.coverage_range` output.
+        threshold: share of demand (0-1).
+        today: the build date (years under way or past are said to be so).
+    """
+    horizon = rng["horizon_year"]
+    never = rng["share_never"]
+    if rng["low"] is None:
+        return (
+            f"{label}: alliance separation capacity does not cover {threshold:.0%} of estimated alliance demand by {horizon} in any trial."
+        )
+    span = str(rng["low"]) if rng["low"] == rng["high"] else f"{rng['low']}-{rng['high']}"
+    tail = f"in {one_in(never)} not by {horizon}" if never > 0 else f"every trial reaches it by {horizon}"
+    return (
+        f"{label}: alliance separation capacity covers {threshold:.0%} of estimated alliance demand in {span} in 80% of the trials "
+        f"that reach it, most likely in {_year_when(rng['most_likely'], today)}; {tail}."
+    )
+
+
+def probability_sentence(head: Mapping[str, Any], by_year: int, today: dt.date | None, ref: str) -> str:
+    """The probability of coverage by ``by_year``, or, for a year already under way or past, why none is given."""
+    if today is not None and by_year <= today.year:
+        return (
+            f"{by_year} is {'under way' if by_year == today.year else 'past'} at the build date ({today.isoformat()}), so no forecast "
+            f"probability is given for it: whether capacity covers demand that year is a matter of record, and the model's share of trials "
+            f"only reflects how uncertain the demand estimate is ({ref})."
+        )
+    return (
+        f"The probability of reaching that share by {by_year} is {head[f'ndpr_prob_by_{by_year}']:.0%} for NdPr and "
+        f"{head[f'dytb_prob_by_{by_year}']:.0%} for Dy+Tb ({ref})."
+    )
+
+
+def coverage_detail(label: str, summary: Mapping[str, Any], start_year: int, today: dt.date | None) -> str:
+    """Percentiles, probability by the chosen year and the never share of one product, with years under way said so."""
+    horizon = summary["horizon_year"]
+    by_year = summary["by_year"]
+    text = (
+        f"{label}: P10 {year_text(summary['p10'], horizon)}, P50 {year_text(summary['p50'], horizon)}, "
+        f"P90 {year_text(summary['p90'], horizon)}; never by {horizon} in {summary['share_never']:.0%} of trials"
+    )
+    if today is None or by_year > today.year:
+        text += f"; probability by {by_year} {summary['prob_by_year']:.0%}"
+    if year_status(start_year, today) == "forecast":
+        text += f"; already covered in {start_year} in {summary['already_covered']:.0%} of trials."
+    else:
+        text += (
+            f". {start_year} is {year_status(start_year, today)} at the build date: the {summary['already_covered']:.0%} of trials that "
+            f"cover it then differ only in the size of demand drawn, so this is uncertainty about demand, not a forecast."
+        )
     return text

@@ -1,0 +1,313 @@
+"""Charts of the refining-timeline briefing: pipeline Gantt, capacity fans, coverage-year bars, analogs, tornado.
+
+Every time axis draws "today" (the build date) as a labelled dashed rule, so a reader sees which dates are
+past. The functions take the tidy frames of :mod:`rare_earth_lib.models.timeline` and return Altair charts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import pandas as pd
+
+from rare_earth_lib.models import timeline as tl
+from rare_earth_lib.report.charts import PALETTE, status_scale
+
+TODAY_COLOUR = "#b22222"
+PRODUCT_LABEL = {"ndpr_oxide": "NdPr oxide", "dytb_oxide": "Dy+Tb oxide"}
+_COUNTRY_SHORT = {"United States": "US", "Japan": "JP", "Australia": "AU"}
+
+
+def decimal_date(day: dt.date) -> float:
+    """A date as a decimal year (2026-07-02 -> about 2026.5)."""
+    return tl.decimal_as_of(day)
+
+
+def today_rule(today: dt.date, scale: alt.Scale | None = None, field: str = "year") -> alt.LayerChart:
+    """A dashed vertical rule at the build date, labelled "today (YYYY-MM-DD)"."""
+    frame = pd.DataFrame({field: [decimal_date(today)], "label": [f"today ({today.isoformat()})"]})
+    x = alt.X(f"{field}:Q", scale=scale) if scale is not None else alt.X(f"{field}:Q")
+    base = alt.Chart(frame).encode(x=x)
+    rule = base.mark_rule(strokeDash=[5, 3], color=TODAY_COLOUR, strokeWidth=1.5)
+    text = base.mark_text(align="left", baseline="top", dx=3, dy=2, color=TODAY_COLOUR, fontSize=10).encode(text="label:N", y=alt.value(0))
+    return alt.layer(rule, text)
+
+
+def pipeline_gantt(pipeline: pd.DataFrame, *, today: dt.date, horizon: int) -> alt.LayerChart:
+    """Projects' public dates against the simulated first-output window over all trials.
+
+    Args:
+        pipeline: :func:`rare_earth_lib.models.timeline.pipeline_table` output.
+        today: the build date.
+        horizon: last simulated year (a window whose P90 is "not built" runs to the horizon).
+    """
+    gantt = pipeline.assign(
+        label=pipeline["label"] + " [" + pipeline["counts_for"].map(_COUNTRY_SHORT) + "]",
+        capacity=(
+            "NdPr "
+            + pipeline["ndpr_oxide_tpa"].map("{:,.0f}".format)
+            + " t/yr, Dy+Tb "
+            + pipeline["dytb_oxide_tpa"].map("{:,.0f}".format)
+            + " t/yr ("
+            + pipeline["capacity_basis_note"]
+            + ")"
+        ),
+        planned=tl.format_decimal_year(pipeline["planned_first_output_year"]),
+        target=tl.format_decimal_year(pipeline["target_first_output_year"]),
+        actual=tl.format_decimal_year(pipeline["actual_first_output_year"]),
+        window=tl.format_decimal_year(pipeline["sim_first_output_p10_year"]).fillna("not built")
+        + " to "
+        + tl.format_decimal_year(pipeline["sim_first_output_p90_year"]).fillna("not built"),
+        p_built=pipeline["completion_probability"],
+        bar_start=pipeline["sim_first_output_p10_year"].fillna(horizon + 1),
+        bar_end=pipeline["sim_first_output_p90_year"].fillna(horizon + 1),
+    )
+    order = gantt.sort_values("bar_start", kind="stable")["label"].tolist()
+    tips = [
+        alt.Tooltip("project:N", title="Project"),
+        alt.Tooltip("counts_for:N", title="Counts for"),
+        alt.Tooltip("located_in:N", title="Located in"),
+        alt.Tooltip("status:N", title="Status"),
+        alt.Tooltip("capacity:N", title="Capacity"),
+        alt.Tooltip("planned:N", title="Earliest public plan"),
+        alt.Tooltip("target:N", title="Latest public target"),
+        alt.Tooltip("actual:N", title="Actual first output"),
+        alt.Tooltip("window:N", title="Simulated P10-P90 (all trials)"),
+        alt.Tooltip("p_built:Q", title="P(built)", format=".0%"),
+    ]
+    starts = pd.concat([pipeline["planned_first_output_year"], pipeline["actual_first_output_year"], gantt["bar_start"]])
+    x_scale = alt.Scale(domain=[float(int(starts.min())) - 1, horizon + 1], nice=False)
+    base = alt.Chart(gantt).encode(y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
+    window = base.mark_bar(height=9, opacity=0.85).encode(
+        x=alt.X("bar_start:Q", scale=x_scale, title="First output (year)", axis=alt.Axis(format="d")),
+        x2="bar_end:Q",
+        color=alt.Color("status:N", scale=status_scale(), legend=alt.Legend(title="Status", columns=4)),
+        tooltip=tips,
+    )
+    median = (
+        base.transform_filter("isValid(datum.sim_first_output_p50_year)")
+        .mark_tick(color="black", thickness=2, size=14)
+        .encode(x=alt.X("sim_first_output_p50_year:Q", scale=x_scale), tooltip=tips)
+    )
+    markers = gantt.melt(
+        id_vars=["label", "project", "counts_for", "located_in", "status", "capacity", "planned", "target", "actual", "window", "p_built"],
+        value_vars=["planned_first_output_year", "target_first_output_year", "actual_first_output_year"],
+        var_name="marker",
+        value_name="year",
+    ).dropna(subset=["year"])
+    names = {
+        "planned_first_output_year": "earliest public plan",
+        "target_first_output_year": "latest public target",
+        "actual_first_output_year": "actual first output",
+    }
+    markers["marker"] = markers["marker"].map(names)
+    points = (
+        alt.Chart(markers)
+        .mark_point(size=60, color="black", strokeWidth=1.5)
+        .encode(
+            x=alt.X("year:Q", scale=x_scale),
+            y=alt.Y("label:N", sort=order),
+            shape=alt.Shape(
+                "marker:N",
+                scale=alt.Scale(domain=list(names.values()), range=["diamond", "triangle-right", "circle"]),
+                legend=alt.Legend(title="Date", columns=1),
+            ),
+            tooltip=tips,
+        )
+    )
+    chart = alt.layer(window, median, points, today_rule(today, x_scale))
+    return chart.properties(width=420, height=alt.Step(24)).resolve_scale(color="independent", shape="independent")
+
+
+def capacity_fan(cap: pd.DataFrame, *, threshold_text: str, today: dt.date) -> alt.LayerChart:
+    """Capacity band (P10-P90), P50, the as-announced path and demand, with today marked.
+
+    Args:
+        cap: :func:`rare_earth_lib.models.timeline.capacity_percentiles` output with an ``announced_tpa`` column.
+        threshold_text: the threshold as text (e.g. "75%").
+        today: the build date.
+    """
+    series = {
+        "capacity_p50_tpa": "capacity, median (P50)",
+        "announced_tpa": "capacity as announced (no slip, all built)",
+        "demand_tpa": "demand (estimate)",
+        "threshold_demand_tpa": f"{threshold_text} of demand (estimate)",
+    }
+    lines = cap.melt(id_vars=["year"], value_vars=list(series), var_name="series", value_name="tpa")
+    lines["series"] = lines["series"].map(series)
+    domain = list(series.values())
+    legend = alt.Legend(title=None, columns=2, labelLimit=260)
+    band = (
+        alt.Chart(cap)
+        .mark_area(opacity=0.25, color=PALETTE[0])
+        .encode(
+            x=alt.X("year:Q", axis=alt.Axis(format="d"), title=None),
+            y=alt.Y("capacity_p10_tpa:Q", title="t oxide per year"),
+            y2="capacity_p90_tpa:Q",
+            tooltip=[
+                alt.Tooltip("year:Q", format="d"),
+                alt.Tooltip("capacity_p10_tpa:Q", title="capacity P10", format=",.0f"),
+                alt.Tooltip("capacity_p50_tpa:Q", title="capacity P50", format=",.0f"),
+                alt.Tooltip("capacity_p90_tpa:Q", title="capacity P90", format=",.0f"),
+                alt.Tooltip("announced_tpa:Q", title="as announced", format=",.0f"),
+                alt.Tooltip("demand_tpa:Q", title="demand (estimate)", format=",.0f"),
+                alt.Tooltip("share_of_trials_reached:Q", title="trials covered by then", format=".0%"),
+            ],
+        )
+    )
+    line = (
+        alt.Chart(lines)
+        .mark_line()
+        .encode(
+            x="year:Q",
+            y="tpa:Q",
+            color=alt.Color(
+                "series:N", scale=alt.Scale(domain=domain, range=[PALETTE[0], PALETTE[2], PALETTE[1], PALETTE[1]]), legend=legend
+            ),
+            strokeDash=alt.StrokeDash(
+                "series:N", scale=alt.Scale(domain=domain, range=[[1, 0], [8, 2, 2, 2], [6, 3], [2, 2]]), legend=legend
+            ),
+            tooltip=[alt.Tooltip("series:N"), alt.Tooltip("year:Q", format="d"), alt.Tooltip("tpa:Q", format=",.0f", title="t/yr")],
+        )
+    )
+    return alt.layer(band, line, today_rule(today)).properties(height=240)
+
+
+def coverage_bars(dist: pd.DataFrame, *, threshold_text: str) -> alt.Chart:
+    """Share of trials first covering the threshold in each year (and never), by product.
+
+    Years already past or under way at the build date are drawn faded and labelled so in the tooltip.
+
+    Args:
+        dist: :func:`rare_earth_lib.models.timeline.coverage_distribution` rows with ``product`` (label) and
+            ``when`` ("past", "under way", "forecast", or "never").
+        threshold_text: the threshold as text.
+    """
+    order = dist["label"].drop_duplicates().tolist()
+    return (
+        alt.Chart(dist)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "label:N",
+                sort=order,
+                title=f"First year alliance capacity covers {threshold_text} of demand",
+                axis=alt.Axis(labelAngle=-45),
+            ),
+            xOffset=alt.XOffset("product:N"),
+            y=alt.Y("share_of_trials:Q", axis=alt.Axis(format="%"), title="Share of trials"),
+            color=alt.Color("product:N", scale=alt.Scale(range=[PALETTE[0], PALETTE[3]]), legend=alt.Legend(title=None)),
+            opacity=alt.condition("datum.when == 'forecast' || datum.when == 'never'", alt.value(1.0), alt.value(0.35)),
+            tooltip=[
+                alt.Tooltip("product:N"),
+                alt.Tooltip("label:N", title="Year"),
+                alt.Tooltip("when:N", title="At the build date"),
+                alt.Tooltip("share_of_trials:Q", format=".1%", title="Share of trials"),
+                alt.Tooltip("cumulative_share:Q", format=".1%", title="Reached by then"),
+            ],
+        )
+        .properties(width=540, height=220)
+    )
+
+
+def analog_dumbbell(analog_view: pd.DataFrame, *, today: dt.date) -> alt.LayerChart:
+    """Planned vs actual first output of past builds, with the hindcast P10-P90 window and today.
+
+    Args:
+        analog_view: :func:`rare_earth_lib.models.timeline.analog_table` merged with the hindcast's
+            ``predicted_p10_year``/``predicted_p90_year`` and ``hindcast`` (outcome), plus text columns
+            ``planned``, ``result``, ``slip`` and ``window``.
+        today: the build date.
+    """
+    order = analog_view.sort_values("planned_year")["project"].tolist()
+    outcomes = ["first output", "not yet producing (as of data date)"]
+    tips = [
+        alt.Tooltip("project:N", title="Build"),
+        alt.Tooltip("planned:N", title="Planned first output"),
+        alt.Tooltip("result:N", title="Actual (or data date)"),
+        alt.Tooltip("outcome:N", title="Outcome"),
+        alt.Tooltip("slip:N", title="Slip"),
+        alt.Tooltip("window:N", title="Hindcast P10-P90"),
+        alt.Tooltip("hindcast:N", title="Hindcast result"),
+    ]
+    base = alt.Chart(analog_view).encode(y=alt.Y("project:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
+    window = base.mark_bar(height=14, color="#d9d9d9").encode(
+        x=alt.X("predicted_p10_year:Q", title="Year", axis=alt.Axis(format="d"), scale=alt.Scale(zero=False)),
+        x2="predicted_p90_year:Q",
+        tooltip=tips,
+    )
+    rule = base.mark_rule(strokeWidth=2, color=PALETTE[0]).encode(
+        x="planned_year:Q",
+        x2="outcome_year:Q",
+        strokeDash=alt.StrokeDash(
+            "outcome:N", scale=alt.Scale(domain=outcomes, range=[[1, 0], [4, 3]]), legend=alt.Legend(title=None, labelLimit=300)
+        ),
+        tooltip=tips,
+    )
+    planned = base.mark_point(shape="diamond", size=70, filled=False, color="black").encode(x="planned_year:Q", tooltip=tips)
+    actual = base.mark_point(size=70, filled=True).encode(
+        x="outcome_year:Q",
+        shape=alt.Shape(
+            "outcome:N", scale=alt.Scale(domain=outcomes, range=["circle", "cross"]), legend=alt.Legend(title=None, labelLimit=300)
+        ),
+        color=alt.value(PALETTE[1]),
+        tooltip=tips,
+    )
+    return alt.layer(window, rule, planned, actual, today_rule(today)).properties(width=440, height=alt.Step(28))
+
+
+def tornado(sensitivity: pd.DataFrame, *, horizon: int) -> alt.FacetChart:
+    """One-at-a-time sensitivity of the P50 coverage year; each bar labelled with its input setting.
+
+    Args:
+        sensitivity: :func:`rare_earth_lib.models.timeline.sensitivity` output.
+        horizon: last simulated year (``horizon + 1`` stands for "not by the horizon").
+    """
+    frame = sensitivity.assign(
+        product_label=sensitivity["product"].map(PRODUCT_LABEL),
+        p50_plot=sensitivity["p50_year"].fillna(horizon + 1).astype(float),
+        base_plot=sensitivity["base_p50_year"].fillna(horizon + 1).astype(float),
+        p50_text=sensitivity["p50_year"].map(lambda v: tl.year_text(None if pd.isna(v) else int(v), horizon)),
+        input_side=sensitivity["side"].map({"low": "input lower", "high": "input higher"}),
+    )
+    order = frame.drop_duplicates(["label", "product"]).groupby("label")["swing_years"].sum().sort_values(ascending=False).index.tolist()
+    tips = [
+        alt.Tooltip("label:N", title="Factor"),
+        alt.Tooltip("setting:N", title="Setting"),
+        alt.Tooltip("p50_text:N", title="P50 coverage year"),
+        alt.Tooltip("product_label:N", title="Product"),
+    ]
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=230))
+    bars = (
+        alt.Chart()
+        .mark_bar(height=10)
+        .encode(
+            y=y,
+            x=alt.X(
+                "base_plot:Q",
+                title=f"P50 coverage year ({horizon + 1} = not by {horizon})",
+                scale=alt.Scale(zero=False),
+                axis=alt.Axis(format="d"),
+            ),
+            x2="p50_plot:Q",
+            color=alt.Color(
+                "input_side:N",
+                scale=alt.Scale(domain=["input lower", "input higher"], range=[PALETTE[0], PALETTE[3]]),
+                legend=alt.Legend(title=None),
+            ),
+            yOffset=alt.YOffset("input_side:N"),
+            tooltip=tips,
+        )
+    )
+    labels = (
+        alt.Chart()
+        .mark_text(align="left", dx=3, fontSize=8, color="#333333")
+        .encode(y=y, x="p50_plot:Q", yOffset=alt.YOffset("input_side:N"), text="setting:N")
+    )
+    base = alt.Chart().mark_rule(color="black").encode(x="base_plot:Q")
+    return (
+        alt.layer(bars, labels, base, data=frame)
+        .properties(width=230, height=alt.Step(22))
+        .facet(column=alt.Column("product_label:N", title=None, sort=["NdPr oxide", "Dy+Tb oxide"]))
+    )
