@@ -124,8 +124,7 @@ def evaluate_chunk(
             # The pipeline and the slip fit depend only on inputs every scenario shares (a test checks that no
             # explored input moves them), so they are built once per chunk.
             pipeline = tl.prepare_pipeline(tables.projects, params)
-            slips = tl.analog_slips(tables.build_analogs, as_of=tables.as_of, scope=params.analog_scope)
-            fit = tl.fit_slip_distribution(slips, offset_years=params.slip_offset_years)
+            _, fit, _, _ = tl.slip_model(params, tables.build_analogs, tables.as_of)
         result = tl.simulate_trials(pipeline, fit, demand.totals(params, tl.simulated_years(params)), params, as_of_year)
         for product, key in tl.PRODUCT_KEYS.items():
             summary = tl.coverage_summary(result, product, probability_by_year)

@@ -46,6 +46,7 @@ from rare_earth_lib.models.timeline.run import (
     prepare_pipeline,
     run_timeline,
     simulate,
+    slip_model,
 )
 from rare_earth_lib.models.timeline.sensitivity import (
     DEFINITIONAL_FACTORS,
@@ -139,6 +140,7 @@ __all__ = [
     "short_project_label",
     "simulate",
     "simulate_trials",
+    "slip_model",
     "simulated_years",
     "target_passed",
     "truncated_slip_quantile",

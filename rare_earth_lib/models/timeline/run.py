@@ -78,6 +78,23 @@ def prepare_pipeline(projects: pd.DataFrame, params: Params) -> pd.DataFrame:
     return buildout.refining_pipeline(filled_projects(projects, params), attribution=params.attribution)
 
 
+def slip_model(params: Params, analogs: pd.DataFrame, as_of: Any) -> tuple[pd.DataFrame, SlipFit, float, Calibration | None]:
+    """The slip distribution a scenario draws from: the analogs' slips, the fit with its spread, the spread
+    factor and the calibration (``None`` when the scenario sets ``slip_spread_factor`` itself).
+
+    Every caller that simulates (the briefing, scenario discovery, Sobol) takes its fit from here, so all
+    use the calibrated spread by default.
+    """
+    slips = analog_slips(analogs, as_of=as_of, scope=params.analog_scope)
+    calibration = None
+    spread = params.slip_spread_factor
+    if spread is None:
+        calibration = calibrate_spread(analogs, as_of=as_of, scope=params.analog_scope, offset_years=params.slip_offset_years)
+        spread = calibration.spread_factor
+    fit = fit_slip_distribution(slips, offset_years=params.slip_offset_years).widened(spread)
+    return slips, fit, float(spread), calibration
+
+
 def run_timeline(
     params: Params,
     *,
@@ -109,13 +126,7 @@ def run_timeline(
     as_of_year = decimal_as_of(as_of)
     projects, sim_params = capacity.with_control_channels(projects, params, as_of)
     pipeline = prepare_pipeline(projects, sim_params)
-    slips = analog_slips(analogs, as_of=as_of, scope=params.analog_scope)
-    calibration = None
-    spread = params.slip_spread_factor
-    if spread is None:
-        calibration = calibrate_spread(analogs, as_of=as_of, scope=params.analog_scope, offset_years=params.slip_offset_years)
-        spread = calibration.spread_factor
-    fit = fit_slip_distribution(slips, offset_years=params.slip_offset_years).widened(spread)
+    slips, fit, spread, calibration = slip_model(params, analogs, as_of)
     by_region = demand_model.scenario_demand(demand, simulated_years(params), params)
     totals = demand_model.sum_regions(by_region)
     result = simulate_trials(pipeline, fit, totals, sim_params, as_of_year)
