@@ -128,14 +128,15 @@ class Params(BriefingParams):
         le=5.0,
         description="Shift before the log-normal fit of slips, so on-time and early builds are in its support.",
     )
-    slip_spread_factor: float | None = Field(
-        None,
+    calibrate_slip_spread: bool = Field(
+        True,
+        description="Widen or narrow the fitted slip spread so the analogs' leave-one-out P10-P90 windows hold about 80% of them.",
+    )
+    slip_spread_factor: float = Field(
+        1.0,
         gt=0.0,
         le=5.0,
-        description=(
-            "Factor on the fitted log-sd of slips; empty = calibrated so the analogs' leave-one-out P10-P90 windows hold "
-            "about 80% of them; 1 = the plain fit."
-        ),
+        description="Factor on the fitted log-sd of slips when calibrate_slip_spread is false (1 = the plain fit).",
     )
     analog_scope: Literal["refining", "all"] = Field(
         "refining",

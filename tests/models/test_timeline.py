@@ -540,7 +540,7 @@ def test_calibrated_hindcast_covers_about_80_percent_of_the_data_package_analogs
 
 
 def test_calibrated_run_is_the_default_and_a_set_spread_is_used_as_given():
-    calibrated, plain = run(), run(slip_spread_factor=1.0)
+    calibrated, plain = run(), run(calibrate_slip_spread=False)
     assert calibrated.calibration is not None and plain.calibration is None
     assert calibrated.spread_factor == calibrated.calibration.spread_factor and plain.spread_factor == 1.0
     assert calibrated.slip_fit.sigma == pytest.approx(plain.slip_fit.sigma * calibrated.spread_factor)

@@ -69,7 +69,7 @@ def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: 
     by_year = params.probability_by_year
     plain_run = None
     if run.calibration is not None:
-        plain_params = type(params).model_validate({**params.model_dump(), "slip_spread_factor": 1.0})
+        plain_params = type(params).model_validate({**params.model_dump(), "calibrate_slip_spread": False, "slip_spread_factor": 1.0})
         plain_run = run_timeline(plain_params, projects=projects, analogs=analogs, demand=demand, as_of=as_of)
     return TimelineResults(
         run=run,

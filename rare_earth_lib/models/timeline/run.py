@@ -80,7 +80,7 @@ def prepare_pipeline(projects: pd.DataFrame, params: Params) -> pd.DataFrame:
 
 def slip_model(params: Params, analogs: pd.DataFrame, as_of: Any) -> tuple[pd.DataFrame, SlipFit, float, Calibration | None]:
     """The slip distribution a scenario draws from: the analogs' slips, the fit with its spread, the spread
-    factor and the calibration (``None`` when the scenario sets ``slip_spread_factor`` itself).
+    factor and the calibration (``None`` when the scenario turns ``calibrate_slip_spread`` off and sets ``slip_spread_factor``).
 
     Every caller that simulates (the briefing, scenario discovery, Sobol) takes its fit from here, so all
     use the calibrated spread by default.
@@ -88,7 +88,7 @@ def slip_model(params: Params, analogs: pd.DataFrame, as_of: Any) -> tuple[pd.Da
     slips = analog_slips(analogs, as_of=as_of, scope=params.analog_scope)
     calibration = None
     spread = params.slip_spread_factor
-    if spread is None:
+    if params.calibrate_slip_spread:
         calibration = calibrate_spread(analogs, as_of=as_of, scope=params.analog_scope, offset_years=params.slip_offset_years)
         spread = calibration.spread_factor
     fit = fit_slip_distribution(slips, offset_years=params.slip_offset_years).widened(spread)
