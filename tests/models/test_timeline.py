@@ -610,3 +610,32 @@ def test_dates_relative_to_a_fixed_build_date(monkeypatch):
     assert table.loc["hre_new", "target_passed"] and table.loc["mp_hre", "target_passed"]
     assert not table.loc["ef2", "target_passed"] and not table.loc["lamp", "target_passed"]
     assert not tl.pipeline_table(r, dt.date(2025, 1, 1)).set_index("project_id").loc["hre_new", "target_passed"]
+
+
+def test_briefing_results_carry_todays_capacity_and_all_three_demand_cases():
+    import datetime as dt
+
+    from rare_earth_lib.data import package as dp
+    from rare_earth_lib.models import capacity
+    from rare_earth_lib.models import demand as demand_model
+
+    tables = {name: dp.load(name) for name in tl.TABLES}
+    params = small_params(horizon_year=2045)
+    res = tl.briefing_results(params, tables, as_of=dp.as_of(), today=dt.date(2026, 11, 30))
+    # today's capacity is the one capacity model's figure, under the shared manifest keys
+    assert {k: res.headline[k] for k in capacity.METRIC_KEYS.values()} == capacity.today_metrics(tables["projects"], params, dp.as_of())
+    cases = res.demand_cases
+    assert list(cases["case"].unique()) == list(demand_model.DEMAND_CASES) and len(cases) == 6
+    for product, key in tl.PRODUCT_KEYS.items():
+        rows = cases[cases["product"] == product].set_index("case")
+        # more demand never covers sooner, with the same plants and random numbers
+        assert (
+            rows.loc["low", "demand_first_year_t"] <= rows.loc["central", "demand_first_year_t"] <= rows.loc["high", "demand_first_year_t"]
+        )
+        assert rows.loc["low", "prob_by_year"] >= rows.loc["central", "prob_by_year"] >= rows.loc["high", "prob_by_year"]
+        for case in demand_model.DEMAND_CASES:
+            p50 = res.headline[f"{key}_coverage_year_p50_{case}"]
+            assert p50 is None or isinstance(p50, int)
+            assert res.headline[f"{key}_today_coverage_{case}"] == pytest.approx(
+                res.headline[capacity.METRIC_KEYS[product]] / rows.loc[case, "demand_first_year_t"], abs=1e-4
+            )

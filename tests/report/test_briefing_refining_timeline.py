@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rare_earth_lib import parameters
+from rare_earth_lib import parameters, report
 from rare_earth_lib.build import render
 from rare_earth_lib.data import package as dp
 from rare_earth_lib.models import timeline as tl
@@ -62,16 +62,10 @@ def executed(tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
 @pytest.fixture(scope="module")
 def library_headlines() -> dict[str, dict]:
     """The headline figures computed in this process, straight from the library."""
-    tables = {name: dp.load(name) for name in ("projects", "build_analogs", "demand")}
+    tables = {name: dp.load(name) for name in tl.TABLES}
     out = {}
     for scenario in SCENARIOS:
-        p = scenario_params(scenario)
-        run = tl.run_timeline(p, projects=tables["projects"], analogs=tables["build_analogs"], demand=tables["demand"], as_of=dp.as_of())
-        hc = tl.hindcast(tables["build_analogs"], as_of=dp.as_of(), scope=p.analog_scope, offset_years=p.slip_offset_years)
-        sens = tl.sensitivity(
-            p, projects=tables["projects"], analogs=tables["build_analogs"], demand=tables["demand"], as_of=dp.as_of(), base=run
-        )
-        out[scenario] = tl.headline(run, hc, sens)
+        out[scenario] = tl.briefing_results(scenario_params(scenario), tables, as_of=dp.as_of(), today=report.build_date()).headline
     return out
 
 

@@ -9,11 +9,14 @@ from typing import Any
 
 import pandas as pd
 
+from rare_earth_lib.models import capacity
+from rare_earth_lib.models import demand as demand_model
 from rare_earth_lib.models.timeline.headline import headline
 from rare_earth_lib.models.timeline.hindcast import hindcast, hindcast_coverage
 from rare_earth_lib.models.timeline.run import TimelineRun, announced_capacity, check_run, run_timeline
 from rare_earth_lib.models.timeline.sensitivity import sensitivity
-from rare_earth_lib.models.timeline.simulate import PRODUCT_KEYS, PRODUCTS
+from rare_earth_lib.models.timeline.simulate import PRODUCT_KEYS, PRODUCTS, simulate_trials, simulated_years
+from rare_earth_lib.models.timeline.stats import decimal_as_of
 from rare_earth_lib.models.timeline.summaries import coverage_range, coverage_summary
 from rare_earth_lib.models.timeline.tables import pipeline_table
 
@@ -34,6 +37,9 @@ class TimelineResults:
         pipeline: :func:`pipeline_table` (windows over all trials; past targets flagged against ``today``).
         announced: the as-announced capacity path.
         today: the build date.
+        demand_cases: one row per demand case (low, central, high) and product: demand in the first simulated
+            year and the probability year, today's capacity over first-year demand, and the coverage-year
+            summary of the same simulation run against that case's demand (the one alliance demand model's range).
     """
 
     run: TimelineRun
@@ -48,6 +54,7 @@ class TimelineResults:
     pipeline: pd.DataFrame
     announced: pd.DataFrame
     today: dt.date
+    demand_cases: pd.DataFrame
 
 
 def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: Any, today: dt.date) -> TimelineResults:
@@ -71,17 +78,68 @@ def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: 
     if run.calibration is not None:
         plain_params = type(params).model_validate({**params.model_dump(), "calibrate_slip_spread": False, "slip_spread_factor": 1.0})
         plain_run = run_timeline(plain_params, projects=projects, analogs=analogs, demand=demand, as_of=as_of)
+    today_capacity = capacity.today_metrics(projects, params, as_of)
+    cases = demand_case_table(run, demand, params, as_of, today_capacity)
+    head = {**headline(run, table, sens), **today_capacity, **demand_case_metrics(cases, by_year)}
     return TimelineResults(
         run=run,
         plain_run=plain_run,
         hindcast=table,
         hindcast_cov=hindcast_coverage(table),
         sensitivity=sens,
-        headline=headline(run, table, sens),
+        headline=head,
         summary={p: coverage_summary(run.result, p, by_year) for p in PRODUCTS},
         plain_summary=None if plain_run is None else {p: coverage_summary(plain_run.result, p, by_year) for p in PRODUCTS},
         ranges={PRODUCT_KEYS[p]: coverage_range(run.result, p) for p in PRODUCTS},
         pipeline=pipeline_table(run, today),
         announced=announced_capacity(params, projects, as_of),
         today=today,
+        demand_cases=cases,
     )
+
+
+def demand_case_table(run: TimelineRun, demand: pd.DataFrame, params: Any, as_of: Any, today_capacity: Mapping[str, float]) -> pd.DataFrame:
+    """The headline answers under each demand case of the one demand model (low, central, high).
+
+    The same pipeline, slip fit and random numbers as the scenario's run; only the demand differs, so the
+    differences between rows come from demand alone.
+    """
+    years = simulated_years(params)
+    as_of_year = decimal_as_of(as_of)
+    by_year = params.probability_by_year
+    rows = []
+    for case in demand_model.DEMAND_CASES:
+        totals = demand_model.sum_regions(demand_model.case_demand(demand, years, params, case))
+        result = simulate_trials(run.pipeline, run.slip_fit, totals, params, as_of_year)
+        for product in PRODUCTS:
+            tonnes = totals[totals["product"] == product].set_index("year")["tonnes"]
+            s = coverage_summary(result, product, by_year)
+            rows.append(
+                {
+                    "case": case,
+                    "case_label": demand_model.CASE_LABELS[case],
+                    "product": product,
+                    "demand_first_year_t": float(tonnes.loc[params.start_year]),
+                    "demand_by_year_t": float(tonnes.loc[by_year]),
+                    "today_coverage": today_capacity[capacity.METRIC_KEYS[product]] / float(tonnes.loc[params.start_year]),
+                    **{k: s[k] for k in ("prob_by_year", "share_never")},
+                    **{k: pd.NA if s[k] is None else s[k] for k in ("p10", "p50", "p90")},
+                }
+            )
+    out = pd.DataFrame(rows)
+    for column in ("p10", "p50", "p90"):
+        out[column] = out[column].astype("Int64")
+    return out
+
+
+def demand_case_metrics(cases: pd.DataFrame, by_year: int) -> dict[str, Any]:
+    """Manifest metrics of :func:`demand_case_table`: ``<product>_coverage_year_p50_<case>``,
+    ``<product>_prob_by_<year>_<case>``, ``<product>_share_never_reached_<case>``, ``<product>_today_coverage_<case>``."""
+    out: dict[str, Any] = {}
+    for row in cases.itertuples(index=False):
+        key = PRODUCT_KEYS[row.product]
+        out[f"{key}_coverage_year_p50_{row.case}"] = None if pd.isna(row.p50) else int(row.p50)
+        out[f"{key}_prob_by_{by_year}_{row.case}"] = round(float(row.prob_by_year), 4)
+        out[f"{key}_share_never_reached_{row.case}"] = round(float(row.share_never), 4)
+        out[f"{key}_today_coverage_{row.case}"] = round(float(row.today_coverage), 4)
+    return out

@@ -205,3 +205,41 @@ def coverage_detail(label: str, summary: Mapping[str, Any], start_year: int, tod
             f"cover it then differ only in the size of demand drawn, so this is uncertainty about demand, not a forecast."
         )
     return text
+
+
+def demand_case_sentence(cases: pd.DataFrame, horizon: int, ref: str) -> str:
+    """How much the answer depends on demand: today's coverage and the P50 year under the low, central and
+    high demand cases, per product (``cases``: :func:`rare_earth_lib.models.timeline.results.demand_case_table`)."""
+    names = {"ndpr_oxide": "NdPr", "dytb_oxide": "Dy+Tb"}
+    parts = []
+    for product, rows in cases.groupby("product", sort=False):
+        covered = ", ".join(f"{r.today_coverage:.0%} ({r.case})" for r in rows.itertuples())
+        years = ", ".join(f"{year_text(None if pd.isna(r.p50) else int(r.p50), horizon)} ({r.case})" for r in rows.itertuples())
+        parts.append(f"{names.get(product, product)}: today's capacity covers {covered} of this year's demand; P50 year {years}")
+    return (
+        "How much the answer depends on the demand estimate, from the low (observation-based) to the high (company claims) case: "
+        + "; ".join(parts)
+        + f" ({ref})."
+    )
+
+
+def demand_case_frame(cases: pd.DataFrame, horizon: int, start_year: int, by_year: int) -> pd.DataFrame:
+    """Reader-facing table of the demand cases."""
+    names = {"ndpr_oxide": "NdPr oxide", "dytb_oxide": "Dy+Tb oxide"}
+
+    def year(v: Any) -> str:
+        return year_text(None if pd.isna(v) else int(v), horizon)
+
+    return pd.DataFrame(
+        {
+            "Product": cases["product"].map(names),
+            "Demand case": cases["case_label"],
+            f"Demand {start_year} t": cases["demand_first_year_t"].round(0),
+            f"Demand {by_year} t": cases["demand_by_year_t"].round(0),
+            "Today's capacity / demand": cases["today_coverage"].map("{:.0%}".format),
+            "P10": cases["p10"].map(year),
+            "P50": cases["p50"].map(year),
+            "P90": cases["p90"].map(year),
+            f"Never by {horizon}": cases["share_never"].map("{:.0%}".format),
+        }
+    )
