@@ -110,7 +110,7 @@ def demand_case_table(run: TimelineRun, demand: pd.DataFrame, params: Any, as_of
     rows = []
     for case in demand_model.DEMAND_CASES:
         totals = demand_model.sum_regions(demand_model.case_demand(demand, years, params, case))
-        result = simulate_trials(run.pipeline, run.slip_fit, totals, params, as_of_year)
+        result = simulate_trials(run.pipeline, run.slip_fit, totals, run.result.params, as_of_year)
         for product in PRODUCTS:
             tonnes = totals[totals["product"] == product].set_index("year")["tonnes"]
             s = coverage_summary(result, product, by_year)
