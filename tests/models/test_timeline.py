@@ -639,3 +639,22 @@ def test_briefing_results_carry_todays_capacity_and_all_three_demand_cases():
             assert res.headline[f"{key}_today_coverage_{case}"] == pytest.approx(
                 res.headline[capacity.METRIC_KEYS[product]] / rows.loc[case, "demand_first_year_t"], abs=1e-4
             )
+
+
+# ------------------------------------------------------------------ global sensitivity (Sobol, SALib)
+def test_sobol_indices_over_the_declared_uncertain_inputs():
+    from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE
+
+    tables = {"projects": PROJECTS, "build_analogs": ANALOGS, "demand": DEMAND}
+    res = tl.sobol_indices(small_params(), tables, as_of=AS_OF, n_base=8, n_trials=100)
+    space = tl.uncertain_inputs()
+    assert set(space) == {k for k, v in EXPLORATION_SPACE.items() if v.kind == "uncertainty"}  # one declaration of ranges
+    assert res.n_evaluations == 8 * (2 * len(space) + 2)
+    idx = res.indices
+    assert set(idx["input"]) == set(space) and len(idx) == 4 * len(space)
+    assert (idx["interaction"] >= 0).all()
+    # Dy+Tb demand growth cannot move the NdPr outputs: its total index is zero
+    ndpr = idx[(idx["output"] == "ndpr_prob_by_year") & (idx["input"] == "dytb_demand_growth_rate")]
+    assert float(ndpr["ST"].iloc[0]) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="power of two"):
+        tl.sobol_indices(small_params(), tables, as_of=AS_OF, n_base=6)

@@ -111,3 +111,33 @@ def test_ranges_come_first_and_a_year_under_way_gets_no_forecast_probability():
 )
 def test_one_in(share, words):
     assert timeline_text.one_in(share) == words
+
+
+def test_sobol_paragraph_and_chart_from_indices():
+    import pandas as pd
+
+    from rare_earth_lib.models.timeline import SobolResult
+    from rare_earth_lib.report.charts import timeline as timeline_charts
+
+    indices = pd.DataFrame(
+        {
+            "output": ["ndpr_coverage_year_p50"] * 2 + ["dytb_coverage_year_p50"] * 2,
+            "output_label": ["NdPr: P50 coverage year"] * 2 + ["Dy+Tb: P50 coverage year"] * 2,
+            "input": ["demand_scale", "slip_multiplier"] * 2,
+            "label": ["Demand scale", "Slip multiplier"] * 2,
+            "low": [0.5, 0.5] * 2,
+            "high": [1.5, 2.0] * 2,
+            "distribution": ["uniform", "loguniform"] * 2,
+            "S1": [0.6, 0.1, 0.0, 0.0],
+            "S1_conf": [0.1] * 4,
+            "ST": [0.8, 0.15, 0.0, 0.0],
+            "ST_conf": [0.1] * 4,
+        }
+    )
+    indices["interaction"] = (indices["ST"] - indices["S1"]).clip(lower=0)
+    res = SobolResult(indices, pd.DataFrame(), 16, 288, 200, 12.0)
+    text = timeline_text.sobol_paragraph(res, 2045)
+    assert "NdPr: P50 coverage year: demand scale (total index 0.80 +/- 0.10, 0.20 of it in interaction" in text
+    assert "Dy+Tb: P50 coverage year: no input moves it" in text and "288 model runs of 200 trials" in text
+    spec = timeline_charts.sobol_chart(indices).to_dict()
+    assert spec["facet"]["field"] == "output_label"

@@ -65,6 +65,8 @@ from rare_earth_lib.models.timeline.simulate import (
     simulate_trials,
     simulated_years,
 )
+from rare_earth_lib.models.timeline.sobol import OUTPUTS as SOBOL_OUTPUTS
+from rare_earth_lib.models.timeline.sobol import SobolResult, sobol_indices, top_input, uncertain_inputs
 from rare_earth_lib.models.timeline.stats import (
     ANALOG_SCOPES,
     SlipFit,
@@ -94,6 +96,11 @@ from rare_earth_lib.models.timeline.tables import (
 )
 
 __all__ = [
+    "SOBOL_OUTPUTS",
+    "SobolResult",
+    "sobol_indices",
+    "top_input",
+    "uncertain_inputs",
     "TimelineResults",
     "briefing_results",
     "Calibration",

@@ -311,3 +311,47 @@ def tornado(sensitivity: pd.DataFrame, *, horizon: int) -> alt.FacetChart:
         .properties(width=230, height=alt.Step(22))
         .facet(column=alt.Column("product_label:N", title=None, sort=["NdPr oxide", "Dy+Tb oxide"]))
     )
+
+
+def sobol_chart(indices: pd.DataFrame) -> alt.FacetChart:
+    """Sobol indices per input: first-order effect (alone) and interaction share (total minus first order),
+    stacked to the total index, one panel per output; the input ranges are in the tooltip.
+
+    Args:
+        indices: :attr:`rare_earth_lib.models.timeline.sobol.SobolResult.indices`.
+    """
+    frame = indices.assign(
+        alone=indices["S1"].clip(lower=0.0),
+        range_text=indices["low"].map("{:g}".format) + " to " + indices["high"].map("{:g}".format) + " (" + indices["distribution"] + ")",
+    )
+    long = frame.melt(
+        id_vars=["output_label", "label", "range_text", "S1", "S1_conf", "ST", "ST_conf"],
+        value_vars=["alone", "interaction"],
+        var_name="effect",
+        value_name="index",
+    )
+    long["effect"] = long["effect"].map({"alone": "first order (alone)", "interaction": "in interaction (total - first order)"})
+    order = frame.groupby("label")["ST"].max().sort_values(ascending=False).index.tolist()
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=200)),
+            x=alt.X("index:Q", stack="zero", title="Share of output variance", axis=alt.Axis(format="%")),
+            color=alt.Color(
+                "effect:N",
+                scale=alt.Scale(domain=["first order (alone)", "in interaction (total - first order)"], range=[PALETTE[0], PALETTE[3]]),
+                legend=alt.Legend(title=None, orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="Input"),
+                alt.Tooltip("range_text:N", title="Range explored"),
+                alt.Tooltip("S1:Q", title="First order", format=".2f"),
+                alt.Tooltip("S1_conf:Q", title="+/-", format=".2f"),
+                alt.Tooltip("ST:Q", title="Total", format=".2f"),
+                alt.Tooltip("ST_conf:Q", title="+/-", format=".2f"),
+            ],
+        )
+        .properties(width=200, height=alt.Step(16))
+        .facet(facet=alt.Facet("output_label:N", title=None), columns=2)
+    )

@@ -243,3 +243,27 @@ def demand_case_frame(cases: pd.DataFrame, horizon: int, start_year: int, by_yea
             f"Never by {horizon}": cases["share_never"].map("{:.0%}".format),
         }
     )
+
+
+def sobol_paragraph(sobol: Any, horizon: int) -> str:
+    """What the Sobol indices say: per output, the input with the largest total effect, how much of it is
+    interaction, and the run's size (``sobol``: :class:`rare_earth_lib.models.timeline.SobolResult`)."""
+    parts = []
+    for output, rows in sobol.indices.groupby("output_label", sort=False):
+        finite = rows[rows["ST"].notna()]
+        top = finite.loc[finite["ST"].idxmax()] if not finite.empty else None
+        if top is None or not top["ST"] > 0:
+            parts.append(f"{output}: no input moves it within the ranges explored")
+            continue
+        parts.append(
+            f"{output}: {top['label'][0].lower() + top['label'][1:]} (total index {top['ST']:.2f} +/- {top['ST_conf']:.2f}, "
+            f"{max(top['ST'] - top['S1'], 0):.2f} of it in interaction with other inputs)"
+        )
+    return (
+        "Global sensitivity (Sobol indices, SALib), all uncertain inputs varied together over the ranges the parameter layer "
+        "declares; the largest driver of each output is: "
+        + "; ".join(parts)
+        + f". {sobol.n_evaluations:,} model runs of {sobol.n_trials:,} trials each (base sample {sobol.n_base}); a coverage year "
+        f"not reached by {horizon} counts as {horizon + 1}. The bootstrap +/- is wide at this sample size: read the indices as a "
+        "ranking, not to the decimal."
+    )

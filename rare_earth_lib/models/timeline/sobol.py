@@ -1,0 +1,170 @@
+"""Global sensitivity (Sobol indices, first order and total) of the coverage year and P(covered by the year).
+
+Uses SALib (Saltelli's sampling scheme, ``SALib.sample.sobol``, and ``SALib.analyze.sobol``) over the
+uncertain inputs of the timeline whose ranges the parameter layer declares once for every exploration
+(:data:`rare_earth_lib.parameters.scenario_discovery.EXPLORATION_SPACE`, inputs of kind "uncertainty"; the
+same declaration scenario discovery samples). A loguniform input is sampled uniformly in its logarithm.
+
+Each sampled point is one Monte Carlo run (the scenario's seed, so common random numbers across points)
+on the scenario's pipeline and calibrated slip fit, which no explored input moves; only the demand estimate
+and the simulation are redone per point. Outputs per product: the P50 coverage year (a trial that never
+reaches the threshold counts as ``horizon + 1``) and the probability of coverage by the probability year.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rare_earth_lib.models.timeline.run import prepare_pipeline, slip_model
+from rare_earth_lib.models.timeline.simulate import PRODUCT_KEYS, simulate_trials, simulated_years
+from rare_earth_lib.models.timeline.stats import decimal_as_of
+from rare_earth_lib.models.timeline.summaries import coverage_summary
+
+OUTPUTS: dict[str, str] = {
+    "ndpr_coverage_year_p50": "NdPr: P50 coverage year",
+    "ndpr_prob_by_year": "NdPr: P(covered by the year)",
+    "dytb_coverage_year_p50": "Dy+Tb: P50 coverage year",
+    "dytb_prob_by_year": "Dy+Tb: P(covered by the year)",
+}
+
+
+@dataclass(frozen=True)
+class SobolResult:
+    """Sobol indices with their bootstrap confidence half-widths, and the run's cost.
+
+    Attributes:
+        indices: one row per output and input: ``output``, ``output_label``, ``input``, ``label``, ``low``,
+            ``high``, ``distribution``, ``S1``, ``S1_conf``, ``ST``, ``ST_conf``, ``interaction`` (ST - S1).
+        second_order: ``output``, ``input_a``, ``input_b``, ``S2``, ``S2_conf``.
+        n_base: SALib's base sample size N; ``n_evaluations`` = N x (2D + 2) model runs.
+        n_trials: Monte Carlo trials per evaluation.
+        seconds: wall time of the evaluations.
+    """
+
+    indices: pd.DataFrame
+    second_order: pd.DataFrame
+    n_base: int
+    n_evaluations: int
+    n_trials: int
+    seconds: float
+
+
+def uncertain_inputs() -> dict[str, Any]:
+    """The explored inputs of kind "uncertainty" (name -> Explore declaration)."""
+    from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE
+
+    return {name: spec for name, spec in EXPLORATION_SPACE.items() if spec.kind == "uncertainty"}
+
+
+def _problem(space: dict[str, Any]) -> dict[str, Any]:
+    bounds = [[float(np.log(s.low)), float(np.log(s.high))] if s.distribution == "loguniform" else [s.low, s.high] for s in space.values()]
+    return {"num_vars": len(space), "names": list(space), "bounds": bounds}
+
+
+def _evaluate(params: Any, tables: dict[str, pd.DataFrame], as_of: Any, space: dict[str, Any], x: np.ndarray, n_trials: int) -> np.ndarray:
+    """Model outputs (rows of x, columns of :data:`OUTPUTS`) for the sampled points ``x``."""
+    from rare_earth_lib.models.discovery import _DemandEstimate
+
+    pipeline = prepare_pipeline(tables["projects"], params)
+    _, fit, _, _ = slip_model(params, tables["build_analogs"], as_of)
+    demand = _DemandEstimate(tables["demand"])
+    as_of_year = decimal_as_of(as_of)
+    base = params.model_dump()
+    names = list(space)
+    logs = [space[n].distribution == "loguniform" for n in names]
+    horizon = params.horizon_year
+    out = np.empty((x.shape[0], len(OUTPUTS)))
+    for i, row in enumerate(x):
+        values = {n: float(np.exp(v) if lg else v) for n, v, lg in zip(names, row, logs, strict=True)}
+        point = type(params).model_validate({**base, **values, "n_trials": int(n_trials)})
+        result = simulate_trials(pipeline, fit, demand.totals(point, simulated_years(point)), point, as_of_year)
+        row_out = []
+        for product in PRODUCT_KEYS:
+            s = coverage_summary(result, product, params.probability_by_year)
+            row_out += [horizon + 1 if s["p50"] is None else s["p50"], s["prob_by_year"]]
+        out[i] = row_out
+    return out
+
+
+def sobol_indices(
+    params: Any, tables: dict[str, pd.DataFrame], *, as_of: Any, n_base: int = 16, n_trials: int = 200, seed: int = 20261130
+) -> SobolResult:
+    """First-order and total Sobol indices of the coverage outputs over the uncertain inputs.
+
+    Args:
+        params: the scenario's validated parameter model (inputs not explored keep its values).
+        tables: ``projects``, ``build_analogs``, ``demand``.
+        as_of: the data's as-of date.
+        n_base: SALib's base sample size (a power of 2); the model runs N x (2D + 2) times.
+        n_trials: Monte Carlo trials per evaluation (the outputs of a small run are noisy; SALib's bootstrap
+            confidence half-widths, reported beside each index, include that noise).
+        seed: seed of the Sobol sequence's scrambling.
+
+    Raises:
+        ValueError: ``n_base`` not a power of two.
+    """
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import sobol as sobol_sample
+
+    if n_base < 2 or n_base & (n_base - 1):
+        raise ValueError(f"n_base must be a power of two; got {n_base}")
+    space = uncertain_inputs()
+    problem = _problem(space)
+    x = sobol_sample.sample(problem, n_base, calc_second_order=True, seed=seed)
+    start = time.perf_counter()
+    y = _evaluate(params, tables, as_of, space, x, n_trials)
+    seconds = time.perf_counter() - start
+    rows, pairs = [], []
+    names = problem["names"]
+    for k, (output, label) in enumerate(OUTPUTS.items()):
+        res = sobol_analyze.analyze(problem, y[:, k], calc_second_order=True, print_to_console=False, seed=seed)
+        for j, name in enumerate(names):
+            spec = space[name]
+            rows.append(
+                {
+                    "output": output,
+                    "output_label": label,
+                    "input": name,
+                    "label": spec.label,
+                    "low": spec.low,
+                    "high": spec.high,
+                    "distribution": spec.distribution,
+                    "S1": float(res["S1"][j]),
+                    "S1_conf": float(res["S1_conf"][j]),
+                    "ST": float(res["ST"][j]),
+                    "ST_conf": float(res["ST_conf"][j]),
+                }
+            )
+            for m in range(j + 1, len(names)):
+                pairs.append(
+                    {
+                        "output": output,
+                        "input_a": name,
+                        "input_b": names[m],
+                        "S2": float(res["S2"][j, m]),
+                        "S2_conf": float(res["S2_conf"][j, m]),
+                    }
+                )
+    indices = pd.DataFrame(rows)
+    indices["interaction"] = (indices["ST"] - indices["S1"]).clip(lower=0.0)
+    return SobolResult(indices, pd.DataFrame(pairs), int(n_base), int(x.shape[0]), int(n_trials), float(seconds))
+
+
+def top_input(indices: pd.DataFrame, output: str) -> dict[str, Any] | None:
+    """The input with the largest total index for ``output``: ``label``, ``ST``, ``S1``, ``interaction``."""
+    rows = indices[indices["output"] == output]
+    if rows.empty or not np.isfinite(rows["ST"]).any():
+        return None
+    row = rows.loc[rows["ST"].idxmax()]
+    return {
+        "input": row["input"],
+        "label": row["label"],
+        "ST": float(row["ST"]),
+        "S1": float(row["S1"]),
+        "interaction": float(row["interaction"]),
+    }
