@@ -658,3 +658,18 @@ def test_sobol_indices_over_the_declared_uncertain_inputs():
     assert float(ndpr["ST"].iloc[0]) == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ValueError, match="power of two"):
         tl.sobol_indices(small_params(), tables, as_of=AS_OF, n_base=6)
+
+
+def test_top_input_is_none_when_nothing_moves_the_output():
+    frame = pd.DataFrame(
+        {
+            "output": ["a", "a"],
+            "input": ["x", "y"],
+            "label": ["X", "Y"],
+            "S1": [0.0, np.nan],
+            "ST": [0.0, np.nan],
+            "interaction": [0.0, 0.0],
+        }
+    )
+    assert tl.top_input(frame, "a") is None
+    assert tl.top_input(frame.assign(ST=[0.3, 0.1]), "a")["label"] == "X"

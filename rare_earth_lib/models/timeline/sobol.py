@@ -157,9 +157,9 @@ def sobol_indices(
 
 def top_input(indices: pd.DataFrame, output: str) -> dict[str, Any] | None:
     """The input with the largest total index for ``output``: ``label``, ``ST``, ``S1``, ``interaction``."""
-    rows = indices[indices["output"] == output]
-    if rows.empty or not np.isfinite(rows["ST"]).any():
-        return None
+    rows = indices[(indices["output"] == output) & np.isfinite(indices["ST"])]
+    if rows.empty or not rows["ST"].max() > 0:
+        return None  # the output does not vary within the ranges explored
     row = rows.loc[rows["ST"].idxmax()]
     return {
         "input": row["input"],
