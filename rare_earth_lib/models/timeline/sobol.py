@@ -68,9 +68,11 @@ def _problem(space: dict[str, Any]) -> dict[str, Any]:
 
 def _evaluate(params: Any, tables: dict[str, pd.DataFrame], as_of: Any, space: dict[str, Any], x: np.ndarray, n_trials: int) -> np.ndarray:
     """Model outputs (rows of x, columns of :data:`OUTPUTS`) for the sampled points ``x``."""
+    from rare_earth_lib.models import capacity
     from rare_earth_lib.models.discovery import _DemandEstimate
 
-    pipeline = prepare_pipeline(tables["projects"], params)
+    projects, params = capacity.with_control_channels(tables["projects"], params, as_of)  # as run_timeline does
+    pipeline = prepare_pipeline(projects, params)
     _, fit, _, _ = slip_model(params, tables["build_analogs"], as_of)
     demand = _DemandEstimate(tables["demand"])
     as_of_year = decimal_as_of(as_of)
