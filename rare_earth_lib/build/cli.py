@@ -16,7 +16,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from rare_earth_lib import __version__
+from rare_earth_lib import __version__, env
 from rare_earth_lib.build import pipeline as b
 from rare_earth_lib.parameters import ParamsError, clip
 
@@ -71,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
     bp.add_argument("--quiet", action="store_true", help="print nothing unless something failed (for cron)")
     bp.add_argument(
         "--scheduler",
-        default=os.environ.get("DASK_SCHEDULER_ADDRESS") or None,
+        default=os.environ.get(env.DASK_SCHEDULER) or None,
         metavar="ADDRESS",
         help="run the briefings on the Dask cluster at ADDRESS, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS, else locally)",
     )

@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from rare_earth_lib import env as renv
+
 PR_SET_PDEATHSIG = 1
 
 #: Run in a new kernel process before it becomes the kernel: die with the parent (the worker), then exec.
@@ -92,7 +94,7 @@ WARM_UP = (
 )
 
 #: Set to 0 to start every job's kernel cold (the benchmark and a test compare both).
-WARM_KERNELS_ENV = "RARE_EARTH_WARM_KERNELS"
+WARM_KERNELS_ENV = renv.WARM_KERNELS
 
 
 class SpareKernel:
@@ -140,7 +142,7 @@ class SpareKernel:
             trace = os.path.join(runtime, f"trace-{stamp}.txt")
             open(trace, "w").close()
             km = kernel_manager_class()(kernel_name="python3", connection_file=os.path.join(runtime, f"kernel-{stamp}.json"))
-            kernel_env = {**env, "RARE_EARTH_TRACE": trace, "JUPYTER_RUNTIME_DIR": runtime, "TMPDIR": runtime}
+            kernel_env = {**env, renv.TRACE: trace, renv.JUPYTER_RUNTIME_DIR: runtime, "TMPDIR": runtime}
             run_sync(km.start_kernel)(cwd=cwd, env=kernel_env)
             kc = km.client()
             kc.start_channels()

@@ -39,6 +39,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from rare_earth_lib import env
 from rare_earth_lib import parameters as params_mod
 from rare_earth_lib.build.executor import SpareKernel
 from rare_earth_lib.build.scenarios import scenario_label
@@ -223,7 +224,7 @@ def package_versions() -> dict[str, str]:
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("RARE_EARTH_DATA_DIR") or PACKAGE_DIR / "data")
+    return Path(os.environ.get(env.DATA_DIR) or PACKAGE_DIR / "data")
 
 
 def table_hashes(tables: list[str]) -> dict[str, str]:
@@ -529,15 +530,15 @@ def execute_job(job: Job, ctx: JobContext) -> Staged:
     except OSError as exc:
         return failed(f"{job.name}: cannot stage in {_rel(job.tmp_dir)}: {exc.strerror or exc}", None, "environment", _format_tb())
     executed = job.tmp_dir / f"{job.briefing}.ipynb"
-    saved_env = {k: os.environ.get(k) for k in ("RARE_EARTH_TRACE", "RARE_EARTH_BUILD_DATE", "JUPYTER_RUNTIME_DIR", "TMPDIR", *ctx.env)}
+    saved_env = {k: os.environ.get(k) for k in (env.TRACE, env.BUILD_DATE, env.JUPYTER_RUNTIME_DIR, "TMPDIR", *ctx.env)}
     os.environ.update(ctx.env)
-    os.environ["RARE_EARTH_TRACE"] = str(trace)
-    os.environ["RARE_EARTH_BUILD_DATE"] = ctx.build_date
+    os.environ[env.TRACE] = str(trace)
+    os.environ[env.BUILD_DATE] = ctx.build_date
     # Kernel connection files and the kernel's temporary files live in the staging folder, so a killed
     # build leaves nothing behind that the next build does not remove.
     runtime = job.tmp_dir / "runtime"
     runtime.mkdir()
-    os.environ["JUPYTER_RUNTIME_DIR"] = os.environ["TMPDIR"] = str(runtime)
+    os.environ[env.JUPYTER_RUNTIME_DIR] = os.environ["TMPDIR"] = str(runtime)
     saved_tempdir, tempfile.tempdir = tempfile.tempdir, str(runtime)
     timings: dict[str, float] = {}
     # A kernel this worker started while it rendered its previous job (see executor.SpareKernel).
@@ -545,7 +546,7 @@ def execute_job(job: Job, ctx: JobContext) -> Staged:
     spare = SpareKernel.take(kernel_key)
     if spare is not None:
         trace = Path(spare[1])
-    next_env = {k: v for k, v in os.environ.items() if k not in ("RARE_EARTH_TRACE", "JUPYTER_RUNTIME_DIR", "TMPDIR")}
+    next_env = {k: v for k, v in os.environ.items() if k not in (env.TRACE, env.JUPYTER_RUNTIME_DIR, "TMPDIR")}
     try:
         outcome = _execute_notebook(job, ctx, executed, failed, timings, km=spare[0] if spare else None)
         if outcome is not None:
@@ -989,7 +990,7 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
         log(f"up to date  {result.job.name}")
         if progress:
             progress(1)
-    build_date = os.environ.get("RARE_EARTH_BUILD_DATE") or dt.date.today().isoformat()
+    build_date = os.environ.get(env.BUILD_DATE) or dt.date.today().isoformat()
     workers = max(1, min(options.jobs or os.cpu_count() or 1, len(todo) or 1))
     stop = False
     if todo:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rare_earth_lib import env
 from rare_earth_lib.build import pipeline as b
 from rare_earth_lib.report import inline
 
@@ -130,7 +131,7 @@ class Preview:
         validated = b.validate_all(self.layout, [self.scenario], [self.briefing], self.overrides)
         (params,) = validated.values()
         self.folder.mkdir(parents=True, exist_ok=True)
-        os.environ.setdefault("RARE_EARTH_BUILD_DATE", time.strftime("%Y-%m-%d"))
+        os.environ.setdefault(env.BUILD_DATE, time.strftime("%Y-%m-%d"))
         return pm.execute_notebook(
             inline.with_evaluation_cell(source, f"notebooks/{self.notebook.name}"),
             str(self.folder / f"{self.briefing}.ipynb"),

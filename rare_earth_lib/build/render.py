@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 
+from rare_earth_lib import env
 from rare_earth_lib.report import METRICS_MIMETYPE, PARAMETERS_MIMETYPE, charts, inline
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "report" / "templates"
@@ -92,13 +93,12 @@ def to_html(nb: nbformat.NotebookNode, title: str, interactive: bool = True) -> 
 
 
 #: Set by the build to the cached bundle's path, so workers read it instead of building it.
-VEGA_BUNDLE_ENV = "RARE_EARTH_VEGA_BUNDLE"
+VEGA_BUNDLE_ENV = env.VEGA_BUNDLE
 
 
 def cache_dir() -> Path:
-    """Where build artefacts that depend only on package versions are kept (``$XDG_CACHE_HOME/rare-earth-briefings``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rare-earth-briefings"
+    """Where build artefacts that depend only on package versions are kept (:func:`rare_earth_lib.env.cache_root`)."""
+    return env.cache_root()
 
 
 def cached_vega_bundle() -> Path:

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rare_earth_lib import env
 from rare_earth_lib.data import checks
 from rare_earth_lib.data.checks import DataCheckError
 
@@ -65,12 +66,12 @@ __all__ = [
 ]
 
 #: Environment variable naming an alternative package directory.
-RARE_EARTH_DATA_DIR = "RARE_EARTH_DATA_DIR"
+RARE_EARTH_DATA_DIR = env.DATA_DIR
 #: Environment variable naming a file to which ``load`` appends table names.
-RARE_EARTH_TRACE = "RARE_EARTH_TRACE"
+RARE_EARTH_TRACE = env.TRACE
 #: Environment variable holding :func:`package_digest` of a package already validated in full (the build
 #: validates once and sets it for its kernels, which then skip the Frictionless pass for unchanged files).
-RARE_EARTH_DATA_VALIDATED = "RARE_EARTH_DATA_VALIDATED"
+RARE_EARTH_DATA_VALIDATED = env.DATA_VALIDATED
 #: The package shipped with the library.
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent
 DESCRIPTOR_NAME = "datapackage.json"

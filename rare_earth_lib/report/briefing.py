@@ -20,7 +20,7 @@ import altair as alt
 import pandas as pd
 from IPython.display import HTML, display
 
-from rare_earth_lib import __version__
+from rare_earth_lib import __version__, env
 from rare_earth_lib.data import views
 from rare_earth_lib.parameters import BriefingParams
 from rare_earth_lib.report import charts
@@ -32,7 +32,7 @@ METRICS_MIMETYPE = "application/vnd.rare-earth.metrics+json"
 PARAMETERS_MIMETYPE = "application/vnd.rare-earth.parameters+json"
 
 #: Set by the build so that every briefing of one build shows the same build date.
-BUILD_DATE_ENV = "RARE_EARTH_BUILD_DATE"
+BUILD_DATE_ENV = env.BUILD_DATE
 
 
 def build_date() -> _dt.date:

@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rare_earth_lib import env
 from rare_earth_lib.models.discovery.cluster import connect, evaluate_scenarios, library_hash, scheduler_address
 from rare_earth_lib.models.discovery.evaluate import Tables, _DemandEstimate, evaluate_chunk
 from rare_earth_lib.models.discovery.space import fixed_inputs, sample_space
 from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE, Explore
 
-CACHE_ENV = "RARE_EARTH_CACHE_DIR"
+CACHE_ENV = env.CACHE_DIR
 
 
 _CACHE_CODE = ("models", "parameters", "data", "domain.py")
@@ -30,9 +31,7 @@ or the wording does not recompute the futures."""
 
 def cache_dir() -> Path:
     """Where evaluation results are cached: ``$RARE_EARTH_CACHE_DIR/discovery``, else the user's cache folder."""
-    base = os.environ.get(CACHE_ENV)
-    root = Path(base) if base else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rare-earth-briefings"
-    return root / "discovery"
+    return env.cache_root() / "discovery"
 
 
 def evaluation_key(params: Any, tables: Tables, space: Mapping[str, Explore] = EXPLORATION_SPACE) -> str:

@@ -12,13 +12,14 @@ from typing import Any
 
 import pandas as pd
 
+from rare_earth_lib import env
 from rare_earth_lib.models.discovery.evaluate import Tables, chunks, evaluate_chunk
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
 """The installed ``rare_earth_lib`` package."""
 
 
-DASK_SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+DASK_SCHEDULER_ENV = env.DASK_SCHEDULER
 
 
 class LibraryMismatchError(RuntimeError):

@@ -1,0 +1,45 @@
+"""Every environment variable the project reads or sets, named once.
+
+The build sets some of them for its kernels; an operator may set the others. Modules import the
+names from here instead of spelling the strings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_DIR = "RARE_EARTH_DATA_DIR"
+"""An alternative data-package folder (tests and forks of the data); default: the shipped package."""
+
+TRACE = "RARE_EARTH_TRACE"
+"""A file to which every table load appends the table's name (the build records what a briefing read)."""
+
+DATA_VALIDATED = "RARE_EARTH_DATA_VALIDATED"
+"""The digest of a package the build validated in full; kernels skip the Frictionless pass while it matches."""
+
+BUILD_DATE = "RARE_EARTH_BUILD_DATE"
+"""The build date (ISO) every briefing of one build shows; default: today."""
+
+CACHE_DIR = "RARE_EARTH_CACHE_DIR"
+"""Where computed results are cached across builds (discovery evaluations, the offline chart bundle)."""
+
+VEGA_BUNDLE = "RARE_EARTH_VEGA_BUNDLE"
+"""A ready offline Vega bundle to use instead of building or reading the cached one."""
+
+WARM_KERNELS = "RARE_EARTH_WARM_KERNELS"
+"""``0`` turns off pre-started kernels in local builds."""
+
+DASK_SCHEDULER = "DASK_SCHEDULER_ADDRESS"
+"""Address of a Dask scheduler (``tcp://host:8786``): builds and scenario discovery run there."""
+
+JUPYTER_RUNTIME_DIR = "JUPYTER_RUNTIME_DIR"
+"""Jupyter's folder for kernel connection files; the build points it into the job's staging folder."""
+
+
+def cache_root() -> Path:
+    """The project's cache folder: ``$RARE_EARTH_CACHE_DIR``, else ``$XDG_CACHE_HOME/rare-earth-briefings``."""
+    base = os.environ.get(CACHE_DIR)
+    if base:
+        return Path(base)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rare-earth-briefings"
