@@ -267,3 +267,47 @@ def sobol_paragraph(sobol: Any, horizon: int) -> str:
         f"not reached by {horizon} counts as {horizon + 1}. The bootstrap +/- is wide at this sample size: read the indices as a "
         "ranking, not to the decimal."
     )
+
+
+def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str]:
+    """The one-minute summary: plain sentences from the numbers, in the words of the feasibility briefing's.
+
+    Args:
+        results: :func:`rare_earth_lib.models.timeline.briefing_results` output.
+        params: the validated parameter model.
+        as_of: the data's as-of date.
+        horizon: last simulated year.
+    """
+    head, cases = results.headline, results.demand_cases.set_index(["product", "case"])
+    owner = "counting plants by who owns them" if params.attribution == "owner" else "counting plants where they stand"
+
+    def spread(product: str) -> str:
+        values = sorted(float(cases.loc[(product, case), "today_coverage"]) for case in ("low", "central", "high"))
+        return f"{values[0]:.0%} to {values[-1]:.0%}"
+
+    sentences = [
+        f"Today the alliance's plants, {owner}, separate about {head['ndpr_capacity_today_tpa']:,.0f} tonnes of NdPr oxide and"
+        f" {head['dytb_capacity_today_tpa']:,.0f} tonnes of dysprosium and terbium (Dy+Tb) oxide a year.",
+        f"That is {head['ndpr_today_coverage_central']:.0%} of the alliance's own estimated NdPr need on the central estimate"
+        f" ({spread('ndpr_oxide')} across the low to high estimates), but only {head['dytb_today_coverage_central']:.0%} of its"
+        f" Dy+Tb need ({spread('dytb_oxide')}).",
+    ]
+    for key, label in (("ndpr", "NdPr"), ("dytb", "Dy+Tb")):
+        rng = results.ranges[key]
+        if rng["low"] is None:
+            sentences.append(f"No simulated future has plants covering {params.coverage_threshold:.0%} of {label} need by {horizon}.")
+            continue
+        span = f"in {rng['low']}" if rng["low"] == rng["high"] else f"between {rng['low']} and {rng['high']}"
+        when = _year_when(rng["most_likely"], results.today)
+        share = "fewer than 1%" if rng["share_never"] < 0.005 else f"{rng['share_never']:.0%}"
+        never = f"; in {share} of simulated futures it does not happen by {horizon}" if rng["share_never"] > 0 else ""
+        sentences.append(
+            f"Plants built and planned cover {params.coverage_threshold:.0%} of {label} need {span}, most likely {when}{never}."
+        )
+    sentences.append(
+        f"These dates allow for delays: past plants outside China started a median of {head['slip_median_years']:.1f} years late,"
+        f" and the spread of delays is set so that the model's ranges held {results.hindcast_cov['n_inside']} of the"
+        f" {results.hindcast_cov['n_decided']} finished plants it was tested on."
+    )
+    sentences.append(f"The data end on {as_of.isoformat()}; nothing that happened after that date is in them.")
+    return sentences

@@ -1,0 +1,39 @@
+"""The timeline briefing's one-minute summary: plain sentences from the numbers, the same capacity as feasibility's."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from rare_earth_lib.data import package as dp
+from rare_earth_lib.models import capacity
+from rare_earth_lib.models import timeline as tl
+from rare_earth_lib.parameters.refining_timeline import Params
+from rare_earth_lib.report.text import timeline as text
+
+
+@pytest.fixture(scope="module")
+def results():
+    params = Params(n_trials=400)
+    tables = {name: dp.load(name) for name in ("projects", "build_analogs", "demand")}
+    return params, tl.briefing_results(params, tables, as_of=dp.as_of(), today=dt.date(2026, 11, 30))
+
+
+def test_summary_is_four_to_six_plain_sentences_from_the_numbers(results):
+    params, res = results
+    sentences = text.summary(res, params, dp.as_of(), params.horizon_year)
+    assert 4 <= len(sentences) <= 6
+    joined = " ".join(sentences)
+    assert f"{res.headline['ndpr_capacity_today_tpa']:,.0f} tonnes of NdPr oxide" in joined
+    assert f"{res.headline['dytb_today_coverage_central']:.0%} of its Dy+Tb need" in joined
+    assert f"{res.hindcast_cov['n_inside']} of the {res.hindcast_cov['n_decided']} finished plants" in joined
+    for jargon in ("P50", "P10", "Monte Carlo", "trials", "pillar"):
+        assert jargon not in joined, jargon
+
+
+def test_summary_capacity_is_the_one_capacity_model(results):
+    params, res = results
+    expected = capacity.today_metrics(dp.load("projects"), params, dp.as_of())
+    assert res.headline["ndpr_capacity_today_tpa"] == expected["ndpr_capacity_today_tpa"]
+    assert res.headline["dytb_capacity_today_tpa"] == expected["dytb_capacity_today_tpa"]
