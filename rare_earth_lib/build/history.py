@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,35 @@ def append(reports: Path, item: dict[str, Any]) -> None:
         fh.write(json.dumps(item, sort_keys=True) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def heal(reports: Path, warn: Callable[[str], None] | None = None) -> int:
+    """Remove unreadable lines (torn, foreign, not JSON) from ``reports/history.jsonl``, naming the file.
+
+    Called by the build that holds the lock, before it appends, so a damaged history is repaired once
+    instead of being skipped silently by every later build. Returns how many lines were removed.
+    """
+    path = reports / HISTORY_FILE
+    if not path.is_file():
+        return 0
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    keep = [line for line in lines if _readable(line)]
+    dropped = len(lines) - len(keep)
+    if dropped:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+        os.replace(tmp, path)
+        if warn is not None:
+            warn(f"{path.parent.name}/{path.name}: {dropped} unreadable line(s) removed (torn or not written by this tool)")
+    return dropped
+
+
+def _readable(line: str) -> bool:
+    try:
+        item = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(item, dict) and isinstance(item.get("jobs"), list)
 
 
 def read(reports: Path) -> list[dict[str, Any]]:

@@ -100,10 +100,11 @@ def write(reports: Path, summary: dict[str, Any]) -> None:
     format this build did not produce are removed (an HTML-only build leaves no older PDF beside the new HTML).
     """
     from rare_earth_lib.build import history
-    from rare_earth_lib.build.pipeline import read_manifest, write_atomic
+    from rare_earth_lib.build.pipeline import _warn, read_manifest, write_atomic
 
     tmp = reports / ".tmp"
     summary.setdefault("removed", []).extend(remove_stale_outputs(reports, summary))
+    history.heal(reports, _warn)
     history.append(reports, history.entry(summary))
     entries = history.read(reports)
     ran = {(j["briefing"], j["scenario"]) for j in summary["jobs"]}

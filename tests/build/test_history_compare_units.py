@@ -105,3 +105,15 @@ def test_compare_of_unbuilt_scenarios_is_bad_input(tmp_path, capsys):
     assert "nothing built under reports/other/" in capsys.readouterr().err
     assert cli.main(["--root", str(tmp_path), "compare", "base", "base"]) == build.EXIT_BAD_INPUT
     assert not (tmp_path / "reports" / "compare").exists()
+
+
+def test_a_damaged_history_is_repaired_once_with_a_warning_naming_the_file(tmp_path):
+    good = {"finished_at": "2026-11-30T06:15:00", "jobs": [{"briefing": "tiny", "scenario": "base", "status": "built"}]}
+    path = tmp_path / history.HISTORY_FILE
+    path.write_text(json.dumps(good) + "\n" + '{"torn": tru\n' + '["not", "ours"]\n', encoding="utf-8")
+    warnings: list[str] = []
+    assert history.heal(tmp_path, warnings.append) == 2
+    assert len(warnings) == 1 and "history.jsonl" in warnings[0] and "2 unreadable" in warnings[0]
+    assert [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] == [good]
+    assert history.heal(tmp_path, warnings.append) == 0 and len(warnings) == 1
+    assert history.read(tmp_path) == [good]
