@@ -262,7 +262,7 @@ def write_comparison(reports: Path, a: str, b: str, briefings: list[str] | None 
         .get_template("compare.html.j2")
         .render(a=a, b=b, sections=sections, generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     )
-    from rare_earth_lib.build.pipeline import write_atomic
+    from rare_earth_lib.build.state import write_atomic
 
     path = reports / COMPARE_DIR / page_name(a, b)
     write_atomic(path, page, reports / ".tmp")

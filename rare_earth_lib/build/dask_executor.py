@@ -1,7 +1,7 @@
 """Build jobs on a Dask cluster: each worker executes and renders a briefing and hands back the bytes.
 
 ``rare-earth-report build --scheduler tcp://host:8786`` (or ``DASK_SCHEDULER_ADDRESS``) runs the same unit of
-work as a local build (``pipeline._run_in_worker`` -> ``pipeline.execute_job``) on the cluster's workers. A
+work as a local build (``jobs._run_in_worker`` -> ``jobs.execute_job``) on the cluster's workers. A
 worker shares no disk with the client: the notebook travels as bytes, the job runs in a temporary folder on
 the worker, and the staged files come back as bytes (``Staged.as_bytes``). The main process, which alone
 holds the build lock, publishes them with the same atomic rules, cache keys, manifests and exit codes as a

@@ -3,11 +3,11 @@
 The seam
 --------
 A build hands each job to an :class:`Executor`. Wherever the job runs, it runs
-``pipeline.execute_job(job, context)``, which executes the notebook and renders it into a private staging
-folder and returns a :class:`pipeline.Staged` result: the staged files (paths on a shared file system, or
-their bytes after :meth:`pipeline.Staged.as_bytes`), the manifest, the parameters the notebook recorded,
+``jobs.execute_job(job, context)``, which executes the notebook and renders it into a private staging
+folder and returns a :class:`jobs.Staged` result: the staged files (paths on a shared file system, or
+their bytes after :meth:`jobs.Staged.as_bytes`), the manifest, the parameters the notebook recorded,
 or the error. **A job never writes under** ``reports/<scenario>/``. The main process, which alone holds
-``reports/.build.lock``, checks each result and publishes it with ``pipeline.publish`` (atomic renames,
+``reports/.build.lock``, checks each result and publishes it with ``jobs.publish`` (atomic renames,
 the manifest last). An executor therefore only has to move jobs out and results back:
 
 - :class:`LocalExecutor` (the default): a pool of local worker processes. Each worker asks the kernel to

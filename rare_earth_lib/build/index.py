@@ -100,7 +100,7 @@ def write(reports: Path, summary: dict[str, Any]) -> None:
     format this build did not produce are removed (an HTML-only build leaves no older PDF beside the new HTML).
     """
     from rare_earth_lib.build import history
-    from rare_earth_lib.build.pipeline import _warn, read_manifest, write_atomic
+    from rare_earth_lib.build.state import _warn, read_manifest, write_atomic
 
     tmp = reports / ".tmp"
     summary.setdefault("removed", []).extend(remove_stale_outputs(reports, summary))
@@ -118,7 +118,7 @@ def write(reports: Path, summary: dict[str, Any]) -> None:
 
 def remove_stale_outputs(reports: Path, summary: dict[str, Any]) -> list[str]:
     """Delete, for every job this build built, an output of a format the build did not produce; return what went."""
-    from rare_earth_lib.build.pipeline import FORMATS, read_manifest
+    from rare_earth_lib.build.state import FORMATS, read_manifest
 
     removed = []
     for job in summary["jobs"]:
