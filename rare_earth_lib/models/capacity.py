@@ -399,7 +399,11 @@ def stage_groups_today(projects: pd.DataFrame, params: Any, as_of: Any) -> pd.Da
 
 
 def fill_missing(projects: pd.DataFrame, params: Any) -> pd.DataFrame:
-    """The projects table with NdPr/Dy+Tb nameplates estimated where missing, if the scenario asks for it."""
+    """The projects table with NdPr/Dy+Tb nameplates estimated where missing, if the scenario asks for it.
+
+    The one definition used by the capacity model, the timeline and the scorecard (any params model with the
+    fill fields: ``fill_missing_capacity``, the two shares of REO capacity and ``mature_utilisation``).
+    """
     if not getattr(params, "fill_missing_capacity", False):
         return projects
     return buildout.estimate_missing_capacity(

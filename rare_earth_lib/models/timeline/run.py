@@ -61,21 +61,9 @@ class TimelineRun:
     calibration: Calibration | None = None
 
 
-def filled_projects(projects: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """The projects table with NdPr/DyTb capacity estimated where missing, if the scenario asks for it."""
-    if not params.fill_missing_capacity:
-        return projects
-    return buildout.estimate_missing_capacity(
-        projects,
-        ndpr_share_of_reo=params.ndpr_share_of_reo_capacity,
-        dytb_share_of_reo=params.dytb_share_of_reo_capacity,
-        mature_utilisation=params.mature_utilisation,
-    )
-
-
 def prepare_pipeline(projects: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Alliance refining pipeline for a scenario: capacities filled (if enabled) and attributed."""
-    return buildout.refining_pipeline(filled_projects(projects, params), attribution=params.attribution)
+    return buildout.refining_pipeline(capacity.fill_missing(projects, params), attribution=params.attribution)
 
 
 def slip_model(params: Params, analogs: pd.DataFrame, as_of: Any) -> tuple[pd.DataFrame, SlipFit, float, Calibration | None]:
@@ -171,7 +159,7 @@ def announced_capacity(params: Params, projects: pd.DataFrame, as_of: Any) -> pd
     Returns:
         DataFrame with ``year``, ``product`` and ``capacity_tpa`` (t oxide/yr).
     """
-    table = filled_projects(projects, params)
+    table = capacity.fill_missing(projects, params)
     years = range(params.start_year, params.horizon_year + 1)
     frames = []
     for product in PRODUCTS:
