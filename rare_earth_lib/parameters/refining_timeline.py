@@ -216,6 +216,18 @@ class Params(BriefingParams):
         description="Years by which higher ex-China prices bring decisions forward (judgement; USA Rare Earth moved Round Top 2 years earlier in Dec 2025, S80).",
     )
 
+    # --- World projection (China's share of separation to 2035) --------------------------------------
+    china_refining_growth_rate_id: str = Field(
+        "china_separation_quota_2024",
+        min_length=1,
+        max_length=80,
+        pattern=r"^[a-z0-9_]+$",
+        description=(
+            "growth_rates row (rate_id) whose annual_growth drives China's separation output in the world projection"
+            " (default: the separation quota taken to grow with the 2023-25 mining-quota trend, 2.9%/yr, derived)."
+        ),
+    )
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Params:
         if self.horizon_year <= self.start_year:
