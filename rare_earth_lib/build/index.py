@@ -165,97 +165,135 @@ def index_html(
     compare_errors: dict[str, str] | None = None,
     reports: Path | None = None,
 ) -> str:
-    """A self-contained page: failing briefings, every briefing × scenario with formatted metrics, what changed, recent builds."""
-    from rare_earth_lib import parameters
-    from rare_earth_lib.build import compare, formatting
-    from rare_earth_lib.build.scenarios import BASE, ordered
+    """A self-contained page: failing briefings, every briefing × scenario with formatted metrics, what changed, recent builds.
+
+    The page and all its wording come from ``templates/index.html.j2``; this function only gathers the values.
+    """
+    from rare_earth_lib.build.compare import environment
 
     failing = failing or []
+    return (
+        environment()
+        .get_template("index.html.j2")
+        .render(
+            summary=summary,
+            failing=failing,
+            briefings=_briefing_tables(manifests, failing, compare_errors or {}, reports),
+            changes=_change_items(summary),
+            recent=_recent_builds(entries or []),
+            no_input_changed=NO_INPUT_CHANGED,
+        )
+    )
+
+
+def _briefing_tables(manifests: list[dict], failing: list[dict], compare_errors: dict[str, str], reports: Path | None) -> list[dict]:
+    """One table per briefing: its declared title and description, a column per scenario, a row per headline metric."""
+    from rare_earth_lib.build.scenarios import BASE, ordered
+
     failed_now = {(f["briefing"], f["scenario"]): f for f in failing}
-    compare_errors = compare_errors or {}
     has_base = {m["briefing"] for m in manifests if m["scenario"] == BASE}
     briefings = []
     for name in sorted({m["briefing"] for m in manifests}):
         rows = {m["scenario"]: m for m in manifests if m["briefing"] == name}
-        try:
-            model = parameters.briefing_model(name)
-            title, description = model.briefing_title or name, model.briefing_description
-        except Exception:
-            title, description = name, ""
-        columns = []
-        for scenario in ordered(rows):
-            m = rows[scenario]
-            bad = failed_now.get((name, scenario))
-            page = compare.page_name(BASE, scenario)
-            link = (
-                f"{compare.COMPARE_DIR}/{page}"
-                if scenario != BASE and name in has_base and (reports is None or (reports / compare.COMPARE_DIR / page).is_file())
-                else None
-            )
-            columns.append(
-                {
-                    "scenario": scenario,
-                    "title": (m.get("parameters") or {}).get("scenario_title") or scenario,
-                    "files": [{"format": fmt, "href": f"{scenario}/{o['file']}"} for fmt, o in sorted(m.get("outputs", {}).items())],
-                    "built_at": m.get("built_at"),
-                    "data_as_of": m.get("data_as_of"),
-                    "failed": bool(bad),
-                    "status": f"last build FAILED ({bad['since']}); showing the previous good briefing" if bad else "ok",
-                    "compare": link,
-                    "compare_error": compare_errors.get(scenario) if scenario != BASE else None,
-                }
-            )
-        keys = list(dict.fromkeys(k for s in ordered(rows) for k in rows[s].get("metrics", {})))
-        metrics = [
-            {
-                "key": k,
-                "label": formatting.label_of(k),
-                "unit": formatting.unit_of(k)[0],
-                "cells": [formatting.format_value(k, rows[c["scenario"]].get("metrics", {}).get(k)) for c in columns],
-            }
-            for k in keys
+        title, description = _declared_title(name)
+        columns = [
+            _scenario_column(rows[scenario], failed_now.get((name, scenario)), compare_errors, name in has_base, reports)
+            for scenario in ordered(rows)
         ]
-        briefings.append({"name": name, "title": title, "description": description, "columns": columns, "metrics": metrics})
-    changes_list = []
+        briefings.append(
+            {"name": name, "title": title, "description": description, "columns": columns, "metrics": _metric_rows(rows, columns)}
+        )
+    return briefings
+
+
+def _declared_title(briefing: str) -> tuple[str, str]:
+    """The briefing's declared title and one-line description; its name and nothing for a briefing no model declares."""
+    from rare_earth_lib import parameters
+
+    try:
+        model = parameters.briefing_model(briefing)
+    except Exception:
+        return briefing, ""
+    return model.briefing_title or briefing, model.briefing_description
+
+
+def _scenario_column(manifest: dict, failed: dict | None, compare_errors: dict[str, str], has_base: bool, reports: Path | None) -> dict:
+    """One scenario of a briefing: title, output files, build and data dates, status, and its comparison with base."""
+    from rare_earth_lib.build import compare
+    from rare_earth_lib.build.scenarios import BASE
+
+    scenario = manifest["scenario"]
+    page = compare.page_name(BASE, scenario)
+    written = reports is None or (reports / compare.COMPARE_DIR / page).is_file()
+    return {
+        "scenario": scenario,
+        "title": (manifest.get("parameters") or {}).get("scenario_title") or scenario,
+        "files": [{"format": fmt, "href": f"{scenario}/{o['file']}"} for fmt, o in sorted(manifest.get("outputs", {}).items())],
+        "built_at": manifest.get("built_at"),
+        "data_as_of": manifest.get("data_as_of"),
+        "failed_since": failed["since"] if failed else None,
+        "compare": f"{compare.COMPARE_DIR}/{page}" if scenario != BASE and has_base and written else None,
+        "compare_error": compare_errors.get(scenario) if scenario != BASE else None,
+    }
+
+
+def _metric_rows(rows: dict[str, dict], columns: list[dict]) -> list[dict]:
+    """Every headline metric of any scenario (in first-seen order) with its label, unit and formatted value per column."""
+    from rare_earth_lib.build import formatting
+    from rare_earth_lib.build.scenarios import ordered
+
+    keys = list(dict.fromkeys(k for s in ordered(rows) for k in rows[s].get("metrics", {})))
+    return [
+        {
+            "key": k,
+            "label": formatting.label_of(k),
+            "unit": formatting.unit_of(k)[0],
+            "cells": [formatting.format_value(k, rows[c["scenario"]].get("metrics", {}).get(k)) for c in columns],
+        }
+        for k in keys
+    ]
+
+
+def _change_items(summary: dict[str, Any]) -> list[dict]:
+    """What this build did to each job (failed, first build, rebuilt and why, with moved metrics) and which outputs it removed."""
+    from rare_earth_lib.build import formatting
+
+    items = []
     for job in summary["jobs"]:
         name = f"{job['briefing']} × {job['scenario']}"
         if job["status"] == "failed":
-            changes_list.append({"name": name, "text": f"FAILED: {job['error']}", "bad": True})
+            items.append({"name": name, "kind": "failed", "error": job["error"]})
         elif job["status"] == "built":
             ch = job.get("changes", {})
             if ch.get("inputs") == ["first build"]:
-                changes_list.append({"name": name, "text": "first build"})
+                items.append({"name": name, "kind": "first"})
                 continue
             moves = [
-                f"{formatting.label_of(k)}: {formatting.with_unit(k, o)} → {formatting.with_unit(k, n)}"
+                {"label": formatting.label_of(k), "old": formatting.with_unit(k, o), "new": formatting.with_unit(k, n)}
                 for k, (o, n) in ch.get("metrics", {}).items()
             ]
-            text = f"rebuilt because {'; '.join(ch.get('inputs', [])) or NO_INPUT_CHANGED}" + (
-                "" if moves else "; no headline metric moved"
-            )
-            changes_list.append({"name": name, "text": text, "moves": moves})
-    for removed in summary.get("removed", []):
-        changes_list.append(
-            {"name": removed, "text": "removed: this build did not produce that format, so the older file would not match the new briefing"}
-        )
+            items.append({"name": name, "kind": "rebuilt", "reasons": ch.get("inputs", []), "moves": moves})
+    items += [{"name": removed, "kind": "removed"} for removed in summary.get("removed", [])]
+    return items
+
+
+def _recent_builds(entries: list[dict]) -> list[dict]:
+    """The last :data:`RECENT_BUILDS` builds of the history, newest first."""
+    from rare_earth_lib.build.scenarios import ordered
+
     recent = []
-    for item in reversed((entries or [])[-RECENT_BUILDS:]):
+    for item in reversed(entries[-RECENT_BUILDS:]):
         counts = item.get("counts", {})
         sel = item.get("selection", {})
         recent.append(
             {
                 "finished_at": item.get("finished_at"),
-                "selection": f"{', '.join(sel.get('briefings', []))} × {', '.join(ordered(sel.get('scenarios', [])))}",
+                "briefings": sel.get("briefings", []),
+                "scenarios": ordered(sel.get("scenarios", [])),
                 "built": counts.get("built", 0),
                 "cached": counts.get("cached", 0),
                 "failed": counts.get("failed", 0),
                 "seconds": item.get("seconds"),
             }
         )
-    from rare_earth_lib.build.compare import environment
-
-    return (
-        environment()
-        .get_template("index.html.j2")
-        .render(summary=summary, failing=failing, briefings=briefings, changes=changes_list, recent=recent)
-    )
+    return recent

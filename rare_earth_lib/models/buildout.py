@@ -24,6 +24,7 @@ import pandas as pd
 
 from rare_earth_lib.domain import (
     ATTRIBUTIONS,
+    FUNDING_COLUMNS,
     PRODUCT_COLUMNS,
     REFINING_STAGES,
     STAGES,
@@ -305,34 +306,9 @@ def refining_pipeline(
     Raises:
         ValueError: unknown attribution or stage, or a required column missing.
     """
-    required = [
-        "project_id",
-        "company",
-        "site",
-        "country",
-        "owner_country",
-        "stages",
-        "status",
-        "ndpr_oxide_tpa",
-        "dytb_oxide_tpa",
-        "first_output_planned_date",
-        "first_output_target_date",
-        "first_output_actual_date",
-    ]
-    _check_columns(projects, required, "projects")
-    from rare_earth_lib.models import capacity
-
-    member = alliance_member(projects, attribution)
-    part = capacity.alliance_share(projects, attribution) if alliance_only else pd.Series(1.0, index=projects.index)
-    keep = has_stage(projects, stages)
-    ndpr = pd.to_numeric(projects["ndpr_oxide_tpa"], errors="coerce").fillna(0.0).astype("float64") * part
-    dytb = pd.to_numeric(projects["dytb_oxide_tpa"], errors="coerce").fillna(0.0).astype("float64") * part
-    keep &= (ndpr > 0) | (dytb > 0)
-    if alliance_only:
-        keep &= member.notna()
+    _check_columns(projects, _PIPELINE_REQUIRED, "projects")
+    keep, ndpr, dytb, member = _pipeline_selection(projects, attribution=attribution, stages=stages, alliance_only=alliance_only)
     sub = projects.loc[keep]
-    planned = decimal_year(sub["first_output_planned_date"])
-    target = decimal_year(sub["first_output_target_date"])
     out = pd.DataFrame(
         {
             "project_id": sub["project_id"].astype("string").to_numpy(),
@@ -344,39 +320,13 @@ def refining_pipeline(
             "status": sub["status"].astype("string").to_numpy(),
             "ndpr_oxide_tpa": ndpr.loc[keep].to_numpy(),
             "dytb_oxide_tpa": dytb.loc[keep].to_numpy(),
-            "capacity_is_estimate": (
-                sub["capacity_is_estimate"].fillna(False).astype(bool).to_numpy()
-                if "capacity_is_estimate" in sub
-                else np.zeros(len(sub), dtype=bool)
-            ),
-            "capacity_estimated_by_model": (
-                sub["capacity_estimated_by_model"].fillna(False).astype(bool).to_numpy()
-                if "capacity_estimated_by_model" in sub
-                else np.zeros(len(sub), dtype=bool)
-            ),
-            "capacity_estimate_rule": (
-                sub["capacity_estimate_rule"].astype("string").fillna("").to_numpy()
-                if "capacity_estimate_rule" in sub
-                else np.array([""] * len(sub), dtype=object)
-            ),
-            "planned_first_output_year": np.where(np.isnan(planned), target, planned),
-            "target_first_output_year": np.where(np.isnan(target), planned, target),
-            "actual_first_output_year": decimal_year(sub["first_output_actual_date"]),
+            **_pipeline_estimate_flags(sub),
+            **_pipeline_dates(sub),
         }
     )
     out["alliance_country"] = out["alliance_country"].astype("string")
-    decision = np.full(len(sub), np.nan)
-    for column in ("announced_date", "construction_start_date", "fid_date"):
-        if column in sub:
-            years = decimal_year(sub[column])
-            decision = np.where(np.isnan(years), decision, years)
-    out["decision_year"] = decision
-    for column in ("funding_us_musd", "funding_japan_musd", "funding_australia_musd", "funding_other_musd"):
-        values = sub[column] if column in sub else pd.Series(np.nan, index=sub.index)
-        out[column] = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
-    out["us_backed"] = out["funding_us_musd"].fillna(0.0) > 0
-    out["capex_value"] = pd.to_numeric(sub["capex_value"], errors="coerce").astype("float64").to_numpy() if "capex_value" in sub else np.nan
-    out["capex_currency"] = sub["capex_currency"].astype("string").to_numpy() if "capex_currency" in sub else pd.NA
+    for column, values in _pipeline_money(sub).items():
+        out[column] = values
     out["capex_currency"] = out["capex_currency"].astype("string")
     out["capacity_estimate_rule"] = out["capacity_estimate_rule"].astype("string")
     out["source_ids"] = sub["source_ids"].astype("string").to_numpy() if "source_ids" in sub else pd.array([pd.NA] * len(sub))
@@ -384,6 +334,99 @@ def refining_pipeline(
     if unknown:
         raise ValueError(f"projects holds unknown status(es): {', '.join(unknown)}")
     return out.sort_values(["planned_first_output_year", "project_id"], na_position="last").reset_index(drop=True)
+
+
+_PIPELINE_REQUIRED: tuple[str, ...] = (
+    "project_id",
+    "company",
+    "site",
+    "country",
+    "owner_country",
+    "stages",
+    "status",
+    "ndpr_oxide_tpa",
+    "dytb_oxide_tpa",
+    "first_output_planned_date",
+    "first_output_target_date",
+    "first_output_actual_date",
+)
+"""Columns :func:`refining_pipeline` cannot do without; the others (funding, capex, estimate flags) are optional."""
+
+
+def _pipeline_selection(
+    projects: pd.DataFrame, *, attribution: str, stages: Sequence[str], alliance_only: bool
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """Which projects enter the pipeline, and the capacities counted for them.
+
+    Returns ``(keep, ndpr, dytb, member)`` aligned with ``projects``: the row mask, both oxide capacities
+    (missing -> 0; the alliance's part under the joint-venture rule when ``alliance_only``) and the alliance
+    country each project counts for.
+    """
+    from rare_earth_lib.models import capacity
+
+    member = alliance_member(projects, attribution)
+    part = capacity.alliance_share(projects, attribution) if alliance_only else pd.Series(1.0, index=projects.index)
+    keep = has_stage(projects, stages)
+    ndpr = pd.to_numeric(projects["ndpr_oxide_tpa"], errors="coerce").fillna(0.0).astype("float64") * part
+    dytb = pd.to_numeric(projects["dytb_oxide_tpa"], errors="coerce").fillna(0.0).astype("float64") * part
+    keep &= (ndpr > 0) | (dytb > 0)
+    if alliance_only:
+        keep &= member.notna()
+    return keep, ndpr, dytb, member
+
+
+def _pipeline_estimate_flags(sub: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Whether each capacity is an estimate (the data's flag, the model's flag and its rule); absent columns -> none."""
+    n = len(sub)
+    return {
+        "capacity_is_estimate": (
+            sub["capacity_is_estimate"].fillna(False).astype(bool).to_numpy() if "capacity_is_estimate" in sub else np.zeros(n, dtype=bool)
+        ),
+        "capacity_estimated_by_model": (
+            sub["capacity_estimated_by_model"].fillna(False).astype(bool).to_numpy()
+            if "capacity_estimated_by_model" in sub
+            else np.zeros(n, dtype=bool)
+        ),
+        "capacity_estimate_rule": (
+            sub["capacity_estimate_rule"].astype("string").fillna("").to_numpy()
+            if "capacity_estimate_rule" in sub
+            else np.array([""] * n, dtype=object)
+        ),
+    }
+
+
+def _pipeline_dates(sub: pd.DataFrame) -> dict[str, np.ndarray]:
+    """First-output years (planned, target, actual; planned and target stand in for each other) and the decision year.
+
+    The decision year is the FID date, else the construction start, else the announcement.
+    """
+    planned = decimal_year(sub["first_output_planned_date"])
+    target = decimal_year(sub["first_output_target_date"])
+    decision = np.full(len(sub), np.nan)
+    for column in ("announced_date", "construction_start_date", "fid_date"):
+        if column in sub:
+            years = decimal_year(sub[column])
+            decision = np.where(np.isnan(years), decision, years)
+    return {
+        "planned_first_output_year": np.where(np.isnan(planned), target, planned),
+        "target_first_output_year": np.where(np.isnan(target), planned, target),
+        "actual_first_output_year": decimal_year(sub["first_output_actual_date"]),
+        "decision_year": decision,
+    }
+
+
+def _pipeline_money(sub: pd.DataFrame) -> dict[str, object]:
+    """Public funding by funder (US$ million; missing -> NaN), ``us_backed`` (US money > 0), and the capex value and currency."""
+    money: dict[str, object] = {}
+    for column in FUNDING_COLUMNS.values():
+        values = sub[column] if column in sub else pd.Series(np.nan, index=sub.index)
+        money[column] = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    money["us_backed"] = np.nan_to_num(money[FUNDING_COLUMNS["United States"]], nan=0.0) > 0
+    money["capex_value"] = (
+        pd.to_numeric(sub["capex_value"], errors="coerce").astype("float64").to_numpy() if "capex_value" in sub else np.nan
+    )
+    money["capex_currency"] = sub["capex_currency"].astype("string").to_numpy() if "capex_currency" in sub else pd.NA
+    return money
 
 
 def first_output_year_as_announced(pipeline: pd.DataFrame, *, as_of_year: float, undated_lead_years: float = 5.0) -> np.ndarray:
