@@ -285,26 +285,16 @@ def licence_exposure(
     direct = _stage_series(direct_china_share, "direct_china_share")
     inputs = _stage_series(chinese_input_share, "chinese_input_share")
     japan = _stage_series(japan_demand_share if japan_demand_share is not None else {}, "japan_demand_share")
-    for value, name in (
-        (magnet_dytb_share, "magnet_dytb_share"),
-        (technology_derived_share, "technology_derived_share"),
-        (chinese_content_value_share, "chinese_content_value_share"),
-        (japan_denial_share, "japan_denial_share"),
-        (default_de_minimis_value_share, "default_de_minimis_value_share"),
-    ):
-        _check_fraction(value, name)
-    if extraterritorial_scope not in EXTRATERRITORIAL_SCOPES:
-        raise ValueError(f"extraterritorial_scope: must be one of {', '.join(EXTRATERRITORIAL_SCOPES)}, got {extraterritorial_scope!r}")
+    settings = _licence_settings(
+        magnet_dytb_share=magnet_dytb_share,
+        technology_derived_share=technology_derived_share,
+        chinese_content_value_share=chinese_content_value_share,
+        japan_denial_share=japan_denial_share,
+        default_de_minimis_value_share=default_de_minimis_value_share,
+        extraterritorial_scope=extraterritorial_scope,
+    )
     in_force = states[states["state"] == "in_force"]
-    materials = in_force[(in_force["scope"] == "materials") & ~in_force.apply(is_easing, axis=1)] if not in_force.empty else in_force
-    listed: set[str] = set().union(*[_split(v) for v in materials["elements"]]) if not materials.empty else set()
-    settings = {
-        "magnet_dytb_share": magnet_dytb_share,
-        "technology_derived_share": float(technology_derived_share),
-        "chinese_content_value_share": chinese_content_value_share,
-        "default_de_minimis_value_share": default_de_minimis_value_share,
-        "extraterritorial_scope": extraterritorial_scope,
-    }
+    listed = _listed_elements(in_force)
     rows = []
     for stage in [s for s in CHAIN_STAGES if s in direct.index]:
         d = float(direct[stage])
@@ -325,6 +315,42 @@ def licence_exposure(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _licence_settings(
+    *,
+    magnet_dytb_share: float,
+    technology_derived_share: float,
+    chinese_content_value_share: float,
+    japan_denial_share: float,
+    default_de_minimis_value_share: float,
+    extraterritorial_scope: str,
+) -> dict[str, object]:
+    """Check :func:`licence_exposure`'s scalar settings (each share in [0, 1], a known scope) and gather the ones
+    :func:`_stage_measures` reads."""
+    for value, name in (
+        (magnet_dytb_share, "magnet_dytb_share"),
+        (technology_derived_share, "technology_derived_share"),
+        (chinese_content_value_share, "chinese_content_value_share"),
+        (japan_denial_share, "japan_denial_share"),
+        (default_de_minimis_value_share, "default_de_minimis_value_share"),
+    ):
+        _check_fraction(value, name)
+    if extraterritorial_scope not in EXTRATERRITORIAL_SCOPES:
+        raise ValueError(f"extraterritorial_scope: must be one of {', '.join(EXTRATERRITORIAL_SCOPES)}, got {extraterritorial_scope!r}")
+    return {
+        "magnet_dytb_share": magnet_dytb_share,
+        "technology_derived_share": float(technology_derived_share),
+        "chinese_content_value_share": chinese_content_value_share,
+        "default_de_minimis_value_share": default_de_minimis_value_share,
+        "extraterritorial_scope": extraterritorial_scope,
+    }
+
+
+def _listed_elements(in_force: pd.DataFrame) -> set[str]:
+    """Elements listed by a materials measure in force (easings excluded): what the extraterritorial rule can catch."""
+    materials = in_force[(in_force["scope"] == "materials") & ~in_force.apply(is_easing, axis=1)] if not in_force.empty else in_force
+    return set().union(*[_split(v) for v in materials["elements"]]) if not materials.empty else set()
 
 
 def mean_licence_share(

@@ -107,61 +107,70 @@ def prim_boxes(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.8, max_boxes
             if box is None or box.mean < threshold:
                 break
             box.select(_choose_step(box.peeling_trajectory, threshold))
-            qp = box.qp[box._cur_box]
-            for name, values in qp.items():
-                sides = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v)) and v >= 0]
-                if sides and min(sides) > significance:
-                    box.drop_restriction(name)
-            traj = box.peeling_trajectory.reset_index(drop=True)
-            stats = traj.iloc[box._cur_box]
+            _drop_insignificant(box, significance)
+            stats = box.peeling_trajectory.reset_index(drop=True).iloc[box._cur_box]
             if number == 1:
-                trajectory = pd.DataFrame(
-                    {
-                        "step": np.arange(len(traj), dtype="int64"),
-                        "coverage": traj["coverage"].to_numpy(dtype="float64"),
-                        "density": traj["density"].to_numpy(dtype="float64"),
-                        "mass": traj["mass"].to_numpy(dtype="float64"),
-                        "n_restricted": traj["res_dim"].to_numpy(dtype="int64"),
-                        "chosen": np.arange(len(traj)) == int(box._cur_box),
-                    }
-                )
+                trajectory = _trajectory_frame(box)
             elif stats["density"] < threshold:
                 break
-            limits = box.box_lims[box._cur_box]
-            initial = box.box_lims[0]
-            restricted = 0
-            for name in x.columns:
-                low, high = float(limits.loc[0, name]), float(limits.loc[1, name])
-                lo_all, hi_all = float(initial.loc[0, name]), float(initial.loc[1, name])
-                if low > lo_all or high < hi_all:
-                    restricted += 1
-                    rows.append(
-                        {
-                            "box": number,
-                            "input": name,
-                            "low": low,
-                            "high": high,
-                            "space_low": lo_all,
-                            "space_high": hi_all,
-                            "coverage": float(stats["coverage"]),
-                            "density": float(stats["density"]),
-                            "mass": float(stats["mass"]),
-                            "n_scenarios": int(stats["n"]),
-                        }
-                    )
-            summary.append(
-                {
-                    "box": number,
-                    "coverage": float(stats["coverage"]),
-                    "density": float(stats["density"]),
-                    "mass": float(stats["mass"]),
-                    "n_restricted": restricted,
-                }
-            )
+            restrictions = _restrictions(box, number, x.columns, stats)
+            rows += restrictions
+            summary.append({"box": number, **_box_stats(stats), "n_restricted": len(restrictions)})
     boxes = pd.DataFrame(rows)
     if not boxes.empty:
         boxes["input"] = boxes["input"].astype("string")
     return PrimResult(boxes, pd.DataFrame(summary), trajectory, base_rate)
+
+
+def _drop_insignificant(box: Any, significance: float) -> None:
+    """Drop (PRIM's ``drop_restriction``) every restriction whose quasi-p-values exceed ``significance`` on each restricted side."""
+    for name, values in box.qp[box._cur_box].items():
+        sides = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v)) and v >= 0]
+        if sides and min(sides) > significance:
+            box.drop_restriction(name)
+
+
+def _trajectory_frame(box: Any) -> pd.DataFrame:
+    """A box's peeling trajectory as a frame (see :class:`PrimResult`), the selected step marked ``chosen``."""
+    traj = box.peeling_trajectory.reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "step": np.arange(len(traj), dtype="int64"),
+            "coverage": traj["coverage"].to_numpy(dtype="float64"),
+            "density": traj["density"].to_numpy(dtype="float64"),
+            "mass": traj["mass"].to_numpy(dtype="float64"),
+            "n_restricted": traj["res_dim"].to_numpy(dtype="int64"),
+            "chosen": np.arange(len(traj)) == int(box._cur_box),
+        }
+    )
+
+
+def _box_stats(stats: pd.Series) -> dict[str, float]:
+    """Coverage, density and mass of a box's selected step."""
+    return {"coverage": float(stats["coverage"]), "density": float(stats["density"]), "mass": float(stats["mass"])}
+
+
+def _restrictions(box: Any, number: int, inputs: pd.Index, stats: pd.Series) -> list[dict]:
+    """One row per input the box restricts (its limits narrower than the explored range), in input order."""
+    limits, initial = box.box_lims[box._cur_box], box.box_lims[0]
+    rows = []
+    for name in inputs:
+        low, high = float(limits.loc[0, name]), float(limits.loc[1, name])
+        lo_all, hi_all = float(initial.loc[0, name]), float(initial.loc[1, name])
+        if low > lo_all or high < hi_all:
+            rows.append(
+                {
+                    "box": number,
+                    "input": name,
+                    "low": low,
+                    "high": high,
+                    "space_low": lo_all,
+                    "space_high": hi_all,
+                    **_box_stats(stats),
+                    "n_scenarios": int(stats["n"]),
+                }
+            )
+    return rows
 
 
 def feature_scores(x: pd.DataFrame, outcomes: Mapping[str, np.ndarray], seed: int) -> pd.DataFrame:
