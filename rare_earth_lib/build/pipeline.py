@@ -86,7 +86,6 @@ from rare_earth_lib.build.state import (  # noqa: F401 - the build's names, re-e
     ensure_dir,
     git_state,
     job_inputs,
-    library_hash,
     package_versions,
     read_manifest,
     reset_staging,
@@ -95,6 +94,7 @@ from rare_earth_lib.build.state import (  # noqa: F401 - the build's names, re-e
     table_hashes,
     write_atomic,
 )
+from rare_earth_lib.models.fingerprint import library_hash
 from rare_earth_lib.parameters import clip
 
 # --- hashing ---------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
 
     started = time.perf_counter()
     staging = reset_staging(layout.reports, log)
-    lib_hash, versions = library_hash(), package_versions()
+    lib_hash, versions = library_hash(tables=False), package_versions()
     jobs = [
         Job(b, s, layout.briefings()[b], validated[(b, s)], tuple(options.formats), layout.reports, overrides=dict(options.overrides))
         for s in scenarios

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rare_earth_lib import env
+from rare_earth_lib.models.fingerprint import PACKAGE_DIR
 from rare_earth_lib.parameters import clip
 
 EXIT_OK = 0
@@ -62,9 +63,6 @@ KEY_PACKAGES = (
 )
 
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
-
-
 MANIFEST_SCHEMA = 1
 
 
@@ -82,16 +80,6 @@ def sha256_bytes(data: bytes) -> str:
 
 def sha256_file(path: Path) -> str:
     return sha256_bytes(path.read_bytes())
-
-
-def library_hash(library: Path = PACKAGE_DIR) -> str:
-    """Hash of the library's code, templates and data descriptor (not the data tables)."""
-    digest = hashlib.sha256()
-    for path in sorted(library.rglob("*")):
-        if not path.is_file() or "__pycache__" in path.parts or path.suffix in {".pyc", ".csv"}:
-            continue
-        digest.update(path.relative_to(library).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def package_versions() -> dict[str, str]:

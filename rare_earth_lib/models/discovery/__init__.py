@@ -45,18 +45,17 @@ from rare_earth_lib.models.discovery.analysis import (
 from rare_earth_lib.models.discovery.cache import CACHE_ENV, Evaluation, cache_dir, cached_evaluation, evaluation_code_hash, evaluation_key
 from rare_earth_lib.models.discovery.cluster import (
     DASK_SCHEDULER_ENV,
-    PACKAGE_DIR,
     LibraryMismatchError,
     _worker_library_hash,
     check_workers,
     connect,
     evaluate_scenarios,
-    library_hash,
     quiet_dask,
     scheduler_address,
 )
 from rare_earth_lib.models.discovery.evaluate import OUTCOME_COLUMNS, TABLES, Tables, _DemandEstimate, chunks, evaluate_chunk, frame_hash
 from rare_earth_lib.models.discovery.space import fixed_inputs, sample_space, scenario_point, space_table, within_space
+from rare_earth_lib.models.fingerprint import library_hash
 
 __all__ = [
     "CACHE_ENV",
@@ -65,7 +64,6 @@ __all__ = [
     "GOAL_PRODUCTS",
     "LibraryMismatchError",
     "OUTCOME_COLUMNS",
-    "PACKAGE_DIR",
     "PrimResult",
     "TABLES",
     "Tables",

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from rare_earth_lib import env
-from rare_earth_lib.models.discovery.cluster import connect, evaluate_scenarios, library_hash, scheduler_address
+from rare_earth_lib.models.discovery.cluster import connect, evaluate_scenarios, scheduler_address
 from rare_earth_lib.models.discovery.evaluate import Tables, _DemandEstimate, evaluate_chunk
 from rare_earth_lib.models.discovery.space import fixed_inputs, sample_space
+from rare_earth_lib.models.fingerprint import library_hash
 from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE, Explore
 
 CACHE_ENV = env.CACHE_DIR

@@ -3,50 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pandas as pd
 
 from rare_earth_lib import env
 from rare_earth_lib.models.discovery.evaluate import Tables, chunks, evaluate_chunk
-
-PACKAGE_DIR = Path(__file__).resolve().parents[2]
-"""The installed ``rare_earth_lib`` package."""
-
+from rare_earth_lib.models.fingerprint import library_hash
 
 DASK_SCHEDULER_ENV = env.DASK_SCHEDULER
 
 
 class LibraryMismatchError(RuntimeError):
     """A Dask worker runs a different ``rare_earth_lib`` than the client."""
-
-
-def library_hash(parts: Sequence[str] | None = None, root: Path = PACKAGE_DIR, exclude: Sequence[str] = ()) -> str:
-    """SHA-256 of the installed library's files (code, templates, data), or of the named ``parts`` of it.
-
-    Args:
-        parts: sub-paths of the package to hash (default: all of it).
-        root: the package directory.
-        exclude: sub-paths left out (a folder leaves out everything under it).
-    """
-    digest = hashlib.sha256()
-    paths = [root] if parts is None else [root / part for part in parts]
-    files: list[Path] = []
-    for base in paths:
-        files.extend([base] if base.is_file() else sorted(base.rglob("*")))
-    for path in sorted(files):
-        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
-            continue
-        relative = path.relative_to(root).as_posix()
-        if any(relative == part or relative.startswith(part.rstrip("/") + "/") for part in exclude):
-            continue
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def scheduler_address(parameter: str = "") -> str | None:
