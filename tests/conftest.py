@@ -78,6 +78,20 @@ def cli_env(project: Path) -> dict[str, str]:
     return env
 
 
+def require_tool(tool: str, apt_package: str = "poppler-utils") -> str:
+    """The path of a command-line tool a test needs (poppler's by default).
+
+    Missing, the test is skipped on a developer's machine but fails in CI (``CI=true``), where ``.ci/run``
+    installs the Debian package.
+    """
+    path = shutil.which(tool)
+    if path:
+        return path
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{tool} is required in CI (.ci/run installs {apt_package})")
+    pytest.skip(f"{tool} not installed (apt-get install {apt_package})")
+
+
 def run_cli(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``rare-earth-report --root project ARGS`` in a subprocess, as cron would."""
     return subprocess.run(

@@ -5,26 +5,16 @@ Checked with poppler's tools, as a reader's software sees the file.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import zlib
 from pathlib import Path
 
 import pytest
+from conftest import require_tool as require
 from conftest import run_cli
 
 pytestmark = pytest.mark.slow
-
-
-def require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path:
-        return path
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{tool} is required in CI (.ci/run installs poppler-utils)")
-    pytest.skip(f"{tool} not installed (apt-get install poppler-utils)")
 
 
 def poppler(tool: str, *args: str) -> str:

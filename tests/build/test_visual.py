@@ -8,7 +8,6 @@ label drawn outside its box, which the page clips) and labels cut short with an 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import struct
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, make_project, run_cli
+from conftest import require_tool as require
 
 pytestmark = pytest.mark.slow
 
@@ -27,15 +27,6 @@ DPI = 40
 PAGE_W, PAGE_H = 595.276, 841.89
 MARGIN_X, MARGIN_BOTTOM, MARGIN_TOP = 15 / 25.4 * 72, 16 / 25.4 * 72, 16 / 25.4 * 72
 MAX_EMPTY = 1 / 3
-
-
-def require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path:
-        return path
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{tool} is required in CI (.ci/run installs poppler-utils)")
-    pytest.skip(f"{tool} not installed (apt-get install poppler-utils)")
 
 
 def run(tool: str, *args: str) -> str:
