@@ -229,3 +229,9 @@ def test_iea_implied_china_growth_comes_from_iea_shares_and_demand(tables):
     d = pj.decompose_gap(constructed(86.0, 8.0, 1.0, 5.0), tables["projections"], tables["demand"])
     assert d.world_growth == pytest.approx(131000 / 93000)
     assert d.iea_china_growth == pytest.approx((0.77 * 131000 / (0.92 * 93000)) ** (1 / 7) - 1)
+
+
+def test_a_horizon_before_2035_is_a_clear_error(tables):
+    short = timeline.simulate(Params(n_trials=100, horizon_year=2033), tables)
+    with pytest.raises(ValueError, match=r"horizon_year \(2033\) must reach 2035"):
+        pj.project(short, tables, as_of=package.as_of())

@@ -79,3 +79,11 @@ def test_charts_have_titled_axes_and_render(tables):
         assert "<svg" in charts.chart_svg(spec)
     assert "diamonds mark published projections" in chart.share_alt(table)
     assert "China 2030: published 77%" in chart.benchmark_alt(bench)
+
+
+def test_country_colours_are_distinct_and_keep_the_actors_colours():
+    domain = ["China", "Malaysia", "Australia", "United States", "Estonia", "France", "Vietnam", "Brazil"]
+    scale = chart.country_scale(domain)
+    assert len(set(scale.range)) == len(domain)
+    assert scale.range[0] == charts.REGION_COLORS["China"] and scale.range[2] == charts.REGION_COLORS["Australia"]
+    assert chart.PUBLISHED_COLOUR not in scale.range

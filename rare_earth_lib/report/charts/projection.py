@@ -11,9 +11,17 @@ import altair as alt
 import pandas as pd
 
 from rare_earth_lib.domain import PRODUCT_LABELS
-from rare_earth_lib.report.charts import PALETTE, region_scale
+from rare_earth_lib.report.charts import PALETTE, REGION_COLORS
 
 PUBLISHED_COLOUR = PALETTE[1]
+_MORE_COLOURS = ["#6d597a", "#b5c99a", "#30343f", "#00798c", "#c8c8c8", "#e07a5f", "#3d405b"]
+
+
+def country_scale(domain: list[str]) -> alt.Scale:
+    """Each country's fixed colour (the theme's actors); the rest get distinct colours no actor uses."""
+    fixed = {*REGION_COLORS.values(), PUBLISHED_COLOUR}
+    spare = iter([c for c in dict.fromkeys([*PALETTE, *_MORE_COLOURS]) if c not in fixed] + _MORE_COLOURS)
+    return alt.Scale(domain=domain, range=[REGION_COLORS.get(name) or next(spare) for name in domain])
 
 
 def _label(bench: pd.DataFrame) -> pd.Series:
@@ -37,7 +45,7 @@ def share_chart(table: pd.DataFrame, bench: pd.DataFrame, *, product: str = "ndp
     y_axis = alt.Axis(format="%")
     band = (
         alt.Chart(china)
-        .mark_area(opacity=0.2, color=region_scale(["China"]).range[0])
+        .mark_area(opacity=0.2, color=REGION_COLORS["China"])
         .encode(x=x, y=alt.Y("share_p10:Q", axis=y_axis, title="Share of world separation capacity (%)"), y2="share_p90:Q")
     )
     tips = [
@@ -55,7 +63,7 @@ def share_chart(table: pd.DataFrame, bench: pd.DataFrame, *, product: str = "ndp
         .encode(
             x=x,
             y=alt.Y("share_p50:Q", axis=y_axis, title="Share of world separation capacity (%)"),
-            color=alt.Color("country:N", scale=region_scale(domain), legend=alt.Legend(title=None, columns=4)),
+            color=alt.Color("country:N", scale=country_scale(domain), legend=alt.Legend(title=None, columns=4)),
             tooltip=tips,
         )
     )
@@ -77,7 +85,13 @@ def share_chart(table: pd.DataFrame, bench: pd.DataFrame, *, product: str = "ndp
             ],
         )
     )
-    return alt.layer(band, lines, points).properties(height=260, title=f"{PRODUCT_LABELS[product]} separation")
+    pub["label"] = [f"{a}: {r} {v:.0%}" for a, r, v in zip(pub["source"], pub["region"], pub["published"], strict=True)]
+    labels = (
+        alt.Chart(pub[pub["published"] >= 0.1])  # small shares sit among the lines: their figures are in the tooltip
+        .mark_text(align="right", dx=-9, fontSize=10, color=PUBLISHED_COLOUR)
+        .encode(x="year:Q", y=alt.Y("published:Q", axis=y_axis, title="Share of world separation capacity (%)"), text="label:N")
+    )
+    return alt.layer(band, lines, points, labels).properties(height=260, title=f"{PRODUCT_LABELS[product]} separation")
 
 
 def benchmark_chart(bench: pd.DataFrame) -> alt.LayerChart:
@@ -99,15 +113,42 @@ def benchmark_chart(bench: pd.DataFrame) -> alt.LayerChart:
         alt.Tooltip("model_p90:Q", format=".1%", title="Model P90"),
         alt.Tooltip("basis_note:N", title="Basis"),
     ]
-    base = alt.Chart(rows).encode(y=y, tooltip=tips)
-    rng = base.mark_rule(strokeWidth=6, opacity=0.35, color=PALETTE[0]).encode(
-        x=alt.X("model_p10:Q", axis=alt.Axis(format="%"), title=x_title, scale=alt.Scale(domain=[0, 1])), x2="model_p90:Q"
+    rng = (
+        alt.Chart(rows)
+        .mark_rule(strokeWidth=6, opacity=0.35, color=PALETTE[0])
+        .encode(
+            y=y,
+            x=alt.X("model_p10:Q", axis=alt.Axis(format="%"), title=x_title, scale=alt.Scale(domain=[0, 1])),
+            x2="model_p90:Q",
+            tooltip=tips,
+        )
     )
-    model = base.mark_point(filled=True, size=70, color=PALETTE[0]).encode(x=alt.X("model_p50:Q", title=x_title))
-    published = base.mark_point(shape="diamond", filled=True, size=110, color=PUBLISHED_COLOUR).encode(
-        x=alt.X("published:Q", title=x_title)
+    series = {"model_p50": "model median (bar: P10-P90)", "published": "published"}
+    keep = ["figure", "basis_note", "model_p10", "model_p90"]
+    points = rows.melt(id_vars=keep, value_vars=list(series), var_name="series", value_name="share")
+    points["series"] = points["series"].map(series)
+    domain = list(series.values())
+    marks = (
+        alt.Chart(points)
+        .mark_point(filled=True, size=90)
+        .encode(
+            y=y,
+            x=alt.X("share:Q", axis=alt.Axis(format="%"), title=x_title),
+            color=alt.Color(
+                "series:N", scale=alt.Scale(domain=domain, range=[PALETTE[0], PUBLISHED_COLOUR]), legend=alt.Legend(title=None)
+            ),
+            shape=alt.Shape("series:N", scale=alt.Scale(domain=domain, range=["circle", "diamond"]), legend=alt.Legend(title=None)),
+            tooltip=[
+                alt.Tooltip("figure:N", title="Figure"),
+                alt.Tooltip("series:N", title="Series"),
+                alt.Tooltip("share:Q", format=".1%", title="Share"),
+                alt.Tooltip("model_p10:Q", format=".1%", title="Model P10"),
+                alt.Tooltip("model_p90:Q", format=".1%", title="Model P90"),
+                alt.Tooltip("basis_note:N", title="Basis"),
+            ],
+        )
     )
-    return alt.layer(rng, model, published).properties(width=520)
+    return alt.layer(rng, marks).properties(width=520)
 
 
 def share_alt(table: pd.DataFrame, product: str = "ndpr_oxide") -> str:
