@@ -225,15 +225,16 @@ def execute_job(job: Job, ctx: JobContext) -> Staged:
         timings.update(_cell_timings(nb))
         title = render.notebook_title(nb) or job.briefing
         files: dict[str, Path | bytes] = {"ipynb": executed}
-        if "html" in job.formats:
-            t0 = time.perf_counter()
+        t0 = time.perf_counter()
+        page, static = render.pages(nb, title, html="html" in job.formats, pdf="pdf" in job.formats)  # one export for both
+        if page is not None:
             files["html"] = job.tmp_dir / f"{job.briefing}.html"
-            files["html"].write_text(render.to_html(nb, title, interactive=True), encoding="utf-8")
+            files["html"].write_text(page, encoding="utf-8")
             timings["html_s"] = round(time.perf_counter() - t0, 3)
-        if "pdf" in job.formats:
-            t0 = time.perf_counter()
+            t0 = time.perf_counter()  # a PDF-only build counts the export in pdf_s
+        if static is not None:
             files["pdf"] = job.tmp_dir / f"{job.briefing}.pdf"
-            render.to_pdf(render.to_html(nb, title, interactive=False), files["pdf"])
+            render.to_pdf(static, files["pdf"])
             timings["pdf_s"] = round(time.perf_counter() - t0, 3)
         tables = sorted({t for t in trace.read_text(encoding="utf-8").split() if t})
         inputs = job_inputs(job.notebook, job.params, tables, ctx.lib_hash, ctx.versions)

@@ -72,10 +72,24 @@ def to_html(nb: nbformat.NotebookNode, title: str, interactive: bool = True) -> 
 
     The markdown cells' ``{eval}`` expressions are replaced by the values the executed kernel recorded.
     """
+    html, static = pages(nb, title, html=interactive, pdf=not interactive)
+    return html if interactive else static
+
+
+#: Stands in the exported page where the Vega bundle's ``<script>`` goes, so one export serves HTML and PDF.
+_BUNDLE_SLOT = "<!-- rare-earth-briefings: vega bundle -->"
+
+
+def pages(nb: nbformat.NotebookNode, title: str, html: bool = True, pdf: bool = True) -> tuple[str | None, str | None]:
+    """The interactive page (HTML) and the static page (for the PDF) from one nbconvert export.
+
+    The two differ only in the Vega bundle's ``<script>`` (HTML) and in each chart's SVG title
+    (:func:`charts.print_figures`, PDF), so the notebook is exported once and each page is made from that.
+    Returns ``(html page or None, static page or None)``, as asked.
+    """
     from nbconvert import HTMLExporter
 
     nb = inline.substituted(nb)
-
     exporter = HTMLExporter(
         template_name="briefing",
         extra_template_basedirs=[str(TEMPLATES)],
@@ -83,13 +97,15 @@ def to_html(nb: nbformat.NotebookNode, title: str, interactive: bool = True) -> 
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    resources = {
-        "briefing_title": title,
-        "briefing_css": _css(),
-        "vega_bundle": _vega_bundle() if interactive else "",
-    }
+    resources = {"briefing_title": title, "briefing_css": _css(), "vega_bundle": _BUNDLE_SLOT if html else ""}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body if interactive else charts.print_figures(body)
+    interactive = static = None
+    if html:
+        interactive = body.replace(_BUNDLE_SLOT, _vega_bundle(), 1)
+    if pdf:
+        slot = f"\n<script>\n{_BUNDLE_SLOT}\n</script>"
+        static = charts.print_figures(body.replace(slot, "", 1) if html else body)
+    return interactive, static
 
 
 #: Set by the build to the cached bundle's path, so workers read it instead of building it.
