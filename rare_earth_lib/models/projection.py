@@ -564,7 +564,12 @@ def _iea_row(projections: pd.DataFrame, projection_id: str) -> pd.Series:
 
 
 def projection_metrics(proj: WorldProjection, projections: pd.DataFrame) -> dict[str, float]:
-    """Manifest metrics: the model's China share of NdPr separation in 2030/2035 (P10/P50/P90) and IEA's."""
+    """Manifest metrics: the model's China share of NdPr separation in 2030/2035 (P10/P50/P90) and IEA's.
+
+    Keys: ``china_refining_share_{2030,2035}_{p10,p50,p90}``, ``iea_china_refining_share_{2030,2035}``, and for
+    2030 ``{malaysia,australia}_refining_share_2030_p50`` with ``iea_{malaysia,australia}_refining_share_2030``.
+    Shares are fractions (0-1).
+    """
     names, share = proj.shares("country", "ndpr_oxide")
     j = names.index(CHINA)
     out: dict[str, float] = {}
@@ -575,7 +580,22 @@ def projection_metrics(proj: WorldProjection, projections: pd.DataFrame) -> dict
             out[f"china_refining_share_{year}_{lbl}"] = round(float(v), 4)
     out["iea_china_refining_share_2030"] = float(_iea_row(projections, IEA_CHINA_2030)["share"])
     out["iea_china_refining_share_2035"] = float(_iea_row(projections, IEA_CHINA_2035)["share"])
+    k = list(proj.years).index(2030)
+    for country, projection_id in (("Malaysia", "iea_gcmo2024_sep_malaysia_2030"), ("Australia", "iea_gcmo2024_sep_australia_2030")):
+        key = country.lower()
+        if country in names:
+            out[f"{key}_refining_share_2030_p50"] = round(float(np.quantile(share[:, names.index(country), k], 0.5)), 4)
+        if (projections["projection_id"] == projection_id).any():
+            out[f"iea_{key}_refining_share_2030"] = float(_iea_row(projections, projection_id)["share"])
     return out
+
+
+def source_ids(proj: WorldProjection, bench: pd.DataFrame | None = None) -> list[str]:
+    """Every source behind the projection (base year, China's growth row) and, if given, the benchmark's rows."""
+    texts = [*proj.base.get("source_ids", pd.Series(dtype=str)).astype(str), proj.china.rate_source_ids]
+    if bench is not None:
+        texts += list(bench["source_ids"].astype(str))
+    return list(dict.fromkeys(i.strip() for t in texts for i in t.split(";") if i.strip()))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -597,7 +617,8 @@ class Decomposition:
             ``contribution`` (fraction; what the model's assumption adds to the gap, a Shapley value: the parts
             add up to ``gap``), ``note``.
         iea_china_growth: IEA-implied annual growth of China's output, with ``world_growth`` the world-market
-            growth it rests on (IEA APS magnet-REE demand, derived) and ``demand_source_ids``.
+            growth it rests on (IEA APS magnet-REE demand, derived), ``demand_source_ids``, and ``iea_base_year``
+            (IEA's base year of that growth).
     """
 
     year: int
@@ -609,6 +630,7 @@ class Decomposition:
     iea_china_growth: float
     world_growth: float
     demand_source_ids: str
+    iea_base_year: int
 
 
 def _world_growth(demand: pd.DataFrame, base_year: int, year: int) -> tuple[float, str, str]:
@@ -748,6 +770,7 @@ def decompose_gap(
         iea_china_growth=float(iea_china_growth),
         world_growth=float(world),
         demand_source_ids=world_ids,
+        iea_base_year=base_year,
     )
 
 
@@ -771,4 +794,5 @@ __all__ = [
     "projection_metrics",
     "projection_table",
     "share_summary",
+    "source_ids",
 ]

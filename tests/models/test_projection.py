@@ -154,6 +154,10 @@ def test_benchmark_table_carries_the_iea_rows_with_their_sources(proj, tables):
 def test_metrics_keys(proj, tables):
     metrics = pj.projection_metrics(proj, tables["projections"])
     assert metrics["iea_china_refining_share_2030"] == 0.77 and metrics["iea_china_refining_share_2035"] == 0.76
+    assert metrics["iea_malaysia_refining_share_2030"] == 0.12 and metrics["iea_australia_refining_share_2030"] == 0.03
+    names, share = proj.shares("country", "ndpr_oxide")
+    k = list(proj.years).index(2030)
+    assert metrics["malaysia_refining_share_2030_p50"] == pytest.approx(np.median(share[:, names.index("Malaysia"), k]), abs=1e-4)
     for year in (2030, 2035):
         assert (
             metrics[f"china_refining_share_{year}_p10"]
@@ -235,3 +239,10 @@ def test_a_horizon_before_2035_is_a_clear_error(tables):
     short = timeline.simulate(Params(n_trials=100, horizon_year=2033), tables)
     with pytest.raises(ValueError, match=r"horizon_year \(2033\) must reach 2035"):
         pj.project(short, tables, as_of=package.as_of())
+
+
+def test_source_ids_cover_the_base_year_and_the_growth_row(proj, tables):
+    ids = pj.source_ids(proj, pj.benchmark_table(proj, tables["projections"]))
+    assert {"D64c", "E4", "E8", "D91", "S6", "S8"} <= set(ids)
+    known = set(tables["projections"]["source_ids"].str.split(";").explode()) | set(package.load("sources")["source_id"])
+    assert set(ids) <= known

@@ -87,3 +87,23 @@ def test_country_colours_are_distinct_and_keep_the_actors_colours():
     assert len(set(scale.range)) == len(domain)
     assert scale.range[0] == charts.REGION_COLORS["China"] and scale.range[2] == charts.REGION_COLORS["Australia"]
     assert chart.PUBLISHED_COLOUR not in scale.range
+
+
+def test_briefing_accepts_the_projection_figures_and_tables(tables, monkeypatch):
+    from rare_earth_lib.parameters.refining_timeline import Params
+    from rare_earth_lib.report import briefing as briefing_module
+    from rare_earth_lib.report.briefing import Briefing
+
+    shown: list[str] = []
+    monkeypatch.setattr(briefing_module, "_show", shown.append)
+    proj = constructed(86.0, 8.0, 1.0, 5.0)
+    bench = pj.benchmark_table(proj, tables["projections"])
+    decomp = pj.decompose_gap(proj, tables["projections"], tables["demand"])
+    frame, ids = text.comparison_frame(bench)
+    doc = Briefing(Params(), figures=["share", "bench"], tables=["comparison", "gap"])
+    table = pj.projection_table(proj)
+    doc.figure("share", chart.share_chart(table, bench), caption="China's share", sources=ids, alt=chart.share_alt(table))
+    doc.figure("bench", chart.benchmark_chart(bench), caption="Published beside the model", sources=ids, alt=chart.benchmark_alt(bench))
+    doc.table("comparison", frame, caption="Published projections", sources=ids)
+    doc.table("gap", text.decomposition_frame(decomp), caption="The gap", sources=ids)
+    assert len(shown) == 4 and "IEA, Global Critical Minerals Outlook 2024" in shown[2]

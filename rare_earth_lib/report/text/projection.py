@@ -52,7 +52,8 @@ def key_judgment(decomp: Decomposition, metrics: Mapping[str, float], *, toleran
         f"{head}: {_pts(decomp.gap)} {side} IEA, outside the {tolerance * 100:.0f}-point band. "
         f"Swapping each assumption for the one IEA's figures imply (averaged over the order of the swaps, so the parts add up "
         f"to the gap): {explained}. The IEA-implied values are derived from IEA's shares and its own demand path "
-        f"(world magnet-rare-earth demand x{decomp.world_growth:.2f} from {decomp.year - 7} to {year}), not published by IEA."
+        f"(world magnet-rare-earth demand x{decomp.world_growth:.2f} from {decomp.iea_base_year} to {year}), not published by IEA; "
+        "the size of the world market enters only there, since the model's shares compare capacities, not sales."
     )
 
 
