@@ -649,7 +649,16 @@ def test_sobol_indices_over_the_declared_uncertain_inputs():
     res = tl.sobol_indices(small_params(), tables, as_of=AS_OF, n_base=8, n_trials=100)
     space = tl.uncertain_inputs()
     assert set(space) == {k for k, v in EXPLORATION_SPACE.items() if v.kind == "uncertainty"}  # one declaration of ranges
-    assert res.n_evaluations == 8 * (2 * len(space) + 2)
+    assert res.n_evaluations == 8 * (len(space) + 2) and res.second_order.empty  # first order and total only by default
+    assert set(res.output_range) == set(tl.SOBOL_OUTPUTS)
+    assert all(low <= high for low, high in res.output_range.values())
+    pairs = tl.sobol_indices(small_params(), tables, as_of=AS_OF, n_base=8, n_trials=100, second_order=True)
+    assert pairs.n_evaluations == 8 * (2 * len(space) + 2) and len(pairs.second_order) == 4 * len(space) * (len(space) - 1) // 2
+    metrics = tl.sobol_metrics(res)
+    assert metrics["sobol_n_evaluations"] == res.n_evaluations and metrics["sobol_n_base"] == 8
+    for output in tl.SOBOL_OUTPUTS:
+        top = tl.top_input(res.indices, output)
+        assert metrics[f"sobol_top_input_{output}"] == (None if top is None else top["label"])
     idx = res.indices
     assert set(idx["input"]) == set(space) and len(idx) == 4 * len(space)
     assert (idx["interaction"] >= 0).all()

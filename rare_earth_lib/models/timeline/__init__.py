@@ -65,7 +65,7 @@ from rare_earth_lib.models.timeline.simulate import (
     simulated_years,
 )
 from rare_earth_lib.models.timeline.sobol import OUTPUTS as SOBOL_OUTPUTS
-from rare_earth_lib.models.timeline.sobol import SobolResult, sobol_indices, top_input, uncertain_inputs
+from rare_earth_lib.models.timeline.sobol import SobolResult, sobol_indices, sobol_metrics, top_input, uncertain_inputs
 from rare_earth_lib.models.timeline.stats import (
     ANALOG_SCOPES,
     SlipFit,
@@ -98,6 +98,7 @@ __all__ = [
     "SOBOL_OUTPUTS",
     "SobolResult",
     "sobol_indices",
+    "sobol_metrics",
     "top_input",
     "uncertain_inputs",
     "TimelineResults",

@@ -16,6 +16,7 @@ from rare_earth_lib.models.timeline.hindcast import hindcast, hindcast_coverage
 from rare_earth_lib.models.timeline.run import TimelineRun, announced_capacity, check_run, run_timeline
 from rare_earth_lib.models.timeline.sensitivity import sensitivity
 from rare_earth_lib.models.timeline.simulate import PRODUCT_KEYS, PRODUCTS, simulate_trials, simulated_years
+from rare_earth_lib.models.timeline.sobol import SobolResult, sobol_indices, sobol_metrics
 from rare_earth_lib.models.timeline.stats import decimal_as_of
 from rare_earth_lib.models.timeline.summaries import coverage_range, coverage_summary
 from rare_earth_lib.models.timeline.tables import pipeline_table
@@ -40,6 +41,7 @@ class TimelineResults:
         demand_cases: one row per demand case (low, central, high) and product: demand in the first simulated
             year and the probability year, today's capacity over first-year demand, and the coverage-year
             summary of the same simulation run against that case's demand (the one alliance demand model's range).
+        sobol: Sobol indices of the coverage outputs over the uncertain inputs (default sample size).
     """
 
     run: TimelineRun
@@ -55,10 +57,11 @@ class TimelineResults:
     announced: pd.DataFrame
     today: dt.date
     demand_cases: pd.DataFrame
+    sobol: SobolResult
 
 
 def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: Any, today: dt.date) -> TimelineResults:
-    """Run the scenario, its hindcast, sensitivity, the uncalibrated comparison and the briefing's frames.
+    """Run the scenario, its hindcast, both sensitivities (one at a time, Sobol), the uncalibrated comparison and the briefing's frames.
 
     Args:
         params: the validated parameter model.
@@ -80,7 +83,8 @@ def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: 
         plain_run = run_timeline(plain_params, projects=projects, analogs=analogs, demand=demand, as_of=as_of)
     today_capacity = capacity.today_metrics(projects, params, as_of)
     cases = demand_case_table(run, demand, params, as_of, today_capacity)
-    head = {**headline(run, table, sens), **today_capacity, **demand_case_metrics(cases, by_year)}
+    sobol = sobol_indices(params, dict(tables), as_of=as_of)
+    head = {**headline(run, table, sens), **today_capacity, **demand_case_metrics(cases, by_year), **sobol_metrics(sobol)}
     return TimelineResults(
         run=run,
         plain_run=plain_run,
@@ -95,6 +99,7 @@ def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: 
         announced=announced_capacity(params, projects, as_of),
         today=today,
         demand_cases=cases,
+        sobol=sobol,
     )
 
 

@@ -14,7 +14,8 @@ reaches the threshold counts as ``horizon + 1``) and the probability of coverage
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,13 @@ from rare_earth_lib.models.timeline.run import prepare_pipeline, slip_model
 from rare_earth_lib.models.timeline.simulate import PRODUCT_KEYS, simulate_trials, simulated_years
 from rare_earth_lib.models.timeline.stats import decimal_as_of
 from rare_earth_lib.models.timeline.summaries import coverage_summary
+
+DEFAULT_BASE = 16
+"""SALib's base sample size N in the briefing: with the 8 uncertain inputs and first-order and total indices
+only, N x (D + 2) = 160 model runs, a few seconds on one core."""
+
+DEFAULT_TRIALS = 200
+"""Monte Carlo trials per model run in the briefing's Sobol analysis."""
 
 OUTPUTS: dict[str, str] = {
     "ndpr_coverage_year_p50": "NdPr: P50 coverage year",
@@ -40,10 +48,13 @@ class SobolResult:
     Attributes:
         indices: one row per output and input: ``output``, ``output_label``, ``input``, ``label``, ``low``,
             ``high``, ``distribution``, ``S1``, ``S1_conf``, ``ST``, ``ST_conf``, ``interaction`` (ST - S1).
-        second_order: ``output``, ``input_a``, ``input_b``, ``S2``, ``S2_conf``.
-        n_base: SALib's base sample size N; ``n_evaluations`` = N x (2D + 2) model runs.
+        second_order: ``output``, ``input_a``, ``input_b``, ``S2``, ``S2_conf`` (empty unless asked for).
+        n_base: SALib's base sample size N; ``n_evaluations`` = N x (D + 2) model runs, N x (2D + 2) with
+            second-order indices.
         n_trials: Monte Carlo trials per evaluation.
         seconds: wall time of the evaluations.
+        output_range: output -> (lowest, highest) value over the sampled points: a narrow range means the
+            indices share out a small variance.
     """
 
     indices: pd.DataFrame
@@ -52,6 +63,7 @@ class SobolResult:
     n_evaluations: int
     n_trials: int
     seconds: float
+    output_range: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def uncertain_inputs() -> dict[str, Any]:
@@ -94,7 +106,14 @@ def _evaluate(params: Any, tables: dict[str, pd.DataFrame], as_of: Any, space: d
 
 
 def sobol_indices(
-    params: Any, tables: dict[str, pd.DataFrame], *, as_of: Any, n_base: int = 16, n_trials: int = 200, seed: int = 20261130
+    params: Any,
+    tables: dict[str, pd.DataFrame],
+    *,
+    as_of: Any,
+    n_base: int = DEFAULT_BASE,
+    n_trials: int = DEFAULT_TRIALS,
+    seed: int = 20261130,
+    second_order: bool = False,
 ) -> SobolResult:
     """First-order and total Sobol indices of the coverage outputs over the uncertain inputs.
 
@@ -102,10 +121,14 @@ def sobol_indices(
         params: the scenario's validated parameter model (inputs not explored keep its values).
         tables: ``projects``, ``build_analogs``, ``demand``.
         as_of: the data's as-of date.
-        n_base: SALib's base sample size (a power of 2); the model runs N x (2D + 2) times.
+        n_base: SALib's base sample size (a power of 2); the model runs N x (D + 2) times (N x (2D + 2) with
+            ``second_order``).
         n_trials: Monte Carlo trials per evaluation (the outputs of a small run are noisy; SALib's bootstrap
             confidence half-widths, reported beside each index, include that noise).
         seed: seed of the Sobol sequence's scrambling.
+        second_order: also estimate the pairwise (second-order) indices; almost doubles the cost, and at
+            small N their bootstrap intervals straddle zero, so the briefing shows each input's interaction
+            share (total minus first order) instead.
 
     Raises:
         ValueError: ``n_base`` not a power of two.
@@ -117,20 +140,22 @@ def sobol_indices(
         raise ValueError(f"n_base must be a power of two; got {n_base}")
     space = uncertain_inputs()
     problem = _problem(space)
-    x = sobol_sample.sample(problem, n_base, calc_second_order=True, seed=seed)
+    x = sobol_sample.sample(problem, n_base, calc_second_order=second_order, seed=seed)
     start = time.perf_counter()
     y = _evaluate(params, tables, as_of, space, x, n_trials)
     seconds = time.perf_counter() - start
     rows, pairs = [], []
     names = problem["names"]
     for k, (output, label) in enumerate(OUTPUTS.items()):
-        res = sobol_analyze.analyze(problem, y[:, k], calc_second_order=True, print_to_console=False, seed=seed)
+        with warnings.catch_warnings():  # an output no input moves has zero variance: NaN indices, said in the briefing
+            warnings.simplefilter("ignore")
+            res = sobol_analyze.analyze(problem, y[:, k], calc_second_order=second_order, print_to_console=False, seed=seed)
         for j, name in enumerate(names):
             spec = space[name]
             rows.append(
                 {
                     "output": output,
-                    "output_label": label,
+                    "output_label": label.replace("the year", str(params.probability_by_year)),
                     "input": name,
                     "label": spec.label,
                     "low": spec.low,
@@ -142,7 +167,7 @@ def sobol_indices(
                     "ST_conf": float(res["ST_conf"][j]),
                 }
             )
-            for m in range(j + 1, len(names)):
+            for m in range(j + 1, len(names) if second_order else 0):
                 pairs.append(
                     {
                         "output": output,
@@ -154,7 +179,9 @@ def sobol_indices(
                 )
     indices = pd.DataFrame(rows)
     indices["interaction"] = (indices["ST"] - indices["S1"]).clip(lower=0.0)
-    return SobolResult(indices, pd.DataFrame(pairs), int(n_base), int(x.shape[0]), int(n_trials), float(seconds))
+    pairs_frame = pd.DataFrame(pairs, columns=["output", "input_a", "input_b", "S2", "S2_conf"])
+    ranges = {output: (float(y[:, k].min()), float(y[:, k].max())) for k, output in enumerate(OUTPUTS)}
+    return SobolResult(indices, pairs_frame, int(n_base), int(x.shape[0]), int(n_trials), float(seconds), ranges)
 
 
 def top_input(indices: pd.DataFrame, output: str) -> dict[str, Any] | None:
@@ -170,3 +197,20 @@ def top_input(indices: pd.DataFrame, output: str) -> dict[str, Any] | None:
         "S1": float(row["S1"]),
         "interaction": float(row["interaction"]),
     }
+
+
+def sobol_metrics(result: SobolResult) -> dict[str, Any]:
+    """Manifest metrics of a Sobol run: per output of :data:`OUTPUTS`, the input with the largest total index
+    (``sobol_top_input_<output>``, its label or ``None`` when no input moves the output), its total and
+    first-order indices (``sobol_top_total_<output>``, ``sobol_top_first_order_<output>``); and the run's size
+    (``sobol_n_base``, ``sobol_n_evaluations``, ``sobol_trials_per_evaluation``)."""
+    out: dict[str, Any] = {}
+    for output in OUTPUTS:
+        top = top_input(result.indices, output)
+        out[f"sobol_top_input_{output}"] = None if top is None else top["label"]
+        out[f"sobol_top_total_{output}"] = None if top is None else round(top["ST"], 3)
+        out[f"sobol_top_first_order_{output}"] = None if top is None else round(top["S1"], 3)
+    out["sobol_n_base"] = result.n_base
+    out["sobol_n_evaluations"] = result.n_evaluations
+    out["sobol_trials_per_evaluation"] = result.n_trials
+    return out

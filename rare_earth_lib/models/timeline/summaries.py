@@ -169,8 +169,9 @@ def coverage_range(result: SimulationResult, product: str, central: float = 0.8)
 
     Returns:
         Dict with ``low`` and ``high`` (years bounding the central share of reaching trials; ``None`` if
-        no trial reaches it), ``most_likely`` (the modal year), ``share_never``, ``share_reached`` and
-        ``horizon_year``.
+        no trial reaches it), ``most_likely`` (the modal year), ``share_never``, ``share_reached``,
+        ``horizon_year``, ``first_year`` (the first simulated year) and ``share_first_year`` (share of trials
+        covered already in it).
     """
     _check_product(product)
     cov = result.coverage_year[product]
@@ -178,6 +179,8 @@ def coverage_range(result: SimulationResult, product: str, central: float = 0.8)
     tail = (1.0 - central) / 2.0
     out: dict[str, Any] = {"share_never": float(np.mean(~np.isfinite(cov))), "horizon_year": int(result.params.horizon_year)}
     out["share_reached"] = 1.0 - out["share_never"]
+    out["first_year"] = int(result.params.start_year)
+    out["share_first_year"] = float(np.mean(cov <= result.params.start_year))
     if reached.size == 0:
         return {**out, "low": None, "high": None, "most_likely": None}
     years, counts = np.unique(reached, return_counts=True)
