@@ -45,6 +45,8 @@ EVAL_TAG = "myst-eval"
 ALLOWED_NUMBERS = (
     # MOFCOM Announcement No. 61; MOFCOM Nos. 55–58, 61 and 62
     re.compile(r"\bNos?\.\s*\d+(?:\s*[–-]\s*\d+)?(?:\s*(?:,|and|&)\s*\d+(?:\s*[–-]\s*\d+)?)*"),
+    # percentile labels: P10, P50, P90, "the P10-P90 window"
+    re.compile(r"\bP(?:10|50|90)(?:\s*[–-]\s*P(?:10|50|90))?\b"),
 )
 
 _COMMENT = re.compile(r"<!--.*?-->", re.S)

@@ -20,6 +20,7 @@ from rare_earth_lib import parameters, report
 from rare_earth_lib.build import render
 from rare_earth_lib.data import package as dp
 from rare_earth_lib.models import timeline as tl
+from rare_earth_lib.report.text.timeline import share_text
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +93,10 @@ def test_runs_without_errors_and_records_metrics(executed, run):
         "dytb_prob_by_2030",
         "hindcast_coverage_rate",
         "largest_driver",
+        "sobol_n_evaluations",
+        "sobol_top_input_dytb_coverage_year_p50",
+        "sobol_top_total_dytb_coverage_year_p50",
+        "sobol_top_input_ndpr_coverage_year_p50",
     ):
         assert key in metrics
 
@@ -109,8 +114,12 @@ def test_key_judgments_state_the_library_numbers(executed, library_headlines, sc
     for key, label in (("ndpr", "NdPr oxide"), ("dytb", "Dy+Tb oxide")):
         years = ", ".join(f"P{q} {tl.year_text(head[f'{key}_coverage_year_p{q}'], horizon)}" for q in (10, 50, 90))
         assert f"({years})" in text, (label, years)
-        assert f"{head[f'{key}_share_never_reached']:.0%} of trials never reach it by {horizon}" in text
-    assert f"{head['ndpr_prob_by_2030']:.0%} for NdPr and {head['dytb_prob_by_2030']:.0%} for Dy+Tb" in text
+        never = f"{share_text(head[f'{key}_share_never_reached'])} of trials never reach it by {horizon}"
+        assert never in text
+        # ranges first: the product's sentence gives the never share before the percentiles
+        sentence = text[text.index(f"{label}:") :]
+        assert sentence.index(never) < sentence.index(f"({years})")
+    assert f"{share_text(head['ndpr_prob_by_2030'])} for NdPr and {share_text(head['dytb_prob_by_2030'])} for Dy+Tb" in text
     assert f"{head['coverage_threshold']:.0%} of estimated alliance" in text
     if head["largest_driver"]:
         assert head["largest_driver"][1:] in text

@@ -88,6 +88,9 @@ def test_typed_numbers_found_outside_expressions_and_allowlist():
         "<!-- 2026 comment -->"
     )
     assert inline.typed_numbers(clean) == []
+    # percentile labels are names, the years beside them are numbers
+    assert inline.typed_numbers("the P10-P90 window and its P50") == []
+    assert len(inline.typed_numbers("P50 2032")) == 1
 
 
 def test_undefined_names_static_check():

@@ -29,7 +29,7 @@ def test_key_judgment_sentences():
     }
     refs = {"fan": "Figure 2", "coverage": "Figure 3", "tornado": "Figure 5", "hindcast": "Table 2"}
     text = timeline_text.key_judgment_sentences(head, refs, probability_by_year=2030)
-    assert "in 2032 at the median (P10 2029, P50 2032, P90 not by 2040)" in text[0]
+    assert "first covers 75% of estimated alliance demand in 2032 at the median (P10 2029, P50 2032, P90 not by 2040)" in text[0]
     assert "does not cover 75%" in text[1] and "95% of trials never reach it by 2040" in text[1]
     assert "20% for NdPr and 0% for Dy+Tb" in text[2]
     assert "is the demand growth (Figure 5)" in text[3]
@@ -83,14 +83,43 @@ def test_ranges_come_first_and_a_year_under_way_gets_no_forecast_probability():
     refs = {"fan_ndpr": "Figure 3", "fan_dytb": "Figure 4", "coverage": "Figure 1", "tornado": "Figure 6", "hindcast": "Table 3"}
     today = dt.date(2026, 11, 30)
     text = timeline_text.key_judgment_sentences(head, refs, probability_by_year=2026, ranges=ranges, today=today)
-    assert text[0].startswith("NdPr oxide: alliance separation capacity covers 75% of estimated alliance demand in 2031-2036")
-    assert "most likely in 2032; in 1 trial in 3 not by 2045 (Figure 1)." in text[0]
-    assert "most likely in 2026 (the year under way); every trial reaches it by 2045" in text[2]
-    assert "P50 2032" in text[1] and text.index(text[1]) > text.index(text[0])
-    assert "2026 is under way at the build date (2026-11-30), so no forecast probability is given" in text[4]
-    assert "%" not in text[4].split("(")[0]
+    # the range, the most likely year and the never share come before the percentiles
+    assert text[0].startswith("NdPr oxide: alliance separation capacity first covers 75% of estimated alliance demand in 2031-2036")
+    assert "most likely in 2032; 34% of trials never reach it by 2045 (1 trial in 3)" in text[0]
+    assert text[0].index("2031-2036") < text[0].index("most likely") < text[0].index("never") < text[0].index("P50 2032")
+    assert text[0].endswith("(Figure 1, Figure 3).")
+    assert "most likely in 2026 (the year under way); 0% of trials never reach it by 2045" in text[1]
+    assert "2026 is under way at the build date (2026-11-30), so no forecast probability is given" in text[2]
+    assert "%" not in text[2].split("(")[0]
     later = timeline_text.key_judgment_sentences(head, refs, probability_by_year=2030, ranges=ranges, today=today)
-    assert "by 2030 is 20% for NdPr and 10% for Dy+Tb" in later[4]
+    assert "by 2030 is 20% for NdPr and 10% for Dy+Tb" in later[2]
+    # a range that lies in the year under way is a reading of today's plants, never a forecast
+    now = {
+        **ranges,
+        "ndpr": {
+            "low": 2026,
+            "high": 2026,
+            "most_likely": 2026,
+            "share_never": 0.001,
+            "horizon_year": 2045,
+            "first_year": 2026,
+            "share_first_year": 0.998,
+        },
+    }
+    head_now = {
+        **head,
+        "ndpr_coverage_year_p10": 2026,
+        "ndpr_coverage_year_p50": 2026,
+        "ndpr_coverage_year_p90": 2026,
+        "ndpr_share_never_reached": 0.001,
+    }
+    current = timeline_text.key_judgment_sentences(head_now, refs, probability_by_year=2030, ranges=now, today=today)[0]
+    assert (
+        "plants already producing cover 75% of estimated alliance demand in 2026, the year under way at the build date (2026-11-30)"
+        in current
+    )
+    assert "not a forecast" in current and "more than 99% of trials" in current and "fewer than 1% of trials never reach it" in current
+    assert "most likely" not in current
     summary = {
         "p10": 2026,
         "p50": 2028,
@@ -103,6 +132,14 @@ def test_ranges_come_first_and_a_year_under_way_gets_no_forecast_probability():
     }
     detail = timeline_text.coverage_detail("NdPr oxide", summary, 2026, today)
     assert "probability by 2026" not in detail and "not a forecast" in detail
+    assert detail.index("never by 2045 in 20%") < detail.index("P50 2028")
+    none_yet = timeline_text.coverage_detail("Dy+Tb oxide", {**summary, "already_covered": 0.0}, 2026, today)
+    assert "No trial covers it in 2026, under way at the build date." in none_yet
+
+
+@pytest.mark.parametrize("share, words", [(0.0, "0%"), (0.003, "fewer than 1%"), (0.42, "42%"), (0.998, "more than 99%"), (1.0, "100%")])
+def test_share_text_never_rounds_to_none_or_all(share, words):
+    assert timeline_text.share_text(share) == words
 
 
 @pytest.mark.parametrize(
@@ -141,3 +178,10 @@ def test_sobol_paragraph_and_chart_from_indices():
     assert "Dy+Tb: P50 coverage year: no input moves it" in text and "288 model runs of 200 trials" in text
     spec = timeline_charts.sobol_chart(indices).to_dict()
     assert spec["facet"]["field"] == "output_label"
+    # with the outputs' ranges over the sample, a reader sees how far each output moves at all
+    ranged = SobolResult(
+        indices, pd.DataFrame(), 16, 160, 200, 3.0, {"ndpr_coverage_year_p50": (2026.0, 2046.0), "dytb_coverage_year_p50": (2031.0, 2031.0)}
+    )
+    text = timeline_text.sobol_paragraph(ranged, 2045)
+    assert "NdPr: P50 coverage year (from 2026 to not by 2045 over the sample): demand scale" in text
+    assert "no input moves it within the ranges explored (from 2031 to 2031 over the sample)" in text

@@ -19,64 +19,133 @@ def key_judgment_sentences(
     sensitivity_table: pd.DataFrame | None = None,
     ranges: Mapping[str, Mapping[str, Any]] | None = None,
     today: dt.date | None = None,
+    sobol: Any = None,
 ) -> list[str]:
     """Key-judgment sentences built from the headline figures (no number typed by hand).
 
-    Ranges come first: when ``ranges`` are given, each product opens with its coverage-year range, the
-    most likely year and the share of trials that never reach the threshold, then the percentiles.
+    Ranges first: each product's sentence opens with its coverage-year range, the most likely year and the
+    share of trials that never reach the threshold, and gives the percentiles after. A range that lies in
+    the year under way (or past) at the build date is said to be a reading of today's plants, not a forecast.
 
     Args:
         head: output of :func:`rare_earth_lib.models.timeline.headline` (with hindcast and sensitivity).
         refs: labels -> "Figure N"/"Table N" for ``fan`` (or ``fan_ndpr`` and ``fan_dytb``), ``coverage``,
-            ``tornado`` and ``hindcast``.
+            ``tornado``, ``hindcast`` (and ``sobol`` when ``sobol`` is given).
         probability_by_year: the year of the probability figure.
         sensitivity_table: output of :func:`rare_earth_lib.models.timeline.sensitivity`; when given, the
             driver sentence says how far the largest driver moves the P50 year.
         ranges: ``{"ndpr": coverage_range(...), "dytb": ...}`` (optional).
         today: the build date; a probability for a year already under way is not given as a forecast.
+        sobol: :class:`rare_earth_lib.models.timeline.SobolResult` (optional): one sentence on what the
+            global sensitivity finds.
 
     Returns:
         Sentences, each naming the figure or table behind it.
     """
-    horizon = int(head["horizon_year"])
-    threshold = float(head["coverage_threshold"])
     sentences = []
     for key, label in (("ndpr", "NdPr oxide"), ("dytb", "Dy+Tb oxide")):
-        if ranges is not None:
-            sentences.append(range_sentence(label, ranges[key], threshold, today)[:-1] + f" ({refs['coverage']}).")
-        p10, p50, p90 = (head[f"{key}_coverage_year_p{q}"] for q in (10, 50, 90))
-        never = head[f"{key}_share_never_reached"]
-        if p50 is None:
-            middle = f"in most trials alliance separation capacity does not cover {threshold:.0%} of estimated alliance {label} demand by {horizon}"
-        else:
-            middle = (
-                f"alliance separation capacity first covers {threshold:.0%} of estimated alliance {label} demand in {p50} at the median"
-            )
-        sentences.append(
-            f"{label}: {middle} (P10 {year_text(p10, horizon)}, P50 {year_text(p50, horizon)}, "
-            f"P90 {year_text(p90, horizon)}); {never:.0%} of trials never reach it by {horizon} "
-            f"({refs.get(f'fan_{key}', refs.get('fan'))}, {refs['coverage']})."
-        )
+        where = f"{refs['coverage']}, {refs.get(f'fan_{key}', refs.get('fan'))}"
+        sentences.append(coverage_sentence(label, key, head, None if ranges is None else ranges[key], today) + f" ({where}).")
     sentences.append(probability_sentence(head, probability_by_year, today, refs["coverage"]))
     if head.get("largest_driver"):
-        detail = ""
-        if sensitivity_table is not None:
-            rows = sensitivity_table.loc[sensitivity_table["label"] == head["largest_driver"]]
-            names = {"ndpr_oxide": "NdPr", "dytb_oxide": "Dy+Tb"}
-            parts = [
-                f"with {row.setting} the {names.get(row.product, row.product)} P50 is "
-                + (f"not reached by {horizon}" if pd.isna(row.p50_year) else str(int(row.p50_year)))
-                for row in rows.itertuples()
-            ]
-            detail = (": " + "; ".join(parts)) if parts else ""
-        sentences.append(
-            f"The single largest driver of the date, among the factors that describe the world rather than the question, "
-            f"is the {head['largest_driver'][0].lower() + head['largest_driver'][1:]} ({refs['tornado']}){detail}."
-        )
-    rate = head.get("hindcast_coverage_rate")
-    if rate is not None:
+        sentences.append(driver_sentence(head, sensitivity_table) + f" ({refs['tornado']}).")
+    if sobol is not None and "sobol" in refs:
+        sentences.append(sobol_sentence(sobol) + f" ({refs['sobol']}).")
+    if head.get("hindcast_coverage_rate") is not None:
         sentences.append(hindcast_sentence(head) + f" ({refs['hindcast']}).")
     return sentences
+
+
+def share_text(share: float) -> str:
+    """A share of trials as a percentage that never rounds to 0% or 100% unless it is: "fewer than 1%",
+    "more than 99%"."""
+    if 0 < share < 0.005:
+        return "fewer than 1%"
+    if 0.995 <= share < 1:
+        return "more than 99%"
+    return f"{share:.0%}"
+
+
+def _percentiles(head: Mapping[str, Any], key: str) -> str:
+    horizon = int(head["horizon_year"])
+    return ", ".join(f"P{q} {year_text(head[f'{key}_coverage_year_p{q}'], horizon)}" for q in (10, 50, 90))
+
+
+def coverage_sentence(label: str, key: str, head: Mapping[str, Any], rng: Mapping[str, Any] | None, today: dt.date | None) -> str:
+    """One product's answer, range first (no closing full stop).
+
+    "Dy+Tb oxide: ... covers 75% of estimated alliance demand in 2031-2038 in 80% of the trials that reach
+    it, most likely in 2032; 42% of trials never reach it by 2045 (2 trials in 5); percentiles (P10 2031,
+    P50 2037, P90 not by 2045)". When every reaching trial covers demand in a year under way or past at the
+    build date, the sentence says it is today's capacity against the demand estimate, not a forecast.
+    """
+    horizon = int(head["horizon_year"])
+    threshold = float(head["coverage_threshold"])
+    never = float(head[f"{key}_share_never_reached"])
+    never_text = f"{share_text(never)} of trials never reach it by {horizon}" + (f" ({one_in(never)})" if 0.05 <= never < 1 else "")
+    pct = f"({_percentiles(head, key)})"
+    if rng is None:
+        p50 = head[f"{key}_coverage_year_p50"]
+        if p50 is None:
+            return f"{label}: in most trials alliance separation capacity does not cover {threshold:.0%} of estimated alliance demand by {horizon} {pct}; {never_text}"
+        return f"{label}: alliance separation capacity first covers {threshold:.0%} of estimated alliance demand in {p50} at the median {pct}; {never_text}"
+    if rng["low"] is None:
+        return (
+            f"{label}: in no trial does alliance separation capacity cover {threshold:.0%} of estimated alliance demand by {horizon} {pct}"
+        )
+    if today is not None and rng["high"] <= today.year:
+        first = rng["first_year"] if "first_year" in rng else rng["low"]
+        status = year_status(first, today)
+        when = f"{first}, the year under way at the build date ({today.isoformat()})" if status == "under way" else f"{first}, already past"
+        share = rng.get("share_first_year")
+        held = "" if share is None else f" It holds in {share_text(share)} of trials, which differ only in the demand drawn;"
+        return (
+            f"{label}: plants already producing cover {threshold:.0%} of estimated alliance demand in {when}: a reading of today's "
+            f"capacity against the demand estimate, not a forecast.{held} {never_text} {pct}"
+        )
+    span = str(rng["low"]) if rng["low"] == rng["high"] else f"{rng['low']}-{rng['high']}"
+    return (
+        f"{label}: alliance separation capacity first covers {threshold:.0%} of estimated alliance demand in {span} in 80% of the "
+        f"trials that reach it, most likely in {_year_when(rng['most_likely'], today)}; {never_text}; the median and its "
+        f"neighbours {pct}"
+    )
+
+
+def driver_sentence(head: Mapping[str, Any], sensitivity_table: pd.DataFrame | None = None) -> str:
+    """The one-at-a-time largest driver and where it moves each product's P50 (no closing full stop)."""
+    horizon = int(head["horizon_year"])
+    detail = ""
+    if sensitivity_table is not None:
+        rows = sensitivity_table.loc[sensitivity_table["label"] == head["largest_driver"]]
+        names = {"ndpr_oxide": "NdPr", "dytb_oxide": "Dy+Tb"}
+        parts = [
+            f"with {row.setting} the {names.get(row.product, row.product)} P50 is "
+            + (f"not reached by {horizon}" if pd.isna(row.p50_year) else str(int(row.p50_year)))
+            for row in rows.itertuples()
+        ]
+        detail = (": " + "; ".join(parts)) if parts else ""
+    return (
+        f"Moving one factor at a time, the largest driver of the date among the factors that describe the world (rather than the "
+        f"question asked) is the {head['largest_driver'][0].lower() + head['largest_driver'][1:]}{detail}"
+    )
+
+
+def sobol_sentence(sobol: Any) -> str:
+    """What the Sobol indices say in one sentence (no closing full stop): per product, the input with the
+    largest total index for the coverage year and how much of it is interaction, or that nothing moves it."""
+    from rare_earth_lib.models.timeline.sobol import top_input
+
+    parts = []
+    for output, name in (("ndpr_coverage_year_p50", "NdPr"), ("dytb_coverage_year_p50", "Dy+Tb")):
+        top = top_input(sobol.indices, output)
+        if top is None:
+            parts.append(f"no input moves the {name} P50 year within the ranges explored")
+            continue
+        parts.append(
+            f"the {name} P50 year depends most on {top['label'][0].lower() + top['label'][1:]} (total index {top['ST']:.2f}, "
+            f"{top['interaction']:.2f} of it through interactions with other inputs)"
+        )
+    return "Varying all uncertain inputs together (Sobol indices), " + "; ".join(parts)
 
 
 def _share(value: float | None) -> str:
@@ -123,7 +192,7 @@ def hindcast_paragraph(cov: Mapping[str, Any], head: Mapping[str, Any], plain: M
     if plain:
         parts = [
             f"{label} P10 {year_text(s['p10'], s['horizon_year'])}, P50 {year_text(s['p50'], s['horizon_year'])}, "
-            f"P90 {year_text(s['p90'], s['horizon_year'])}, never by {s['horizon_year']} in {s['share_never']:.0%} of trials"
+            f"P90 {year_text(s['p90'], s['horizon_year'])}, never by {s['horizon_year']} in {share_text(s['share_never'])} of trials"
             for label, s in plain.items()
         ]
         text += " Without the calibration (the plain fit) the coverage years would be: " + "; ".join(parts) + "."
@@ -182,29 +251,30 @@ def probability_sentence(head: Mapping[str, Any], by_year: int, today: dt.date |
             f"only reflects how uncertain the demand estimate is ({ref})."
         )
     return (
-        f"The probability of reaching that share by {by_year} is {head[f'ndpr_prob_by_{by_year}']:.0%} for NdPr and "
-        f"{head[f'dytb_prob_by_{by_year}']:.0%} for Dy+Tb ({ref})."
+        f"The probability of reaching that share by {by_year} is {share_text(head[f'ndpr_prob_by_{by_year}'])} for NdPr and "
+        f"{share_text(head[f'dytb_prob_by_{by_year}'])} for Dy+Tb ({ref})."
     )
 
 
 def coverage_detail(label: str, summary: Mapping[str, Any], start_year: int, today: dt.date | None) -> str:
-    """Percentiles, probability by the chosen year and the never share of one product, with years under way said so."""
+    """Never share, percentiles and probability by the chosen year of one product, with years under way said so."""
     horizon = summary["horizon_year"]
     by_year = summary["by_year"]
     text = (
-        f"{label}: P10 {year_text(summary['p10'], horizon)}, P50 {year_text(summary['p50'], horizon)}, "
-        f"P90 {year_text(summary['p90'], horizon)}; never by {horizon} in {summary['share_never']:.0%} of trials"
+        f"{label}: never by {horizon} in {share_text(summary['share_never'])} of trials; P10 {year_text(summary['p10'], horizon)}, "
+        f"P50 {year_text(summary['p50'], horizon)}, P90 {year_text(summary['p90'], horizon)}"
     )
     if today is None or by_year > today.year:
-        text += f"; probability by {by_year} {summary['prob_by_year']:.0%}"
+        text += f"; probability by {by_year} {share_text(summary['prob_by_year'])}"
+    covered = summary["already_covered"]
     if year_status(start_year, today) == "forecast":
-        text += f"; already covered in {start_year} in {summary['already_covered']:.0%} of trials."
-    else:
-        text += (
-            f". {start_year} is {year_status(start_year, today)} at the build date: the {summary['already_covered']:.0%} of trials that "
-            f"cover it then differ only in the size of demand drawn, so this is uncertainty about demand, not a forecast."
-        )
-    return text
+        return text + f"; already covered in {start_year} in {share_text(covered)} of trials."
+    if covered == 0:
+        return text + f". No trial covers it in {start_year}, {year_status(start_year, today)} at the build date."
+    return text + (
+        f". {start_year} is {year_status(start_year, today)} at the build date: the {share_text(covered)} of trials that "
+        f"cover it then differ only in the size of demand drawn, so this is uncertainty about demand, not a forecast."
+    )
 
 
 def demand_case_sentence(cases: pd.DataFrame, horizon: int, ref: str) -> str:
@@ -246,26 +316,35 @@ def demand_case_frame(cases: pd.DataFrame, horizon: int, start_year: int, by_yea
 
 
 def sobol_paragraph(sobol: Any, horizon: int) -> str:
-    """What the Sobol indices say: per output, the input with the largest total effect, how much of it is
-    interaction, and the run's size (``sobol``: :class:`rare_earth_lib.models.timeline.SobolResult`)."""
+    """What the Sobol indices say: per output, how far it moves over the sample, the input with the largest
+    total effect and how much of it is interaction, and how precise the indices are at this sample size
+    (``sobol``: :class:`rare_earth_lib.models.timeline.SobolResult`)."""
     parts = []
-    for output, rows in sobol.indices.groupby("output_label", sort=False):
+    for output, rows in sobol.indices.groupby("output", sort=False):
+        label = rows["output_label"].iloc[0]
+        low, high = sobol.output_range.get(output, (None, None))
+        is_year = output.endswith("coverage_year_p50")
+
+        def show(v: float, is_year: bool = is_year) -> str:
+            return year_text(None if v > horizon else int(v), horizon) if is_year else f"{v:.0%}"
+
+        spread = "" if low is None else f" (from {show(low)} to {show(high)} over the sample)"
         finite = rows[rows["ST"].notna()]
         top = finite.loc[finite["ST"].idxmax()] if not finite.empty else None
         if top is None or not top["ST"] > 0:
-            parts.append(f"{output}: no input moves it within the ranges explored")
+            parts.append(f"{label}: no input moves it within the ranges explored{spread}")
             continue
         parts.append(
-            f"{output}: {top['label'][0].lower() + top['label'][1:]} (total index {top['ST']:.2f} +/- {top['ST_conf']:.2f}, "
+            f"{label}{spread}: {top['label'][0].lower() + top['label'][1:]} (total index {top['ST']:.2f} +/- {top['ST_conf']:.2f}, "
             f"{max(top['ST'] - top['S1'], 0):.2f} of it in interaction with other inputs)"
         )
     return (
-        "Global sensitivity (Sobol indices, SALib), all uncertain inputs varied together over the ranges the parameter layer "
-        "declares; the largest driver of each output is: "
+        "The largest driver of each output is: "
         + "; ".join(parts)
         + f". {sobol.n_evaluations:,} model runs of {sobol.n_trials:,} trials each (base sample {sobol.n_base}); a coverage year "
-        f"not reached by {horizon} counts as {horizon + 1}. The bootstrap +/- is wide at this sample size: read the indices as a "
-        "ranking, not to the decimal."
+        f"not reached by {horizon} counts as {horizon + 1}. At this sample size the bootstrap +/- is wide and an index can come out "
+        "above 1 or below 0 by sampling noise alone: read the indices as a ranking, not to the decimal, and an output that barely "
+        "moves over the sample as one that the inputs hardly affect, whatever its indices."
     )
 
 
@@ -297,10 +376,20 @@ def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str
         if rng["low"] is None:
             sentences.append(f"No simulated future has plants covering {params.coverage_threshold:.0%} of {label} need by {horizon}.")
             continue
+        share = share_text(rng["share_never"])
+        never = f"; in {share} of simulated futures it does not happen by {horizon}" if rng["share_never"] > 0 else ""
+        if rng["high"] <= results.today.year:
+            product = "ndpr_oxide" if key == "ndpr" else "dytb_oxide"
+            high = cases.loc[(product, "high")]
+            high_p50 = year_text(None if pd.isna(high["p50"]) else int(high["p50"]), horizon)
+            sentences.append(
+                f"Plants already producing cover {params.coverage_threshold:.0%} of {label} need in {rng['high']}, the year under way:"
+                f" that is today's capacity set against the demand estimate, not a forecast; on the highest demand estimate"
+                f" the middle year would be {high_p50}, and in {high['share_never']:.0%} of simulated futures not by {horizon}."
+            )
+            continue
         span = f"in {rng['low']}" if rng["low"] == rng["high"] else f"between {rng['low']} and {rng['high']}"
         when = _year_when(rng["most_likely"], results.today)
-        share = "fewer than 1%" if rng["share_never"] < 0.005 else f"{rng['share_never']:.0%}"
-        never = f"; in {share} of simulated futures it does not happen by {horizon}" if rng["share_never"] > 0 else ""
         sentences.append(
             f"Plants built and planned cover {params.coverage_threshold:.0%} of {label} need {span}, most likely {when}{never}."
         )
@@ -311,3 +400,14 @@ def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str
     )
     sentences.append(f"The data end on {as_of.isoformat()}; nothing that happened after that date is in them.")
     return sentences
+
+
+def demand_sentence(results: Any, params: Any, ref: str) -> str:
+    """The key judgment on the demand estimate: which case is used and its size in the probability year."""
+    by_year = params.probability_by_year
+    demand = results.run.demand.set_index(["product", "year"])["tonnes"]
+    return (
+        f"Alliance demand is an estimate built from thin data (low, central and high cases per member; the {params.demand_anchor_rule} "
+        f"case is used here): about {demand['ndpr_oxide', by_year]:,.0f} t of NdPr oxide and {demand['dytb_oxide', by_year]:,.0f} t "
+        f"of Dy+Tb oxide in {by_year} ({ref})."
+    )
