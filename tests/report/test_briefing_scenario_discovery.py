@@ -18,6 +18,8 @@ from rare_earth_lib import parameters
 from rare_earth_lib.build import render
 from rare_earth_lib.models import discovery as d
 from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE
+from rare_earth_lib.report import inline
+from rare_earth_lib.report.text.discovery import pct
 
 pytestmark = pytest.mark.slow
 
@@ -27,10 +29,13 @@ SMALL = {"n_scenarios": 120, "discovery_trials": 200}
 
 
 def execute(out: Path, values: dict) -> nbformat.NotebookNode:
+    """Run the notebook as the build does: with the hidden cell that evaluates the prose's {eval} expressions."""
     import papermill as pm
 
+    source = out.with_name(f"{out.stem}.in.ipynb")
+    nbformat.write(inline.with_evaluation_cell(nbformat.read(NOTEBOOK, as_version=4), "notebooks/scenario_discovery.ipynb"), source)
     pm.execute_notebook(
-        str(NOTEBOOK),
+        str(source),
         str(out),
         parameters=values,
         kernel_name="python3",
@@ -42,8 +47,11 @@ def execute(out: Path, values: dict) -> nbformat.NotebookNode:
 
 
 def text_of(nb: nbformat.NotebookNode) -> str:
+    """The briefing's words: its prose with the values substituted, and its HTML outputs without the charts."""
     parts = []
-    for cell in nb.cells:
+    for cell in inline.substituted(nb).cells:
+        if cell.cell_type == "markdown":
+            parts.append(cell.source.replace("\\", ""))
         for output in cell.get("outputs", []):
             markup = output.get("data", {}).get("text/html", "")
             if "vegaEmbed" not in markup:
@@ -96,5 +104,9 @@ def test_key_judgments_come_from_the_boxes_and_second_run_reads_the_cache(runs):
         assert f"holds in {metrics['prim_box1_density']:.0%} of futures" in text
     assert "Dask worker(s)" in text and "computed in" in text
     assert "read from the cache" in text_of(second)
+    # the prose's numbers are the run's own
+    assert f"{params.n_scenarios:,} futures were sampled" in text
+    assert f"It holds in {pct(metrics['discovery_goal_share'])} of the sampled futures" in text
+    assert "{eval}" not in text
     for spec in EXPLORATION_SPACE.values():
         assert spec.label in text, spec.label

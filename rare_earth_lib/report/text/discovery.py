@@ -1,4 +1,8 @@
-"""Key judgments and headline of the scenario-discovery briefing, generated from the PRIM boxes."""
+"""Words of the scenario-discovery briefing: key judgments, headline, and the sentences that depend on the results.
+
+The notebook's prose lives in its markdown cells; the sentences here are the ones whose wording turns on the
+results (a box found or not, results computed or read from the cache), shown through ``{eval}`` expressions.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,98 @@ import pandas as pd
 
 from rare_earth_lib.models.discovery.analysis import GOAL_PRODUCTS, PrimResult, box_conditions, primary_goal
 from rare_earth_lib.models.discovery.cache import Evaluation
+from rare_earth_lib.report.text.feasibility import pct
+
+__all__ = [
+    "count",
+    "evaluation_text",
+    "goal_fallback_text",
+    "goal_text",
+    "headline",
+    "key_judgments",
+    "pct",
+    "prim_outcome_text",
+    "products_text",
+    "strongest_text",
+    "us_funding_text",
+]
+
+PRODUCTS_TEXT = {"both": "NdPr and Dy+Tb oxide", "ndpr": "NdPr oxide", "dytb": "Dy+Tb oxide"}
+
+
+def count(n: float) -> str:
+    """A count for prose, with thousands separators: ``1200`` -> ``"1,200"``."""
+    return f"{int(n):,}"
+
+
+def products_text(goal_products: str) -> str:
+    """The products a goal is about, in words."""
+    return PRODUCTS_TEXT[goal_products]
+
+
+def goal_text(params: Any) -> str:
+    """The configured goal in words (threshold, products, year and probability from the parameters)."""
+    return (
+        f"alliance separation capacity covers {params.coverage_threshold:.0%} of estimated alliance demand for "
+        f"{products_text(params.goal_products)} by {params.probability_by_year} with probability of at least {params.goal_probability:.0%}"
+    )
+
+
+def us_funding_text(params: Any) -> str:
+    """What happens to US funding in every sampled future: ``"kept"`` or ``"withdrawn from 2028"``."""
+    return f"withdrawn from {params.us_withdrawal_year}" if params.us_funding_withdrawn else "kept"
+
+
+def goal_fallback_text(analyses: Mapping[str, PrimResult], goal_products: str, charted_goal: str, table_ref: str) -> str:
+    """Why the charts show another goal than the configured one (PRIM found no box for it); empty when they do not."""
+    primary = primary_goal(analyses)
+    if primary == goal_products:
+        return ""
+    return (
+        f"PRIM finds no box for the goal as set: it holds in {analyses[goal_products].base_rate:.0%} of the futures. "
+        f"The charts below therefore show {charted_goal} (met in {analyses[primary].base_rate:.0%} of the futures); "
+        f"{table_ref} lists the boxes of every goal analysed."
+    )
+
+
+def prim_outcome_text(prim: PrimResult, threshold: float, refs: Mapping[str, str]) -> str:
+    """What PRIM's search ended with: the box kept and where its ranges are shown, or no box at all.
+
+    Args:
+        prim: the charted goal's PRIM result.
+        threshold: the density a box must reach.
+        refs: labels -> "Figure N"/"Table N" for ``trajectory``, ``boxes`` and ``box_table``.
+    """
+    if len(prim.summary):
+        return (
+            "Restrictions that are not statistically significant are then dropped, which can lower the density. The ring marks "
+            f"the box kept. The boxes and the ranges they impose are in {refs['boxes']} and {refs['box_table']}."
+        )
+    return (
+        f"PRIM finds no box: no goal analysed separates success from failure with a density of {threshold:.0%} "
+        f"({refs['trajectory']} shows only the starting point, the whole space; {refs['boxes']} the unrestricted "
+        f"ranges; {refs['box_table']} is empty)."
+    )
+
+
+def strongest_text(strongest: list[str], labels: Mapping[str, str], charted_goal: str, scatter_ref: str) -> str:
+    """The two inputs that matter most for the charted goal, or why only the probabilities are scored."""
+    if len(strongest) < 2:
+        return "The goal does not vary across the space, so only the probabilities are scored."
+    return (
+        f"The two strongest for {charted_goal} are {labels[strongest[0]].lower()} and {labels[strongest[1]].lower()}; "
+        f"{scatter_ref} shows every sampled future on those two inputs."
+    )
+
+
+def evaluation_text(evaluation: Evaluation) -> str:
+    """How the results were obtained: read from the cache of an identical evaluation, or computed on Dask and cached."""
+    if evaluation.cached:
+        return f"read from the cache of an earlier identical evaluation (key {evaluation.key[:12]})"
+    return (
+        f"computed in {evaluation.seconds:,.1f} s on {evaluation.n_workers} Dask worker(s) ({evaluation.scheduler}) "
+        f"and cached under key {evaluation.key[:12]}"
+    )
 
 
 def _box_sentences(result: PrimResult, labels: Mapping[str, str], refs: Mapping[str, str], goal_words: str) -> list[str]:
