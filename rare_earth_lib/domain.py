@@ -6,8 +6,6 @@ package's country columns; region codes are the demand and trade tables' codes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 # --------------------------------------------------------------------------------------------------
 # Countries
 # --------------------------------------------------------------------------------------------------
@@ -51,11 +49,6 @@ def normalise_country(name: object) -> str | None:
     return _COUNTRY_ALIASES.get(text.lower(), text)
 
 
-def is_alliance(country: object) -> bool:
-    """Whether ``country`` (a name or code) is an alliance member."""
-    return normalise_country(country) in ALLIANCE
-
-
 # --------------------------------------------------------------------------------------------------
 # Joint ventures
 # --------------------------------------------------------------------------------------------------
@@ -76,11 +69,6 @@ def owner_shares(owner_country: object) -> dict[str, float]:
     if not owners:
         return {"Unknown": 1.0}
     return {owner: 1.0 / len(owners) for owner in owners}
-
-
-def alliance_owner_share(owner_country: object) -> float:
-    """The alliance's share of a plant under :func:`owner_shares` (0..1)."""
-    return sum(share for country, share in owner_shares(owner_country).items() if country in ALLIANCE)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -105,12 +93,6 @@ STAGE_LABELS: dict[str, str] = {
 
 REFINING_STAGES: tuple[str, ...] = ("separation", "heavy_separation")
 """Stages that produce separated oxides: what "separation/refining capacity" means in these briefings."""
-
-
-def stage_order(stages: Iterable[str]) -> list[str]:
-    """``stages`` sorted in chain order (unknown stages last, in their given order)."""
-    rank = {stage: i for i, stage in enumerate(STAGES)}
-    return sorted(stages, key=lambda s: rank.get(s, len(rank)))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -52,26 +52,6 @@ class Layout:
         return {p.stem: p for p in sorted(self.params.glob("*.yaml"))}
 
 
-def describe_scenario(path: Path) -> str:
-    """The first comment line of a scenario file (its one-line description)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ParamsError(f"params/{path.name}", "not UTF-8 text") from None
-    for line in text.splitlines():
-        if line.startswith("#"):
-            return clip(line.lstrip("# ").strip(), 200)
-        if line.strip():
-            break
-    return ""
-
-
-def describe_briefing(path: Path) -> str:
-    """A briefing's title and one-line description, as its parameter model declares them."""
-    model = params_mod.briefing_model(path.stem)
-    return f"{model.briefing_title} — {model.briefing_description}" if model.briefing_description else model.briefing_title
-
-
 def select(layout: Layout, scenarios: list[str] | None, briefings: list[str] | None) -> tuple[list[str], list[str]]:
     """Resolve the selected scenario and briefing names; unknown names are bad input."""
     known_s, known_b = layout.scenarios(), layout.briefings()

@@ -56,8 +56,6 @@ from rare_earth_lib.build.jobs import (  # noqa: F401 - the build's names, re-ex
 from rare_earth_lib.build.layout import (  # noqa: F401 - the build's names, re-exported for the CLI and tests
     Layout,
     check_notebooks,
-    describe_briefing,
-    describe_scenario,
     select,
     validate_all,
 )

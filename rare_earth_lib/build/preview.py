@@ -13,10 +13,8 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import html
 import http.server
-import json
 import os
 import threading
 import time
@@ -30,12 +28,6 @@ from rare_earth_lib.report import inline
 
 RELOAD_SCRIPT = """<script>(function(){var v=%s;setInterval(function(){fetch('/__version',{cache:'no-store'})
 .then(function(r){return r.text();}).then(function(t){if(t!==String(v)){location.reload();}}).catch(function(){});},1000);})();</script>"""
-
-
-def code_signature(nb: Any) -> str:
-    """Hash of the code cells' sources, in order (what decides whether the notebook must run again)."""
-    sources = [c.source for c in nb.cells if c.cell_type == "code"]
-    return hashlib.sha256(json.dumps(sources).encode()).hexdigest()
 
 
 def merge_prose(executed: Any, source: Any) -> Any | None:

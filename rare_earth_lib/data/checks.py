@@ -24,7 +24,6 @@ import pandas as pd
 
 __all__ = [
     "DataCheckError",
-    "check_required",
     "check_non_negative",
     "check_range",
     "check_not_above",
@@ -97,26 +96,6 @@ def _group_rows(rows: list, positions: Iterable[int]) -> str:
         return str(first)
     others = ", ".join(str(rows[p]) for p in pos[1:])
     return f"{first} (with rows {others})"
-
-
-def check_required(frame: pd.DataFrame, columns: Sequence[str], *, label: str = "frame", rows: Sequence | None = None) -> None:
-    """Fail if a required column has a missing value.
-
-    Args:
-        frame: Table to check.
-        columns: Columns that must be filled.
-        label: Table name used in the message.
-        rows: Row numbers to report (default: index labels).
-
-    Raises:
-        DataCheckError: On the first missing value.
-    """
-    _need_columns(frame, columns, label)
-    rws = _rows(frame, rows)
-    for col in columns:
-        bad = np.flatnonzero(frame[col].isna().to_numpy())
-        if len(bad):
-            raise DataCheckError(label, rws[bad[0]], col, "value is required but missing")
 
 
 def check_non_negative(frame: pd.DataFrame, columns: Sequence[str], *, label: str = "frame", rows: Sequence | None = None) -> None:

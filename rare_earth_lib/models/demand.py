@@ -26,7 +26,6 @@ Every output row carries ``is_estimate = True`` and a ``method`` text, so a brie
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -268,46 +267,6 @@ def alliance_demand(
     for column in ("region", "product", "method", "source_ids"):
         out[column] = out[column].astype("string")
     return out
-
-
-def alliance_demand_total(
-    demand: pd.DataFrame,
-    years: Sequence[int],
-    *,
-    ndpr_growth_rate: float,
-    dytb_growth_rate: float,
-    long_run_growth_rate: float | None = None,
-    break_year: int = 2030,
-    scale: float = 1.0,
-    regions: Sequence[str] = ALLIANCE_REGIONS,
-    anchor_rule: str = "central",
-) -> pd.DataFrame:
-    """Alliance total demand estimate per year for both products (the input to the Monte Carlo).
-
-    Args:
-        demand: the data package's demand table.
-        years: calendar years.
-        ndpr_growth_rate: annual growth of NdPr oxide demand up to ``break_year``.
-        dytb_growth_rate: annual growth of Dy+Tb oxide demand up to ``break_year``.
-        long_run_growth_rate: annual growth of both after ``break_year`` (default: each product's rate).
-        break_year: year the growth rate changes.
-        scale: multiplier on the estimate.
-        regions: region codes (default the alliance).
-        anchor_rule: see :func:`demand_anchors`.
-
-    Returns:
-        DataFrame with ``year``, ``product``, ``tonnes`` (t oxide/yr, summed over regions),
-        ``is_estimate`` (True) and ``source_ids`` (union over regions).
-    """
-    rates = SimpleNamespace(
-        ndpr_demand_growth_rate=ndpr_growth_rate,
-        dytb_demand_growth_rate=dytb_growth_rate,
-        long_run_demand_growth_rate=long_run_growth_rate,
-        demand_growth_break_year=break_year,
-        demand_scale=scale,
-        demand_anchor_rule=anchor_rule,
-    )
-    return sum_regions(scenario_demand(demand, years, rates, regions=regions))
 
 
 def scenario_demand(demand: pd.DataFrame, years: Sequence[int], params, *, regions: Sequence[str] = ALLIANCE_REGIONS) -> pd.DataFrame:

@@ -104,7 +104,7 @@ def test_missing_column_and_bad_frame():
     with pytest.raises(ValueError, match="frame must be a pandas DataFrame"):
         checks.check_non_negative([1, 2], ["x"])
     with pytest.raises(ValueError, match="rows has 1 entries"):
-        checks.check_required(SHARES, ["share"], rows=[2])
+        checks.check_non_negative(SHARES, ["share"], rows=[2])
 
 
 def test_flag_matches_and_any_present():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -104,9 +106,22 @@ def test_alliance_demand_grows_from_the_anchor_in_two_phases():
     assert got["method"].str.contains("grown at").all()
 
 
+def _alliance_total(demand, years, *, ndpr_growth_rate, dytb_growth_rate, scale=1.0, anchor_rule="central"):
+    """The alliance's total demand per year and product, as the briefings compute it from their parameters."""
+    rates = SimpleNamespace(
+        ndpr_demand_growth_rate=ndpr_growth_rate,
+        dytb_demand_growth_rate=dytb_growth_rate,
+        long_run_demand_growth_rate=None,
+        demand_growth_break_year=2030,
+        demand_scale=scale,
+        demand_anchor_rule=anchor_rule,
+    )
+    return dm.sum_regions(dm.scenario_demand(demand, years, rates))
+
+
 def test_alliance_demand_scale_and_total():
-    base = dm.alliance_demand_total(DEMAND, [2026, 2027], ndpr_growth_rate=0.0, dytb_growth_rate=0.0, anchor_rule="high")
-    doubled = dm.alliance_demand_total(DEMAND, [2026, 2027], ndpr_growth_rate=0.0, dytb_growth_rate=0.0, scale=2.0, anchor_rule="high")
+    base = _alliance_total(DEMAND, [2026, 2027], ndpr_growth_rate=0.0, dytb_growth_rate=0.0, anchor_rule="high")
+    doubled = _alliance_total(DEMAND, [2026, 2027], ndpr_growth_rate=0.0, dytb_growth_rate=0.0, scale=2.0, anchor_rule="high")
     ndpr = base.loc[base["product"] == "ndpr_oxide", "tonnes"].to_numpy()
     np.testing.assert_allclose(ndpr, [13300.0 + 5500.0] * 2)
     np.testing.assert_allclose(doubled["tonnes"].to_numpy(), 2 * base["tonnes"].to_numpy())
@@ -154,8 +169,8 @@ def test_cross_check_against_world_and_us_consumption():
     year=st.integers(2031, 2060),
 )
 def test_more_growth_never_gives_less_demand_after_the_anchor(g_low, extra, year):
-    low = dm.alliance_demand_total(DEMAND, [year], ndpr_growth_rate=g_low, dytb_growth_rate=g_low)
-    high = dm.alliance_demand_total(DEMAND, [year], ndpr_growth_rate=g_low + extra, dytb_growth_rate=g_low + extra)
+    low = _alliance_total(DEMAND, [year], ndpr_growth_rate=g_low, dytb_growth_rate=g_low)
+    high = _alliance_total(DEMAND, [year], ndpr_growth_rate=g_low + extra, dytb_growth_rate=g_low + extra)
     assert np.all(high["tonnes"].to_numpy() >= low["tonnes"].to_numpy() - 1e-9)
     assert np.all(low["tonnes"].to_numpy() > 0)
 

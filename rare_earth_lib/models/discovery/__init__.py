@@ -54,7 +54,7 @@ from rare_earth_lib.models.discovery.cluster import (
     scheduler_address,
 )
 from rare_earth_lib.models.discovery.evaluate import OUTCOME_COLUMNS, TABLES, Tables, _DemandEstimate, chunks, evaluate_chunk, frame_hash
-from rare_earth_lib.models.discovery.space import fixed_inputs, sample_space, scenario_point, space_table, within_space
+from rare_earth_lib.models.discovery.space import fixed_inputs, sample_space, scenario_point, space_table
 from rare_earth_lib.models.fingerprint import library_hash
 
 __all__ = [
@@ -99,5 +99,4 @@ __all__ = [
     "space_table",
     "strongest_inputs",
     "trajectory_for_chart",
-    "within_space",
 ]

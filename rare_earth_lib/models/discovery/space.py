@@ -76,8 +76,3 @@ def scenario_point(params: Any, space: Mapping[str, Explore] = EXPLORATION_SPACE
     """The scenario's own values of the explored inputs, as a one-row frame (``scenario_id`` = -1)."""
     row = {"scenario_id": -1, **{name: float(getattr(params, name)) for name in space}}
     return pd.DataFrame([row])
-
-
-def within_space(point: pd.DataFrame, space: Mapping[str, Explore] = EXPLORATION_SPACE) -> bool:
-    """Whether every explored input of ``point`` (one row) lies in its explored range."""
-    return all(space[name].low <= float(point[name].iloc[0]) <= space[name].high for name in space)

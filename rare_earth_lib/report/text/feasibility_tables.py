@@ -14,6 +14,7 @@ import pandas as pd
 
 from rare_earth_lib.data.views import join_ids
 from rare_earth_lib.domain import ALLIANCE, FUNDING_COLUMNS, STAGE_LABELS, STATUS_LABELS
+from rare_earth_lib.models.exposure import measure_names
 from rare_earth_lib.models.scorecard import INDICATOR_LABELS, PILLAR_LABELS
 from rare_earth_lib.report.text.feasibility import REGIME_LABELS, pct
 
@@ -202,8 +203,8 @@ def branches_table(result: Any) -> pd.DataFrame:
 
 
 def _measure_names(ids: str, states: pd.DataFrame) -> str:
-    names = states.set_index("measure_id")["measure"]
-    picked = [str(names.get(i, i)).split(":")[0] for i in str(ids).split(";") if i]
+    names = measure_names(states)
+    picked = [names.get(i, i) for i in str(ids).split(";") if i]
     return "; ".join(picked) or "—"
 
 
