@@ -162,15 +162,16 @@ def test_cross_check_against_world_and_us_consumption():
     assert us["ratio"] == pytest.approx(13300.0 / 9010.0)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     g_low=st.floats(-0.09, 0.25),
     extra=st.floats(0.001, 0.05),
-    year=st.integers(2031, 2060),
 )
-def test_more_growth_never_gives_less_demand_after_the_anchor(g_low, extra, year):
-    low = _alliance_total(DEMAND, [year], ndpr_growth_rate=g_low, dytb_growth_rate=g_low)
-    high = _alliance_total(DEMAND, [year], ndpr_growth_rate=g_low + extra, dytb_growth_rate=g_low + extra)
+def test_more_growth_never_gives_less_demand_after_the_anchor(g_low, extra):
+    years = list(range(2031, 2061))  # every year after the anchor in one call per growth rate
+    low = _alliance_total(DEMAND, years, ndpr_growth_rate=g_low, dytb_growth_rate=g_low)
+    high = _alliance_total(DEMAND, years, ndpr_growth_rate=g_low + extra, dytb_growth_rate=g_low + extra)
+    assert list(high["year"]) == list(low["year"]) and list(high["product"]) == list(low["product"])
     assert np.all(high["tonnes"].to_numpy() >= low["tonnes"].to_numpy() - 1e-9)
     assert np.all(low["tonnes"].to_numpy() > 0)
 
