@@ -71,6 +71,45 @@ def project(tmp_path: Path) -> Path:
     return make_project(tmp_path / "project")
 
 
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every pytest-xdist worker of this test run shares (the run's own temporary folder otherwise)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def real_build(tmp_path_factory: pytest.TempPathFactory):
+    """Build the real briefings (and the tiny one) for a scenario, as HTML, once per test run.
+
+    ``real_build("base")`` returns the shared project's ``reports/`` folder once that scenario is built there
+    (``reports/base/<briefing>.{html,ipynb,manifest.json}``, and an index of every scenario built so far). Tests
+    in different modules and on different xdist workers that need the same built briefings share one build
+    (a file lock serialises them); a failed build fails every test that asked for it, with the build's output.
+    Tests must only read what it returns.
+    """
+    from filelock import FileLock
+
+    shared = shared_tmp(tmp_path_factory) / "real-briefings"
+    shared.mkdir(parents=True, exist_ok=True)
+    project = shared / "project"
+
+    def build(scenario: str) -> Path:
+        with FileLock(str(shared / "build.lock")):
+            if not (project / "notebooks").is_dir():
+                make_project(project)
+                for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+                    shutil.copy(notebook, project / "notebooks" / notebook.name)
+            built, failed = shared / f"{scenario}.built", shared / f"{scenario}.failed"
+            if not built.is_file() and not failed.is_file():
+                result = run_cli(project, "build", "--scenario", scenario, "--format", "html", timeout=1800)
+                (built if result.returncode == 0 else failed).write_text(result.stdout + result.stderr, encoding="utf-8")
+            if failed.is_file():
+                pytest.fail(f"building the real briefings for {scenario} failed:\n{failed.read_text(encoding='utf-8')}")
+        return project / "reports"
+
+    return build
+
+
 def cli_env(project: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RARE_EARTH_")}
     env["PYTHONPATH"] = str(project)  # the kernel and the CLI import the project's copy of the library
