@@ -27,6 +27,9 @@ CACHE_DIR = "RARE_EARTH_CACHE_DIR"
 VEGA_BUNDLE = "RARE_EARTH_VEGA_BUNDLE"
 """A ready offline Vega bundle to use instead of building or reading the cached one."""
 
+SHARED_RESULTS = "RARE_EARTH_SHARED_RESULTS"
+"""A folder where the kernels of one build share model results they all need (set by the build; see models/shared.py)."""
+
 WARM_KERNELS = "RARE_EARTH_WARM_KERNELS"
 """``0`` turns off pre-started kernels in local builds."""
 

@@ -114,6 +114,11 @@ class SpareKernel:
         return os.environ.get(WARM_KERNELS_ENV, "1") != "0"
 
     @classmethod
+    def waiting(cls) -> bool:
+        """Whether this worker already holds a spare kernel."""
+        return cls._spare is not None
+
+    @classmethod
     def take(cls, key: str) -> tuple[Any, str] | None:
         """The spare kernel and its trace file, if one was started for ``key`` and is alive; else None."""
         from jupyter_core.utils import run_sync
@@ -169,6 +174,12 @@ def _worker_init(parent_pid: int) -> None:
 class Executor:
     """Runs jobs somewhere and yields ``(job, result or exception)`` as they finish, in any order."""
 
+    def prestart(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Start the workers now and run ``fn(*args)`` in them (best effort), before :meth:`run` hands out jobs.
+
+        The build uses it to start each worker's first kernel while the main process still validates the data.
+        """
+
     def run(self, fn: Callable[..., Any], jobs: list, *args: Any) -> Iterator[tuple[Any, Any]]:
         raise NotImplementedError
 
@@ -190,9 +201,19 @@ class LocalExecutor(Executor):
         self._pool: cf.ProcessPoolExecutor | None = None
         self._futures: dict[cf.Future, Any] = {}
 
+    def _start_pool(self) -> cf.ProcessPoolExecutor:
+        if self._pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
+        return self._pool
+
+    def prestart(self, fn: Callable[..., Any], *args: Any) -> None:
+        pool = self._start_pool()
+        for _ in range(self.workers):
+            pool.submit(fn, *args)
+
     def run(self, fn: Callable[..., Any], jobs: list, *args: Any) -> Iterator[tuple[Any, Any]]:
-        ctx = multiprocessing.get_context("spawn")
-        self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
+        self._pool = self._start_pool()
         self._futures = {self._pool.submit(fn, job, *args): job for job in jobs}
         for future in cf.as_completed(self._futures):
             if future.cancelled():

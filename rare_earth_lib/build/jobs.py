@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import concurrent.futures as cf  # noqa: F401 - tests patch cf.ProcessPoolExecutor to prove no pool starts
+import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -159,63 +161,17 @@ def execute_job(job: Job, ctx: JobContext) -> Staged:
     This is the unit of work every executor runs (see :mod:`rare_earth_lib.build.executor`).
     """
     started = time.perf_counter()
-
-    def failed(error: str, executed: Path | None, fault: str | None = None, tb: str | None = None) -> Staged:
-        kept = executed if executed is not None and executed.is_file() else None
-        return Staged(
-            job.briefing,
-            job.scenario,
-            "failed",
-            error=error,
-            failed_notebook=kept,
-            fault=fault,
-            traceback=tb,
-            seconds=time.perf_counter() - started,
-        )
-
+    failed = functools.partial(_failed, job, started)
     try:
-        shutil.rmtree(job.tmp_dir, ignore_errors=True)
-        job.tmp_dir.mkdir(parents=True)
-        trace = job.tmp_dir / "tables.txt"
-        trace.touch()
+        trace = _stage(job)
     except OSError as exc:
         return failed(f"{job.name}: cannot stage in {_rel(job.tmp_dir)}: {exc.strerror or exc}", None, "environment", _format_tb())
     executed = job.tmp_dir / f"{job.briefing}.ipynb"
-    saved_env = {k: os.environ.get(k) for k in (env.TRACE, env.BUILD_DATE, env.JUPYTER_RUNTIME_DIR, "TMPDIR", *ctx.env)}
-    os.environ.update(ctx.env)
-    os.environ[env.TRACE] = str(trace)
-    os.environ[env.BUILD_DATE] = ctx.build_date
-    # Kernel connection files and the kernel's temporary files live in the staging folder, so a killed
-    # build leaves nothing behind that the next build does not remove.
-    runtime = job.tmp_dir / "runtime"
-    runtime.mkdir()
-    os.environ[env.JUPYTER_RUNTIME_DIR] = os.environ["TMPDIR"] = str(runtime)
-    saved_tempdir, tempfile.tempdir = tempfile.tempdir, str(runtime)
     timings: dict[str, float] = {}
-    # A kernel this worker started while it rendered its previous job (see executor.SpareKernel).
-    kernel_key = json.dumps([str(job.notebook.parent), ctx.build_date, sorted(ctx.env.items())])
-    spare = SpareKernel.take(kernel_key)
-    if spare is not None:
-        trace = Path(spare[1])
-    next_env = {k: v for k, v in os.environ.items() if k not in (env.TRACE, env.JUPYTER_RUNTIME_DIR, "TMPDIR")}
-    try:
-        outcome = _execute_notebook(job, ctx, executed, failed, timings, km=spare[0] if spare else None)
-        if outcome is not None:
-            return outcome
-        timings["execute_s"] = round(time.perf_counter() - started, 3)
-        timings["warm_kernel"] = spare is not None
-    finally:
-        if spare is not None:
-            SpareKernel.shutdown(spare[0])
-        tempfile.tempdir = saved_tempdir
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        if ctx.warm_kernels:
-            SpareKernel.start(kernel_key, str(job.notebook.parent), next_env, str(job.reports / ".tmp" / f"worker-{os.getpid()}"))
-
+    outcome, trace = _execute_on_kernel(job, ctx, executed, trace, failed, timings)
+    if outcome is not None:
+        return outcome
+    timings["execute_s"] = round(time.perf_counter() - started, 3)
     try:
         import nbformat
 
@@ -223,45 +179,11 @@ def execute_job(job: Job, ctx: JobContext) -> Staged:
 
         nb = nbformat.read(executed, as_version=4)
         timings.update(_cell_timings(nb))
-        title = render.notebook_title(nb) or job.briefing
-        files: dict[str, Path | bytes] = {"ipynb": executed}
-        t0 = time.perf_counter()
-        page, static = render.pages(nb, title, html="html" in job.formats, pdf="pdf" in job.formats)  # one export for both
-        if page is not None:
-            files["html"] = job.tmp_dir / f"{job.briefing}.html"
-            files["html"].write_text(page, encoding="utf-8")
-            timings["html_s"] = round(time.perf_counter() - t0, 3)
-            t0 = time.perf_counter()  # a PDF-only build counts the export in pdf_s
-        if static is not None:
-            files["pdf"] = job.tmp_dir / f"{job.briefing}.pdf"
-            render.to_pdf(static, files["pdf"])
-            timings["pdf_s"] = round(time.perf_counter() - t0, 3)
+        files = _render(job, nb, render.notebook_title(nb) or job.briefing, executed, timings)
         tables = sorted({t for t in trace.read_text(encoding="utf-8").split() if t})
-        inputs = job_inputs(job.notebook, job.params, tables, ctx.lib_hash, ctx.versions)
         timings["total_s"] = round(time.perf_counter() - started, 3)
-        manifest = {
-            "schema": MANIFEST_SCHEMA,
-            "briefing": job.briefing,
-            "scenario": job.scenario,
-            "status": "ok",
-            "exit_status": EXIT_OK,
-            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "build_date": ctx.build_date,
-            "data_as_of": ctx.data_as_of,
-            "parameters": job.params,
-            "overrides": job.overrides,
-            "git": ctx.git,
-            "versions": ctx.versions,
-            "inputs": inputs,
-            "cache_key": cache_key(inputs),
-            "formats": list(job.formats),
-            "outputs": {
-                fmt: {"file": job.output(fmt).name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
-                for fmt, path in files.items()
-            },
-            "timings": timings,
-            "metrics": render.notebook_metrics(nb),
-        }
+        manifest = _manifest(job, ctx, job_inputs(job.notebook, job.params, tables, ctx.lib_hash, ctx.versions), files, timings)
+        manifest["metrics"] = render.notebook_metrics(nb)
         used = render.notebook_parameters(nb)
     except OSError as exc:
         return failed(f"{job.name}: rendering failed: {_os_error(exc)}", executed, "environment", _format_tb())
@@ -270,6 +192,142 @@ def execute_job(job: Job, ctx: JobContext) -> Staged:
     return Staged(
         job.briefing, job.scenario, "built", files=files, manifest=manifest, used_parameters=used, seconds=time.perf_counter() - started
     )
+
+
+def _failed(job: Job, started: float, error: str, executed: Path | None, fault: str | None = None, tb: str | None = None) -> Staged:
+    """The failed result of ``job``, keeping its executed notebook if there is one."""
+    kept = executed if executed is not None and executed.is_file() else None
+    return Staged(
+        job.briefing,
+        job.scenario,
+        "failed",
+        error=error,
+        failed_notebook=kept,
+        fault=fault,
+        traceback=tb,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _stage(job: Job) -> Path:
+    """A fresh staging folder for the job; returns its (empty) table trace file."""
+    shutil.rmtree(job.tmp_dir, ignore_errors=True)
+    job.tmp_dir.mkdir(parents=True)
+    trace = job.tmp_dir / "tables.txt"
+    trace.touch()
+    return trace
+
+
+def kernel_key(notebooks: Path, ctx: JobContext) -> str:
+    """What a kernel's start fixes (working folder, build date, environment): a spare serves only jobs with the same key."""
+    return json.dumps([str(notebooks), ctx.build_date, sorted(ctx.env.items())])
+
+
+def kernel_env(ctx: JobContext) -> dict[str, str]:
+    """The environment a spare kernel starts with: this process's, the job context's and the build date (no per-job files)."""
+    merged = {**os.environ, **ctx.env, env.BUILD_DATE: ctx.build_date}
+    return {k: v for k, v in merged.items() if k not in (env.TRACE, env.JUPYTER_RUNTIME_DIR, "TMPDIR")}
+
+
+def _spare_runtime(reports: Path) -> str:
+    return str(reports / ".tmp" / f"worker-{os.getpid()}")
+
+
+def prewarm(notebooks: Path, reports: Path, ctx: JobContext) -> None:
+    """Start this worker's first kernel ahead of its first job (run by :meth:`Executor.prestart`)."""
+    if ctx.warm_kernels and not SpareKernel.waiting():
+        SpareKernel.start(kernel_key(notebooks, ctx), str(notebooks), kernel_env(ctx), _spare_runtime(reports))
+
+
+@contextlib.contextmanager
+def _job_environment(job: Job, ctx: JobContext, trace: Path):
+    """The job's environment for papermill and its kernel, restored afterwards.
+
+    Kernel connection files and the kernel's temporary files live in the staging folder, so a killed
+    build leaves nothing behind that the next build does not remove.
+    """
+    saved_env = {k: os.environ.get(k) for k in (env.TRACE, env.BUILD_DATE, env.JUPYTER_RUNTIME_DIR, "TMPDIR", *ctx.env)}
+    runtime = job.tmp_dir / "runtime"
+    runtime.mkdir()
+    os.environ.update(ctx.env)
+    os.environ.update(
+        {env.TRACE: str(trace), env.BUILD_DATE: ctx.build_date, env.JUPYTER_RUNTIME_DIR: str(runtime), "TMPDIR": str(runtime)}
+    )
+    saved_tempdir, tempfile.tempdir = tempfile.tempdir, str(runtime)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved_tempdir
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _execute_on_kernel(
+    job: Job, ctx: JobContext, executed: Path, trace: Path, failed: Callable[..., Staged], timings: dict[str, float]
+) -> tuple[Staged | None, Path]:
+    """Run the notebook on this worker's spare kernel if it has one for this job, else on a new one; then start the
+    next job's spare. Returns (the failed result or None, the trace file the kernel wrote)."""
+    key = kernel_key(job.notebook.parent, ctx)
+    spare = SpareKernel.take(key)  # a kernel started while this worker rendered its previous job, or before its first
+    if spare is not None:
+        trace = Path(spare[1])
+    try:
+        with _job_environment(job, ctx, trace):
+            outcome = _execute_notebook(job, ctx, executed, failed, timings, km=spare[0] if spare else None)
+        timings["warm_kernel"] = spare is not None
+    finally:
+        if spare is not None:
+            SpareKernel.shutdown(spare[0])
+        if ctx.warm_kernels:
+            SpareKernel.start(key, str(job.notebook.parent), kernel_env(ctx), _spare_runtime(job.reports))
+    return outcome, trace
+
+
+def _render(job: Job, nb: Any, title: str, executed: Path, timings: dict[str, float]) -> dict[str, Path | bytes]:
+    """The staged files: the executed notebook, and the HTML page and PDF from one export (``html_s``, ``pdf_s``)."""
+    from rare_earth_lib.build import render
+
+    files: dict[str, Path | bytes] = {"ipynb": executed}
+    t0 = time.perf_counter()
+    page, static = render.pages(nb, title, html="html" in job.formats, pdf="pdf" in job.formats)
+    if page is not None:
+        files["html"] = job.tmp_dir / f"{job.briefing}.html"
+        files["html"].write_text(page, encoding="utf-8")
+        timings["html_s"] = round(time.perf_counter() - t0, 3)
+        t0 = time.perf_counter()  # a PDF-only build counts the export in pdf_s
+    if static is not None:
+        files["pdf"] = job.tmp_dir / f"{job.briefing}.pdf"
+        render.to_pdf(static, files["pdf"])
+        timings["pdf_s"] = round(time.perf_counter() - t0, 3)
+    return files
+
+
+def _manifest(job: Job, ctx: JobContext, inputs: dict, files: dict[str, Path | bytes], timings: dict[str, float]) -> dict:
+    """The job's manifest (without its metrics): what was built, from what, with which tools, how fast."""
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "briefing": job.briefing,
+        "scenario": job.scenario,
+        "status": "ok",
+        "exit_status": EXIT_OK,
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "build_date": ctx.build_date,
+        "data_as_of": ctx.data_as_of,
+        "parameters": job.params,
+        "overrides": job.overrides,
+        "git": ctx.git,
+        "versions": ctx.versions,
+        "inputs": inputs,
+        "cache_key": cache_key(inputs),
+        "formats": list(job.formats),
+        "outputs": {
+            fmt: {"file": job.output(fmt).name, "bytes": path.stat().st_size, "sha256": sha256_file(path)} for fmt, path in files.items()
+        },
+        "timings": timings,
+    }
 
 
 def _execute_notebook(

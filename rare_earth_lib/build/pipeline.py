@@ -22,6 +22,7 @@ from __future__ import annotations
 import concurrent.futures as cf  # noqa: F401 - tests patch cf.ProcessPoolExecutor to prove no pool starts
 import contextlib
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -29,9 +30,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rare_earth_lib import env
+from rare_earth_lib.build.executor import SpareKernel
 from rare_earth_lib.build.jobs import (  # noqa: F401 - the build's names, re-exported for the CLI and tests
     Job,
     JobContext,
@@ -51,6 +54,7 @@ from rare_earth_lib.build.jobs import (  # noqa: F401 - the build's names, re-ex
     check_parameters_used,
     execute_job,
     plan,
+    prewarm,
     publish,
 )
 from rare_earth_lib.build.layout import (  # noqa: F401 - the build's names, re-exported for the CLI and tests
@@ -209,20 +213,38 @@ def build(
             lock.release()
 
 
-def _validate_data_once(data_package) -> str:
+def _validate_data_once(data_package, stamp: str) -> str:
     """Validate the whole data package here, once, instead of in every kernel; bad data is bad input (exit 2).
 
     Sets ``RARE_EARTH_DATA_VALIDATED`` to the package digest for the workers and their kernels, which skip
-    the Frictionless pass only while the files still have exactly that digest.
+    the Frictionless pass only while the files still have exactly that digest. A package whose digest was
+    validated before by the same library code and package versions (``stamp``) is not validated again: a
+    file under the cache folder records each such validation.
     """
     try:
         before = data_package.package_digest()
+        done = _validated_stamp(before, stamp)
+        if done is not None and done.is_file():
+            os.environ[data_package.RARE_EARTH_DATA_VALIDATED] = before
+            return before
         data_package.validate_package()
     except data_package.DataPackageError as exc:
         raise BuildInputError(f"data package: {exc}") from None
     if data_package.package_digest() == before:
         os.environ[data_package.RARE_EARTH_DATA_VALIDATED] = before
+        if done is not None:
+            with contextlib.suppress(OSError):
+                done.parent.mkdir(parents=True, exist_ok=True)
+                done.touch()
     return before
+
+
+def _validated_stamp(digest: str, stamp: str) -> Path | None:
+    """The file that records a validation of the package with ``digest`` under ``stamp`` (code and versions)."""
+    try:
+        return env.cache_root() / "validated" / sha256_bytes(f"{digest}\0{stamp}".encode())
+    except (OSError, RuntimeError):  # no home folder to hold a cache
+        return None
 
 
 def _vega_bundle_env(formats: tuple[str, ...]) -> dict[str, str]:
@@ -238,9 +260,6 @@ def _vega_bundle_env(formats: tuple[str, ...]) -> dict[str, str]:
 
 
 def _build_locked(layout, options, scenarios, briefings, validated, log, progress) -> tuple[int, dict]:
-    from rare_earth_lib.build import index
-    from rare_earth_lib.build.executor import make_executor
-
     started = time.perf_counter()
     staging = reset_staging(layout.reports, log)
     lib_hash, versions = library_hash(tables=False), package_versions()
@@ -252,64 +271,103 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
     todo, cached = plan(jobs, options.force, lib_hash, versions, warn=log)
     # Longest first (by the last build's time), so no long briefing starts last on an otherwise idle machine.
     todo.sort(key=lambda job: -float(((job.previous or {}).get("timings") or {}).get("total_s") or 0.0))
-    results = [Result(job, "cached", manifest=job.previous) for job in cached]
-    for result in results:
-        if result.job.failed_path.exists():  # an earlier failure, since fixed: the published briefing is current
-            result.job.failed_path.unlink()
-            log(f"removed {_rel(result.job.failed_path)}: the briefing is up to date again")
-        log(f"up to date  {result.job.name}")
+    results = [_up_to_date(Result(job, "cached", manifest=job.previous), log, progress) for job in cached]
+    if todo:
+        results += _run_jobs(layout, options, todo, lib_hash, versions, staging, log, progress)
+    return _finish(layout, jobs, results, staging, started)
+
+
+def _up_to_date(result: Result, log, progress) -> Result:
+    if result.job.failed_path.exists():  # an earlier failure, since fixed: the published briefing is current
+        result.job.failed_path.unlink()
+        log(f"removed {_rel(result.job.failed_path)}: the briefing is up to date again")
+    log(f"up to date  {result.job.name}")
+    if progress:
+        progress(1)
+    return result
+
+
+def _run_jobs(layout, options, todo, lib_hash, versions, staging, log, progress) -> list[Result]:
+    """Validate the data and run the jobs, publishing each result as it comes back.
+
+    The workers, and in each the first job's kernel with its imports, start before the data are validated, so
+    the two overlap; the kernel is started with the environment the jobs will have once the package validates
+    (a kernel started otherwise is not used).
+    """
+    from rare_earth_lib.build.executor import make_executor
+    from rare_earth_lib.data import package as data_package
+
+    workers = max(1, min(options.jobs or os.cpu_count() or 1, len(todo)))
+    local = options.executor == "local" and not options.scheduler
+    # Model results several briefings need are computed once per build, in a folder removed with the staging area.
+    shared = {env.SHARED_RESULTS: str(staging / "shared")} if local else {}
+    ctx = JobContext(
+        options.cell_timeout,
+        os.environ.get(env.BUILD_DATE) or dt.date.today().isoformat(),
+        lib_hash,
+        versions,
+        git_state(layout.root),
+        None,
+        env={data_package.RARE_EARTH_DATA_VALIDATED: _digest_or_empty(data_package), **_vega_bundle_env(options.formats), **shared},
+        warm_kernels=local,
+    )
+    executor = make_executor(options.executor, workers, scheduler=options.scheduler)
+    try:
+        if ctx.warm_kernels and SpareKernel.enabled():
+            executor.prestart(prewarm, todo[0].notebook.parent, layout.reports, ctx)
+        digest = _validate_data_once(data_package, json.dumps([lib_hash, versions], sort_keys=True))
+        if os.environ.get(data_package.RARE_EARTH_DATA_VALIDATED) == digest:
+            ctx.env[data_package.RARE_EARTH_DATA_VALIDATED] = digest
+        else:
+            ctx.env.pop(data_package.RARE_EARTH_DATA_VALIDATED)  # the files changed while validating: kernels validate
+        ctx.data_as_of = data_package.as_of().isoformat()
+        results = list(_collect(executor, todo, ctx, staging, options, log, progress))
+    except BaseException:
+        executor.abort()
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        os.environ.pop(data_package.RARE_EARTH_DATA_VALIDATED, None)
+    executor.close()
+    return results
+
+
+def _digest_or_empty(data_package) -> str:
+    """The package's digest as the jobs will see it once validated ("" if it cannot be read; validation then says why)."""
+    try:
+        return data_package.package_digest()
+    except (data_package.DataPackageError, OSError, ValueError):
+        return ""
+
+
+def _collect(executor, todo, ctx, staging, options, log, progress):
+    """Yield each job's published (or failed) result as its worker hands it back; stop starting jobs after a failure
+    unless ``options.keep_going``."""
+    stop = False
+    for job, outcome in executor.run(_run_in_worker, todo, ctx):
+        if isinstance(outcome, BaseException):
+            result = Result(job, "failed", error=f"{job.name}: worker failed: {type(outcome).__name__}: {clip(str(outcome), 200)}")
+        else:
+            t0 = time.perf_counter()
+            with _signals_deferred():  # a publish is never cut in half by Ctrl-C or SIGTERM
+                result = publish(job, outcome, staging)
+            result.publish_s = round(time.perf_counter() - t0, 3)
         if progress:
             progress(1)
-    build_date = os.environ.get(env.BUILD_DATE) or dt.date.today().isoformat()
-    workers = max(1, min(options.jobs or os.cpu_count() or 1, len(todo) or 1))
-    stop = False
-    if todo:
-        from rare_earth_lib.data import package as data_package
+        if result.status == "built":
+            log(f"built       {job.name} in {result.seconds:.1f} s")
+        else:
+            log(f"FAILED      {result.error}")
+            if not options.keep_going and not stop:
+                stop = True
+                executor.cancel_pending()
+        yield result
 
-        digest = _validate_data_once(data_package)
-        try:
-            ctx = JobContext(
-                options.cell_timeout,
-                build_date,
-                lib_hash,
-                versions,
-                git_state(layout.root),
-                data_package.as_of().isoformat(),
-                env={
-                    **({data_package.RARE_EARTH_DATA_VALIDATED: digest} if data_package.RARE_EARTH_DATA_VALIDATED in os.environ else {}),
-                    **_vega_bundle_env(options.formats),
-                },
-                warm_kernels=options.executor == "local" and not options.scheduler,
-            )
-            executor = make_executor(options.executor, workers, scheduler=options.scheduler)
-            try:
-                for job, outcome in executor.run(_run_in_worker, todo, ctx):
-                    if isinstance(outcome, BaseException):
-                        result = Result(
-                            job, "failed", error=f"{job.name}: worker failed: {type(outcome).__name__}: {clip(str(outcome), 200)}"
-                        )
-                    else:
-                        t0 = time.perf_counter()
-                        with _signals_deferred():  # a publish is never cut in half by Ctrl-C or SIGTERM
-                            result = publish(job, outcome, staging)
-                        result.publish_s = round(time.perf_counter() - t0, 3)
-                    results.append(result)
-                    if progress:
-                        progress(1)
-                    if result.status == "built":
-                        log(f"built       {job.name} in {result.seconds:.1f} s")
-                    else:
-                        log(f"FAILED      {result.error}")
-                        if not options.keep_going and not stop:
-                            stop = True
-                            executor.cancel_pending()
-            except BaseException:
-                executor.abort()
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
-            executor.close()
-        finally:
-            os.environ.pop(data_package.RARE_EARTH_DATA_VALIDATED, None)
+
+def _finish(layout, jobs, results, staging, started) -> tuple[int, dict]:
+    """Record what changed, write the build summary and index, remove staging; the build's exit code and summary."""
+    from rare_earth_lib.build import index
+
     for result in results:
         result.changes = index.changes(result.job.previous, result.manifest if result.status != "failed" else None)
     order = {(b, s): i for i, (b, s) in enumerate((j.briefing, j.scenario) for j in jobs)}
