@@ -41,7 +41,9 @@ class FeasibilityRun:
 
 
 def _coverage(params: Any, tables: Mapping[str, pd.DataFrame], as_of: dt.date) -> dict[str, dict[str, Any]]:
-    run = timeline.run_timeline(params, projects=tables["projects"], analogs=tables["build_analogs"], demand=tables["demand"], as_of=as_of)
+    run = timeline.run_timeline(
+        params, projects=tables["projects"], analogs=tables["build_analogs"], demand=tables["demand"], as_of=as_of, shared=True
+    )  # the timeline briefing runs the same scenario: once per build
     return {product: timeline.coverage_summary(run.result, product, params.probability_by_year) for product in timeline.PRODUCTS}
 
 

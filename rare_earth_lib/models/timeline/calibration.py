@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
+from rare_earth_lib.models import shared
 from rare_earth_lib.models.timeline.hindcast import hindcast_coverage, hindcast_slips, loo_fits
 from rare_earth_lib.models.timeline.stats import analog_slips, decimal_as_of
 
@@ -103,8 +104,12 @@ def calibrate_spread(
         A :class:`Calibration`.
     """
     key = _digest(analogs, str(as_of), scope, float(offset_years), float(target))
-    if key in _CACHE:
-        return _CACHE[key]
+    if key not in _CACHE:  # and once per build for all its kernels
+        _CACHE[key] = shared.cached("slip_calibration", key, lambda: _calibrate(analogs, as_of, scope, offset_years, target))
+    return _CACHE[key]
+
+
+def _calibrate(analogs: pd.DataFrame, as_of: Any, scope: str, offset_years: float, target: float) -> Calibration:
     slips = analog_slips(analogs, as_of=as_of, scope=scope)
     fits = loo_fits(slips, offset_years)
     as_of_year = decimal_as_of(as_of)
@@ -120,7 +125,7 @@ def calibrate_spread(
     factor = _choose(grid, target)
     chosen, plain = coverage(factor), coverage(1.0)
     low, high = binomial_interval(chosen["n_inside"], chosen["n_decided"])
-    out = Calibration(
+    return Calibration(
         spread_factor=factor,
         coverage=chosen["coverage_rate"],
         n_inside=chosen["n_inside"],
@@ -132,5 +137,3 @@ def calibrate_spread(
         target=float(target),
         grid=grid,
     )
-    _CACHE[key] = out
-    return out

@@ -70,7 +70,7 @@ def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: 
         today: the build date.
     """
     projects, analogs, demand = tables["projects"], tables["build_analogs"], tables["demand"]
-    run = run_timeline(params, projects=projects, analogs=analogs, demand=demand, as_of=as_of)
+    run = run_timeline(params, projects=projects, analogs=analogs, demand=demand, as_of=as_of, shared=True)  # once per build
     check_run(run)
     table = hindcast(
         analogs, as_of=as_of, scope=params.analog_scope, offset_years=params.slip_offset_years, spread_factor=run.spread_factor
@@ -80,7 +80,7 @@ def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: 
     plain_run = None
     if run.calibration is not None:
         plain_params = type(params).model_validate({**params.model_dump(), "calibrate_slip_spread": False, "slip_spread_factor": 1.0})
-        plain_run = run_timeline(plain_params, projects=projects, analogs=analogs, demand=demand, as_of=as_of)
+        plain_run = run_timeline(plain_params, projects=projects, analogs=analogs, demand=demand, as_of=as_of, shared=True)
     today_capacity = capacity.today_metrics(projects, params, as_of)
     cases = demand_case_table(run, demand, params, as_of, today_capacity)
     sobol = sobol_indices(params, dict(tables), as_of=as_of)

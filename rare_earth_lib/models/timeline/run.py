@@ -7,12 +7,14 @@ benchmarks)::
     run = timeline.simulate(params, {"projects": ..., "build_analogs": ..., "demand": ...}, as_of=as_of)
     run.result.coverage_year["ndpr_oxide"]  # (trials,) first covered year, inf = never
 
-It depends only on its arguments (no global state, no files), so it can be shipped to worker processes;
-``params`` is the validated parameter model, whose fields are the simulation's settings.
+It depends only on its arguments (no global state; in a build, a run asked for with ``shared=True`` may be read
+from the build's shared results instead of computed, see :mod:`rare_earth_lib.models.shared`), so it can be
+shipped to worker processes; ``params`` is the validated parameter model, whose fields are the simulation's settings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -91,6 +93,7 @@ def run_timeline(
     demand: pd.DataFrame,
     as_of: Any,
     reuse: MutableMapping[str, TimelineRun] | None = None,
+    shared: bool = False,
 ) -> TimelineRun:
     """Run one scenario end to end: pipeline, slip fit, demand estimate, Monte Carlo.
 
@@ -104,6 +107,8 @@ def run_timeline(
             in it keyed on the full validated parameter dump (``params.model_dump_json()``), so a
             repeated parameter set is not simulated twice and no parameter can be left out of the key.
             Callers must not modify the returned frames.
+        shared: in a build, a run other briefings of the build also make (the scenario's own run): computed
+            once per build and shared between the kernels (:func:`shared_run`).
 
     Returns:
         A :class:`TimelineRun`.
@@ -111,6 +116,16 @@ def run_timeline(
     key = f"{type(params).__module__}.{type(params).__qualname__}:{params.model_dump_json()}"
     if reuse is not None and key in reuse:
         return reuse[key]
+    if shared:
+        run = shared_run(params, projects=projects, analogs=analogs, demand=demand, as_of=as_of)
+    else:
+        run = _run(params, projects, analogs, demand, as_of)
+    if reuse is not None:
+        reuse[key] = run
+    return run
+
+
+def _run(params: Params, projects: pd.DataFrame, analogs: pd.DataFrame, demand: pd.DataFrame, as_of: Any) -> TimelineRun:
     as_of_year = decimal_as_of(as_of)
     projects, sim_params = capacity.with_control_channels(projects, params, as_of)
     pipeline = prepare_pipeline(projects, sim_params)
@@ -118,10 +133,46 @@ def run_timeline(
     by_region = demand_model.scenario_demand(demand, simulated_years(params), params)
     totals = demand_model.sum_regions(by_region)
     result = simulate_trials(pipeline, fit, totals, sim_params, as_of_year)
-    run = TimelineRun(params, pipeline, slips, fit, totals, by_region, result, float(spread), calibration)
-    if reuse is not None:
-        reuse[key] = run
-    return run
+    return TimelineRun(params, pipeline, slips, fit, totals, by_region, result, float(spread), calibration)
+
+
+def shared_run(params: Params, *, projects: pd.DataFrame, analogs: pd.DataFrame, demand: pd.DataFrame, as_of: Any) -> TimelineRun:
+    """:func:`run_timeline`, computed once per build for every briefing that runs the same scenario (:mod:`..shared`).
+
+    The run reads only the timeline's parameters (the fields of ``parameters.refining_timeline.Params``), so it is
+    keyed on those alone (with the tables' contents and the as-of date) and computed from them: the alliance
+    briefing's run of a scenario and the timeline briefing's are one run. The result carries the caller's own
+    parameter model, as an unshared run does. Outside a build this is :func:`run_timeline`.
+    """
+    from rare_earth_lib.models import shared as shared_results
+    from rare_earth_lib.parameters.refining_timeline import Params as TimelineParams
+
+    base = _timeline_params(params, TimelineParams)
+    if shared_results.folder() is None or base is None:
+        return _run(params, projects, analogs, demand, as_of)
+    inputs = {
+        "params": base.model_dump(mode="json"),
+        "tables": [shared_results.frame_digest(t) for t in (projects, analogs, demand)],
+        "as_of": str(as_of),
+    }
+    run = shared_results.cached("timeline_run", inputs, lambda: _run(base, projects, analogs, demand, as_of))
+    if run.params is params:
+        return run
+    # The simulation's parameters are the run's after the control channels' changes (timeline fields only).
+    sim_params = params.model_copy(update=run.result.params.model_dump())
+    return dataclasses.replace(run, params=params, result=dataclasses.replace(run.result, params=sim_params))
+
+
+def _timeline_params(params: Any, timeline_params: type) -> Any:
+    """``params`` as the timeline's own parameter model (the same values), or None if it is not one or a subclass."""
+    if type(params) is timeline_params:
+        return params
+    if not isinstance(params, timeline_params):
+        return None
+    try:
+        return timeline_params.model_validate(params.model_dump(include=set(timeline_params.model_fields)))
+    except ValueError:
+        return None
 
 
 def simulate(params: Params, tables: Mapping[str, pd.DataFrame], *, as_of: Any = None) -> TimelineRun:
