@@ -233,10 +233,31 @@ def _spare_runtime(reports: Path) -> str:
     return str(reports / ".tmp" / f"worker-{os.getpid()}")
 
 
-def prewarm(notebooks: Path, reports: Path, ctx: JobContext) -> None:
-    """Start this worker's first kernel ahead of its first job (run by :meth:`Executor.prestart`)."""
-    if ctx.warm_kernels and not SpareKernel.waiting():
-        SpareKernel.start(kernel_key(notebooks, ctx), str(notebooks), kernel_env(ctx), _spare_runtime(reports))
+def prewarm(notebooks: Path, reports: Path, ctx: JobContext, formats: tuple[str, ...] = ()) -> None:
+    """Start this worker's first kernel ahead of its first job (run by :meth:`Executor.prestart`), then, while
+    the kernel starts, ready the renderers the job will use (imports, templates, the chart bundle).
+
+    Its stderr, and the kernel's for good, go to a file in the worker's staging folder, out of the build's output.
+    """
+    if not ctx.warm_kernels or SpareKernel.waiting():
+        return
+    runtime = _spare_runtime(reports)
+    with _stderr_to(Path(runtime) / "kernel.stderr.log"):
+        SpareKernel.start(kernel_key(notebooks, ctx), str(notebooks), kernel_env(ctx), runtime)
+        from rare_earth_lib.build import render
+
+        saved = {k: os.environ.get(k) for k in ctx.env}
+        os.environ.update(ctx.env)  # where the cached chart bundle is
+        try:
+            render.warm_up(formats)
+        except Exception:  # best effort: the job renders all the same
+            pass
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
 
 @contextlib.contextmanager
@@ -443,17 +464,24 @@ def _run_in_worker(job: Job, ctx: JobContext) -> Staged:
     The kernel inherits the worker's stderr, so it is pointed at ``reports/.logs/<job>.stderr.log``
     for the duration of the job (overwritten by the job's next run; read it when a kernel dies).
     """
-    log_dir = job.reports / ".logs"
-    try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        sink = open(log_dir / f"{job.scenario}__{job.briefing}.stderr.log", "wb")  # noqa: SIM115 - closed below
-    except OSError:
+    with _stderr_to(job.reports / ".logs" / f"{job.scenario}__{job.briefing}.stderr.log"):
         return execute_job(job, ctx)
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path):
+    """File descriptor 2 (this process's and its new children's stderr) pointed at ``path`` (unchanged if it cannot be opened)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sink = open(path, "wb")  # noqa: SIM115 - closed below
+    except OSError:
+        yield
+        return
     saved = os.dup(2)
     with sink:
         os.dup2(sink.fileno(), 2)
         try:
-            return execute_job(job, ctx)
+            yield
         finally:
             os.dup2(saved, 2)
             os.close(saved)

@@ -288,56 +288,42 @@ def _up_to_date(result: Result, log, progress) -> Result:
 
 
 def _run_jobs(layout, options, todo, lib_hash, versions, staging, log, progress) -> list[Result]:
-    """Validate the data and run the jobs, publishing each result as it comes back.
-
-    The workers, and in each the first job's kernel with its imports, start before the data are validated, so
-    the two overlap; the kernel is started with the environment the jobs will have once the package validates
-    (a kernel started otherwise is not used).
-    """
+    """Validate the data (bad data: exit 2 before any kernel starts) and run the jobs, publishing each result as it
+    comes back. Each local worker starts its first job's kernel, and readies its renderers while the kernel
+    imports, before it takes a job."""
     from rare_earth_lib.build.executor import make_executor
     from rare_earth_lib.data import package as data_package
 
-    workers = max(1, min(options.jobs or os.cpu_count() or 1, len(todo)))
-    local = options.executor == "local" and not options.scheduler
-    # Model results several briefings need are computed once per build, in a folder removed with the staging area.
-    shared = {env.SHARED_RESULTS: str(staging / "shared")} if local else {}
-    ctx = JobContext(
-        options.cell_timeout,
-        os.environ.get(env.BUILD_DATE) or dt.date.today().isoformat(),
-        lib_hash,
-        versions,
-        git_state(layout.root),
-        None,
-        env={data_package.RARE_EARTH_DATA_VALIDATED: _digest_or_empty(data_package), **_vega_bundle_env(options.formats), **shared},
-        warm_kernels=local,
-    )
-    executor = make_executor(options.executor, workers, scheduler=options.scheduler)
+    digest = _validate_data_once(data_package, json.dumps([lib_hash, versions], sort_keys=True))
     try:
-        if ctx.warm_kernels and SpareKernel.enabled():
-            executor.prestart(prewarm, todo[0].notebook.parent, layout.reports, ctx)
-        digest = _validate_data_once(data_package, json.dumps([lib_hash, versions], sort_keys=True))
-        if os.environ.get(data_package.RARE_EARTH_DATA_VALIDATED) == digest:
-            ctx.env[data_package.RARE_EARTH_DATA_VALIDATED] = digest
-        else:
-            ctx.env.pop(data_package.RARE_EARTH_DATA_VALIDATED)  # the files changed while validating: kernels validate
-        ctx.data_as_of = data_package.as_of().isoformat()
-        results = list(_collect(executor, todo, ctx, staging, options, log, progress))
-    except BaseException:
-        executor.abort()
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        workers = max(1, min(options.jobs or os.cpu_count() or 1, len(todo)))
+        local = options.executor == "local" and not options.scheduler
+        # Model results several briefings need are computed once per build, in a folder removed with the staging area.
+        shared = {env.SHARED_RESULTS: str(staging / "shared")} if local else {}
+        validated = {data_package.RARE_EARTH_DATA_VALIDATED: digest} if os.environ.get(data_package.RARE_EARTH_DATA_VALIDATED) else {}
+        ctx = JobContext(
+            options.cell_timeout,
+            os.environ.get(env.BUILD_DATE) or dt.date.today().isoformat(),
+            lib_hash,
+            versions,
+            git_state(layout.root),
+            data_package.as_of().isoformat(),
+            env={**validated, **_vega_bundle_env(options.formats), **shared},
+            warm_kernels=local,
+        )
+        executor = make_executor(options.executor, workers, scheduler=options.scheduler)
+        try:
+            if ctx.warm_kernels and SpareKernel.enabled():
+                executor.prestart(prewarm, todo[0].notebook.parent, layout.reports, ctx, tuple(options.formats))
+            results = list(_collect(executor, todo, ctx, staging, options, log, progress))
+        except BaseException:
+            executor.abort()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        executor.close()
     finally:
         os.environ.pop(data_package.RARE_EARTH_DATA_VALIDATED, None)
-    executor.close()
     return results
-
-
-def _digest_or_empty(data_package) -> str:
-    """The package's digest as the jobs will see it once validated ("" if it cannot be read; validation then says why)."""
-    try:
-        return data_package.package_digest()
-    except (data_package.DataPackageError, OSError, ValueError):
-        return ""
 
 
 def _collect(executor, todo, ctx, staging, options, log, progress):

@@ -142,6 +142,14 @@ def _vega_bundle() -> str:
     return charts.vega_bundle().replace("</script", "<\\/script")
 
 
+def warm_up(formats: tuple[str, ...]) -> None:
+    """Load what rendering ``formats`` needs (nbconvert and the page template, the chart bundle, WeasyPrint) ahead of the first job."""
+    if "html" in formats or "pdf" in formats:
+        pages(nbformat.v4.new_notebook(), "", html="html" in formats, pdf="pdf" in formats)
+    if "pdf" in formats:
+        import weasyprint  # noqa: F401
+
+
 def to_pdf(page: str, path: Path) -> None:
     """Print the (static) briefing page to a tagged (PDF/UA-1) A4 PDF with WeasyPrint."""
     import weasyprint
