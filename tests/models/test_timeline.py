@@ -682,3 +682,21 @@ def test_top_input_is_none_when_nothing_moves_the_output():
     )
     assert tl.top_input(frame, "a") is None
     assert tl.top_input(frame.assign(ST=[0.3, 0.1]), "a")["label"] == "X"
+
+
+def test_briefing_results_carry_the_world_projection_when_its_tables_are_given():
+    import datetime as dt
+
+    from rare_earth_lib.data import package as dp
+    from rare_earth_lib.models import projection as pj
+
+    assert set(pj.TABLES) <= set(tl.BRIEFING_TABLES)  # the briefing loads every table the projection needs
+    params = small_params(n_trials=200)
+    tables = {name: dp.load(name) for name in tl.BRIEFING_TABLES}
+    res = tl.briefing_results(params, tables, as_of=dp.as_of(), today=dt.date(2026, 11, 30))
+    assert res.world is not None
+    expected = pj.projection_metrics(pj.project(res.run, tables, as_of=dp.as_of()), tables["projections"])
+    assert {k: res.headline[k] for k in expected} == expected  # the manifest carries the projection's own metrics
+    assert 0 < res.headline["china_refining_share_2030_p50"] < 1 and res.headline["iea_china_refining_share_2030"] is not None
+    without = tl.briefing_results(params, {name: tables[name] for name in tl.TABLES}, as_of=dp.as_of(), today=dt.date(2026, 11, 30))
+    assert without.world is None and "china_refining_share_2030_p50" not in without.headline

@@ -36,7 +36,7 @@ covers demand earlier in any trial.
 from rare_earth_lib.models.timeline.calibration import Calibration, binomial_interval, calibrate_spread
 from rare_earth_lib.models.timeline.headline import headline
 from rare_earth_lib.models.timeline.hindcast import hindcast, hindcast_coverage, hindcast_slips, loo_fits
-from rare_earth_lib.models.timeline.results import TimelineResults, briefing_results
+from rare_earth_lib.models.timeline.results import BRIEFING_TABLES, TimelineResults, WorldShares, briefing_results, world_shares
 from rare_earth_lib.models.timeline.run import (
     TABLES,
     TimelineRun,
@@ -101,7 +101,10 @@ __all__ = [
     "sobol_metrics",
     "top_input",
     "uncertain_inputs",
+    "BRIEFING_TABLES",
     "TimelineResults",
+    "WorldShares",
+    "world_shares",
     "briefing_results",
     "Calibration",
     "binomial_interval",

@@ -23,6 +23,43 @@ from rare_earth_lib.models.timeline.tables import pipeline_table
 
 
 @dataclass(frozen=True)
+class WorldShares:
+    """The world separation projection to 2035 and its benchmark against published projections.
+
+    Attributes:
+        projection: :class:`rare_earth_lib.models.projection.WorldProjection` built on the scenario's run.
+        table: :func:`~rare_earth_lib.models.projection.projection_table` by country.
+        benchmark: :func:`~rare_earth_lib.models.projection.benchmark_table`.
+        decomposition: :func:`~rare_earth_lib.models.projection.decompose_gap` (NdPr, 2030).
+        metrics: :func:`~rare_earth_lib.models.projection.projection_metrics` (manifest keys).
+    """
+
+    projection: Any
+    table: pd.DataFrame
+    benchmark: pd.DataFrame
+    decomposition: Any
+    metrics: dict[str, Any]
+
+
+def world_shares(run: TimelineRun, tables: Mapping[str, pd.DataFrame], as_of: Any) -> WorldShares:
+    """The world projection by country on the scenario's own run, with the IEA comparison."""
+    from rare_earth_lib.models import projection as pj  # imports this package's run module: imported when needed
+
+    proj = pj.project(run, tables, as_of=as_of)
+    return WorldShares(
+        projection=proj,
+        table=pj.projection_table(proj),
+        benchmark=pj.benchmark_table(proj, tables["projections"]),
+        decomposition=pj.decompose_gap(proj, tables["projections"], tables["demand"]),
+        metrics=pj.projection_metrics(proj, tables["projections"]),
+    )
+
+
+BRIEFING_TABLES: tuple[str, ...] = ("projects", "build_analogs", "demand", "chain_output", "growth_rates", "projections", "stage_shares")
+"""Tables the briefing loads: the timeline's and the world projection's (``models.projection.TABLES``)."""
+
+
+@dataclass(frozen=True)
 class TimelineResults:
     """The briefing's results.
 
@@ -42,6 +79,8 @@ class TimelineResults:
             year and the probability year, today's capacity over first-year demand, and the coverage-year
             summary of the same simulation run against that case's demand (the one alliance demand model's range).
         sobol: Sobol indices of the coverage outputs over the uncertain inputs (default sample size).
+        world: the world projection to 2035 and its IEA comparison (``None`` when ``tables`` lacks the
+            projection's tables).
     """
 
     run: TimelineRun
@@ -58,6 +97,7 @@ class TimelineResults:
     today: dt.date
     demand_cases: pd.DataFrame
     sobol: SobolResult
+    world: WorldShares | None = None
 
 
 def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: Any, today: dt.date) -> TimelineResults:
@@ -65,7 +105,8 @@ def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: 
 
     Args:
         params: the validated parameter model.
-        tables: ``projects``, ``build_analogs`` and ``demand``.
+        tables: ``projects``, ``build_analogs`` and ``demand``; with all of :data:`BRIEFING_TABLES`, also the world
+            projection (its metrics join the headline).
         as_of: the data's as-of date.
         today: the build date.
     """
@@ -84,7 +125,14 @@ def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: 
     today_capacity = capacity.today_metrics(projects, params, as_of)
     cases = demand_case_table(run, demand, params, as_of, today_capacity)
     sobol = sobol_indices(params, dict(tables), as_of=as_of)
-    head = {**headline(run, table, sens), **today_capacity, **demand_case_metrics(cases, by_year), **sobol_metrics(sobol)}
+    world = world_shares(run, tables, as_of) if all(name in tables for name in BRIEFING_TABLES) else None
+    head = {
+        **headline(run, table, sens),
+        **today_capacity,
+        **demand_case_metrics(cases, by_year),
+        **sobol_metrics(sobol),
+        **({} if world is None else world.metrics),
+    }
     return TimelineResults(
         run=run,
         plain_run=plain_run,
@@ -100,6 +148,7 @@ def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: 
         today=today,
         demand_cases=cases,
         sobol=sobol,
+        world=world,
     )
 
 
