@@ -185,3 +185,18 @@ def test_sobol_paragraph_and_chart_from_indices():
     text = timeline_text.sobol_paragraph(ranged, 2045)
     assert "NdPr: P50 coverage year (from 2026 to not by 2045 over the sample): demand scale" in text
     assert "no input moves it within the ranges explored (from 2031 to 2031 over the sample)" in text
+
+
+def test_a_range_that_most_trials_never_reach_leads_with_the_never_share():
+    head = {
+        "horizon_year": 2045,
+        "coverage_threshold": 0.75,
+        "dytb_coverage_year_p10": 2032,
+        "dytb_coverage_year_p50": None,
+        "dytb_coverage_year_p90": None,
+        "dytb_share_never_reached": 0.52,
+    }
+    rng = {"low": 2031, "high": 2038, "most_likely": 2032, "share_never": 0.52, "horizon_year": 2045}
+    sentence = timeline_text.coverage_sentence("Dy+Tb oxide", "dytb", head, rng, None)
+    assert sentence.startswith("Dy+Tb oxide: in most trials alliance separation capacity does not cover 75%")
+    assert sentence.index("52% of trials never reach it by 2045") < sentence.index("2031-2038")

@@ -104,10 +104,16 @@ def coverage_sentence(label: str, key: str, head: Mapping[str, Any], rng: Mappin
             f"capacity against the demand estimate, not a forecast.{held} {never_text} {pct}"
         )
     span = str(rng["low"]) if rng["low"] == rng["high"] else f"{rng['low']}-{rng['high']}"
+    if never >= 0.5:  # most trials never get there: say so before the range of the others
+        return (
+            f"{label}: in most trials alliance separation capacity does not cover {threshold:.0%} of estimated alliance demand by "
+            f"{horizon}: {never_text}; the trials that reach it do so in {span} (80% of them), most likely in "
+            f"{_year_when(rng['most_likely'], today)}; over all trials {pct}"
+        )
     return (
         f"{label}: alliance separation capacity first covers {threshold:.0%} of estimated alliance demand in {span} in 80% of the "
-        f"trials that reach it, most likely in {_year_when(rng['most_likely'], today)}; {never_text}; the median and its "
-        f"neighbours {pct}"
+        f"trials that reach it, most likely in {_year_when(rng['most_likely'], today)}; {never_text}; over all trials "
+        f"{pct}"
     )
 
 
@@ -390,8 +396,15 @@ def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str
             continue
         span = f"in {rng['low']}" if rng["low"] == rng["high"] else f"between {rng['low']} and {rng['high']}"
         when = _year_when(rng["most_likely"], results.today)
+        if rng["share_never"] >= 0.5:
+            sentences.append(
+                f"In most simulated futures ({share}) plants built and planned do not cover {params.coverage_threshold:.0%} of {label}"
+                f" need by {horizon}; where they do, it is {span}, most likely {when}."
+            )
+            continue
         sentences.append(
-            f"Plants built and planned cover {params.coverage_threshold:.0%} of {label} need {span}, most likely {when}{never}."
+            f"Where it happens at all, plants built and planned cover {params.coverage_threshold:.0%} of {label} need {span},"
+            f" most likely {when}{never}."
         )
     sentences.append(
         f"These dates allow for delays: past plants outside China started a median of {head['slip_median_years']:.1f} years late,"

@@ -16,6 +16,7 @@ from rare_earth_lib import domain
 from rare_earth_lib.models import demand as demand_model
 from rare_earth_lib.models import timeline as tl
 from rare_earth_lib.report.labels import display_name
+from rare_earth_lib.report.text.timeline import share_text
 
 PRODUCT_LABEL = {"ndpr_oxide": "NdPr oxide", "dytb_oxide": "Dy+Tb oxide"}
 
@@ -47,11 +48,11 @@ def threshold_frame(results: Any, params: Any) -> pd.DataFrame:
         {
             "Product": rows["product"],
             "Share of demand": rows["threshold"].map("{:.0%}".format),
-            f"Never by {horizon}": rows["share_never"].map("{:.0%}".format),
+            f"Never by {horizon}": rows["share_never"].map(share_text),
             "P10": rows["p10"].map(lambda v: _year(v, horizon)),
             "P50": rows["p50"].map(lambda v: _year(v, horizon)),
             "P90": rows["p90"].map(lambda v: _year(v, horizon)),
-            f"P(by {by_year})": rows["prob_by_year"].map("{:.0%}".format) if forecast else "not a forecast (year under way or past)",
+            f"P(by {by_year})": rows["prob_by_year"].map(share_text) if forecast else "not a forecast (year under way or past)",
         }
     )
 
