@@ -92,6 +92,11 @@ def _rules_projects(f, label, rows, d):
         _fail_where(late, column, f"a target cannot be stated after the package as-of date {as_of(d).isoformat()}", label, rows)
     funded = (f[["funding_us_musd", "funding_japan_musd", "funding_australia_musd", "funding_other_musd"]].fillna(0) > 0).any(axis=1)
     _require_where(f, funded, "funding_stage", "funding_stage is required when a funding column is above 0", label, rows)
+    _require_where(
+        f, funded, "funding_dates_as_stated", "funding_dates_as_stated is required when a funding column is above 0", label, rows
+    )
+    late = (f["funding_date"].dt.date > as_of(d)).fillna(False).to_numpy(dtype=bool)
+    _fail_where(late, "funding_date", f"a funding date cannot be after the package as-of date {as_of(d).isoformat()}", label, rows)
     other = f["funding_other_musd"].fillna(0) > 0
     _require_where(
         f, other, "funding_other_instrument", "funding_other_instrument is required when funding_other_musd is above 0", label, rows
@@ -117,6 +122,11 @@ def _rules_project_capacity_basis(f, label, rows, d):
     for column in ("observed_output_product", "observed_output_start", "observed_output_end", "observed_output_source_ids"):
         checks.check_any_present(f, [column], when="observed_output_kind", label=label, rows=rows)
     checks.check_any_present(f, ["observed_output_method"], when="observed_output_tpa", label=label, rows=rows)
+    estimate = f["capacity_is_estimate"].fillna(False).to_numpy(dtype=bool)
+    _require_where(f, estimate, "capacity_method", "capacity_method is required when capacity_is_estimate is true", label, rows)
+    _require_where(
+        f, estimate, "capacity_estimate_label", "capacity_estimate_label is required when capacity_is_estimate is true", label, rows
+    )
     for column in ("annual_output_year", "annual_output_source_ids", "observed_output_product"):
         checks.check_any_present(f, [column], when="annual_output_tpa", label=label, rows=rows)
     checks.check_dates_ordered(f, "observed_output_start", "observed_output_end", label=label, rows=rows)
@@ -259,6 +269,13 @@ def _rules_export_controls(f, label, rows, d):
 def _rules_frameworks(f, label, rows, d):
     checks.check_non_negative(f, ["commitment_musd"], label=label, rows=rows)
     checks.check_dates_ordered(f, "signed_date", "deadline_date", label=label, rows=rows)
+    checks.check_any_present(f, ["deadline_precision"], when="deadline_date", label=label, rows=rows)
+    period_end = f["deadline_precision"].isin(["end_of_half", "end_of_year"]).fillna(False).to_numpy(dtype=bool)
+    month_day = f["deadline_date"].dt.strftime("%m-%d")
+    bad = period_end & ~month_day.isin(["06-30", "12-31"]).fillna(False).to_numpy(dtype=bool)
+    _fail_where(
+        bad, "deadline_date", "a deadline stated as a period (end_of_half / end_of_year) must sit on the period's last day", label, rows
+    )
 
 
 def _rules_framework_money(f, label, rows, d):

@@ -199,6 +199,26 @@ def completion_probability(statuses: pd.Series, probabilities: Mapping[str, floa
     return values.map(lambda s: float(probabilities[s]) if s in probabilities else np.nan).astype("float64")
 
 
+MODEL_ESTIMATE = "model estimate"
+"""Prefix of every capacity the model fills in (``capacity_estimate_rule``); estimates the data package carries start
+with ``estimate:`` (``capacity_estimate_label``), sourced figures read ``stated``."""
+
+
+def capacity_basis_label(rule: object, is_estimate: object, label: object, method: object = None) -> str:
+    """What a plant's separated-oxide capacity is, for every table that shows it (one wording everywhere).
+
+    ``model estimate: ...`` where the model filled it (``rule``), the data's ``estimate: ...`` label where the data
+    package marks the figure an estimate, else ``stated``.
+    """
+    if isinstance(rule, str) and rule:
+        return rule
+    if pd.notna(is_estimate) and bool(is_estimate):
+        if isinstance(label, str) and label:
+            return label
+        return f"estimate: {method}" if isinstance(method, str) and method else "estimate"
+    return "stated"
+
+
 def estimate_missing_capacity(
     projects: pd.DataFrame,
     *,
@@ -266,13 +286,17 @@ def estimate_missing_capacity(
     out["ndpr_oxide_tpa"] = ndpr
     out["dytb_oxide_tpa"] = dytb
     rule = pd.Series("", index=out.index, dtype="string")
-    rule = rule.mask(rule1, f"NdPr = observed output / mature utilisation {mature_utilisation:g}")
-    rule = rule.mask(rule2_ndpr, f"NdPr = REO capacity x {ndpr_share_of_reo:g}")
+    rule = rule.mask(
+        rule1,
+        f"{MODEL_ESTIMATE}: NdPr nameplate = observed output / assumed mature utilisation {mature_utilisation:g}"
+        " (circular: no published nameplate, so the plant is assumed to run at that share of it)",
+    )
+    rule = rule.mask(rule2_ndpr, f"{MODEL_ESTIMATE}: NdPr = REO capacity x {ndpr_share_of_reo:g}")
     rule = rule.mask(
         rule2_ndpr & rule2_dytb,
-        f"NdPr = REO capacity x {ndpr_share_of_reo:g}; Dy+Tb = REO capacity x {dytb_share_of_reo:g}",
+        f"{MODEL_ESTIMATE}: NdPr = REO capacity x {ndpr_share_of_reo:g}; Dy+Tb = REO capacity x {dytb_share_of_reo:g}",
     )
-    rule = rule.mask(rule2_dytb & ~rule2_ndpr, f"Dy+Tb = REO capacity x {dytb_share_of_reo:g}")
+    rule = rule.mask(rule2_dytb & ~rule2_ndpr, f"{MODEL_ESTIMATE}: Dy+Tb = REO capacity x {dytb_share_of_reo:g}")
     out["capacity_estimated_by_model"] = (rule1 | rule2_ndpr | rule2_dytb).astype(bool)
     out["capacity_estimate_rule"] = rule
     return out
@@ -378,7 +402,7 @@ def _pipeline_selection(
 def _pipeline_estimate_flags(sub: pd.DataFrame) -> dict[str, np.ndarray]:
     """Whether each capacity is an estimate (the data's flag, the model's flag and its rule); absent columns -> none."""
     n = len(sub)
-    return {
+    flags = {
         "capacity_is_estimate": (
             sub["capacity_is_estimate"].fillna(False).astype(bool).to_numpy() if "capacity_is_estimate" in sub else np.zeros(n, dtype=bool)
         ),
@@ -393,6 +417,18 @@ def _pipeline_estimate_flags(sub: pd.DataFrame) -> dict[str, np.ndarray]:
             else np.array([""] * n, dtype=object)
         ),
     }
+    empty = pd.Series(pd.NA, index=sub.index, dtype="string")
+    labels, methods = sub.get("capacity_estimate_label", empty), sub.get("capacity_method", empty)
+    flags["capacity_basis_label"] = np.array(
+        [
+            capacity_basis_label(rule, est, label, method)
+            for rule, est, label, method in zip(
+                flags["capacity_estimate_rule"], flags["capacity_is_estimate"], labels, methods, strict=True
+            )
+        ],
+        dtype=object,
+    )
+    return flags
 
 
 def _pipeline_dates(sub: pd.DataFrame) -> dict[str, np.ndarray]:

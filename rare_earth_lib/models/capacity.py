@@ -203,7 +203,8 @@ def plant_capacity(
         ``project_id``, ``company``, ``site``, ``country``, ``owner_country``, ``status``, ``stage``, ``unit``,
         ``nameplate_tpa``, ``observed_tpa``, ``observed_period``, ``first_output_year`` (decimal year; NaN if
         unknown), ``ramp_today_tpa`` (output after ramp-up on the as-of date), ``today_tpa``, ``today_basis``
-        (text) and ``source_ids``.
+        (text; "assumed: ..." where a producing plant has no observed output), ``nameplate_basis`` ("stated", the
+        data's "estimate: ..." label, the model's "model estimate: ..." rule, or "no nameplate") and ``source_ids``.
 
     Raises:
         ValueError: unknown ``stage``.
@@ -236,9 +237,21 @@ def plant_capacity(
         np.where(
             observed.notna(),
             _observed_text(rows),
-            f"nameplate x ramp-up utilisation on the as-of date (mature {mature_utilisation:.0%})",
+            f"assumed: no observed output in the data, so nameplate x ramp-up utilisation on the as-of date"
+            f" (mature {mature_utilisation:.0%})",
         ),
     )
+    empty = pd.Series(pd.NA, index=rows.index, dtype="string")
+    nameplate_basis = [
+        buildout.capacity_basis_label(rule, est, label, method)
+        for rule, est, label, method in zip(
+            rows.get("capacity_estimate_rule", empty),
+            rows.get("capacity_is_estimate", pd.Series(False, index=rows.index)),
+            rows.get("capacity_estimate_label", empty),
+            rows.get("capacity_method", empty),
+            strict=True,
+        )
+    ]
     out = pd.DataFrame(
         {
             "project_id": rows["project_id"].astype(str),
@@ -256,6 +269,7 @@ def plant_capacity(
             "ramp_today_tpa": ramp_today,
             "today_tpa": today.astype(float),
             "today_basis": basis_text,
+            "nameplate_basis": pd.array(np.where(nameplate.notna(), nameplate_basis, "no nameplate"), dtype="string"),
             "source_ids": rows["source_ids"].astype(str),
         }
     )

@@ -271,6 +271,16 @@ def attribute_shares(
     return pd.concat([out, rest], ignore_index=True)
 
 
+def _producing_by(projects: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Projects that had produced by the end of ``year``: a plant whose first output came later cannot hold a share
+    of that year (a share observed for 2023 is not completed with a plant commissioned in 2025). A plant with no
+    first-output date is kept (its status says it produces)."""
+    if "first_output_actual_date" not in projects.columns:
+        return projects
+    first = pd.to_datetime(projects["first_output_actual_date"], errors="coerce")
+    return projects[first.isna() | (first.dt.year <= int(year))]
+
+
 def estimate_missing_shares(
     shares: pd.DataFrame,
     projects: pd.DataFrame,
@@ -285,7 +295,8 @@ def estimate_missing_shares(
     observed output where known, else the stage's capacity measure, see
     :func:`alliance_capacity_detail`). The estimates are taken out of "Rest of world"; if they
     exceed it they are scaled down to fit, so the shares still sum to 1. Estimated rows carry
-    ``estimated = True``.
+    ``estimated = True``. Only plants that had produced by the end of the shares' year count (a plant commissioned
+    after the year the statistic describes is left out).
 
     Args:
         shares: region/share frame by location (e.g. from :func:`stage_country_shares`).
@@ -310,6 +321,10 @@ def estimate_missing_shares(
     if "estimated" not in out.columns:
         out["estimated"] = False
     known = set(out["region"]) | {CHINA, REST_OF_WORLD}
+    year = (
+        int(out.loc[out["region"] == REST_OF_WORLD, "year"].iloc[0]) if (out["region"] == REST_OF_WORLD).any() else int(out["year"].max())
+    )
+    projects = _producing_by(projects, year)
     rows = explode_stages(projects)
     hosts = sorted(set(rows.loc[(rows["stage"] == stage) & rows["status"].isin(list(statuses)), "country"].dropna().astype(str)) - known)
     if not hosts:
@@ -334,9 +349,6 @@ def estimate_missing_shares(
     residual = float(out.loc[out["region"] == REST_OF_WORLD, "share"].sum())
     if estimates.sum() > residual:
         estimates = estimates * (residual / estimates.sum()) if estimates.sum() > 0 else estimates
-    year = (
-        int(out.loc[out["region"] == REST_OF_WORLD, "year"].iloc[0]) if (out["region"] == REST_OF_WORLD).any() else int(out["year"].max())
-    )
     added = pd.DataFrame(
         {
             "region": estimates.index,
@@ -446,8 +458,10 @@ def concentration_summary(
         if stage not in shares_by_stage:
             continue
         location = shares_by_stage[stage]
-        attributed = attribute_shares(location, projects, stage, attribution)
-        partners = partner_countries(projects, stage, members)
+        year = int(location["year"].iloc[0]) if "year" in location else None
+        producing = projects if year is None else _producing_by(projects, year)
+        attributed = attribute_shares(location, producing, stage, attribution)
+        partners = partner_countries(producing, stage, members)
         china = bloc_share(attributed, [CHINA])
         ally = bloc_share(attributed, members)
         partner = bloc_share(attributed, partners)

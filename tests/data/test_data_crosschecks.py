@@ -308,3 +308,58 @@ def test_chain_output_derivations(t):
     dy = _one(co, region="China", product="dy_oxide", period="Jun 2024")["tonnes"]
     proxy = _one(t["demand"], region="world", product="dy_oxide", year=2024)["tonnes"]
     assert proxy == dy * 12
+
+
+def test_lynas_heavy_ree_capacities_are_labelled_low_confidence_estimates(t):
+    # fact base D6 / D8.10 / E2: Lynas discloses no Dy/Tb volumes; 90 t and 300 t are feed x assumed grade
+    p = t["projects"].set_index("project_id")
+    for project in ("lynas_lamp_hre_circuit", "lynas_malaysia_hre_new"):
+        row = p.loc[project]
+        assert row["capacity_is_estimate"]
+        assert row["capacity_estimate_label"].startswith("estimate: ")
+        assert "feed" in row["capacity_estimate_label"] and "low confidence" in row["capacity_estimate_label"]
+    assert p.loc[p["capacity_is_estimate"], "capacity_estimate_label"].str.startswith("estimate: ").all()
+
+
+def test_plants_counted_without_observed_output_say_so(t):
+    # Part E E1c: Energy Fuels' 2025 NdPr output not found; Shin-Etsu's Vietnam refinery: a 2012 plan, no output figure
+    p = t["projects"].set_index("project_id")
+    assert "no 2025-26 NdPr output found" in p.loc["ef_white_mesa_phase1", "capacity_note"]
+    assert p.loc["ef_white_mesa_phase1", "observed_output_kind"] == "campaign"
+    assert "no observed output found" in p.loc["shin_etsu_vietnam_refining", "capacity_note"]
+    assert pd.isna(p.loc["shin_etsu_vietnam_refining", "observed_output_tpa"])
+
+
+def test_funding_dates_are_when_the_money_was_committed(t):
+    # fact base: DoD US$9.6M Dec 2020; Commerce LOI 26 Jan 2026; DoD US$258M Jul 2023; Arafura Mar 2024 - Oct 2025
+    p = t["projects"].set_index("project_id")
+    assert p.loc["mp_mountain_pass", "funding_date"] == pd.Timestamp("2020-12-15")
+    assert p.loc["mp_mountain_pass", "funding_date"] != p.loc["mp_mountain_pass", "announced_date"]
+    assert p.loc["usar_stillwater", "funding_date"] == pd.Timestamp("2026-01-26")
+    assert p.loc["lynas_seadrift", "funding_date"] == pd.Timestamp("2023-07-15")
+    assert "Jul 2023" in p.loc["lynas_seadrift", "funding_dates_as_stated"]
+    arafura = p.loc["arafura_nolans", "funding_dates_as_stated"]
+    assert "Mar 2024" in arafura and "Oct 2025" in arafura
+    funded = (p[["funding_us_musd", "funding_japan_musd", "funding_australia_musd", "funding_other_musd"]].fillna(0) > 0).any(axis=1)
+    assert p.loc[funded, "funding_dates_as_stated"].notna().all()
+
+
+def test_strategic_reserve_deadline_keeps_its_stated_precision(t):
+    # fact base 8b: announced Apr 2025, "operational H2 2026": met by 2026-12-31, not on an invented 2026-10-01
+    fw = t["frameworks"].set_index("framework_id")
+    reserve = fw.loc["au_strategic_reserve"]
+    assert reserve["date_kind"] == "announced"
+    assert reserve["deadline_date"] == pd.Timestamp("2026-12-31") and reserve["deadline_precision"] == "end_of_half"
+    assert "H2 2026" in reserve["deadline_text"]
+    assert fw.loc["us_australia_2025", "date_kind"] == "signed"
+
+
+def test_heavy_separation_shares_carry_their_years_and_the_derived_check(t):
+    # Part E E6: 99.9% (CSIS Jan 2024, citing Benchmark) describes 2023; the derived check gives ~98% for 2025
+    s = t["stage_shares"]
+    csis = _one(s, stage="heavy_separation", region="China", year=2023)
+    assert csis["share"] == pytest.approx(0.999) and csis["source_ids"] == "E39"
+    derived = _one(s, stage="heavy_separation", region="China", year=2025)
+    assert derived["share"] == pytest.approx(0.98) and derived["share_qualifier"] == "approx"
+    assert derived["method"].startswith("Derived") and derived["is_default"]
+    assert derived["share"] == pytest.approx(1 - 70 / (2570 + 490 + 70), abs=0.005)

@@ -339,6 +339,31 @@ CASES = {
         expect_row_key={"region": "China", "product": "ndfeb_magnet", "source_ids": "D29d"},
     ),
     "source_grade_not_in_enum": Corruption("sources", {"source_id": "S1"}, "grade", "P", match="enum"),
+    # an estimated capacity says so in every table: its label is required and starts "estimate: "
+    "estimate_without_label": Corruption(
+        "projects", {"project_id": "lynas_malaysia_hre_new"}, "capacity_estimate_label", "", match="capacity_estimate_label is required"
+    ),
+    "estimate_label_reading_stated": Corruption(
+        "projects", {"project_id": "lynas_lamp_hre_circuit"}, "capacity_estimate_label", "stated", match="pattern"
+    ),
+    "estimate_without_method": Corruption(
+        "projects", {"project_id": "lynas_lamp_hre_circuit"}, "capacity_method", "", match="capacity_method is required"
+    ),
+    # public money carries the date it was committed, never a project milestone, and not after the data
+    "funding_without_dates": Corruption(
+        "projects", {"project_id": "mp_mountain_pass"}, "funding_dates_as_stated", "", match="funding_dates_as_stated is required"
+    ),
+    "funding_date_after_as_of": Corruption(
+        "projects", {"project_id": "mp_mountain_pass"}, "funding_date", "2026-06-30", match="after the package as-of date"
+    ),
+    # a framework date says whether it was signed or announced; a deadline keeps its stated precision
+    "framework_date_kind_unknown": Corruption("frameworks", {"framework_id": "au_strategic_reserve"}, "date_kind", "agreed", match="enum"),
+    "deadline_without_precision": Corruption(
+        "frameworks", {"framework_id": "au_strategic_reserve"}, "deadline_precision", "", match="deadline_precision is required"
+    ),
+    "period_deadline_mid_period": Corruption(
+        "frameworks", {"framework_id": "au_strategic_reserve"}, "deadline_date", "2026-10-01", match="period's last day"
+    ),
 }
 
 

@@ -264,3 +264,16 @@ def test_estimates_never_break_the_sum(china, world_volume, stage):
     assert out["share"].sum() == pytest.approx(1.0)
     assert out["share"].between(0, 1).all()
     assert out.set_index("region").loc["China", "share"] == pytest.approx(china)  # estimates never take from China
+
+
+def test_a_plant_commissioned_after_the_shares_year_gets_no_share_of_it():
+    # a heavy-separation share observed for 2023 is not completed with a circuit first producing in 2025
+    shares = pd.DataFrame({"region": ["China", "Rest of world"], "share": [0.999, 0.001], "year": [2023, 2023], "source_ids": ["E39", ""]})
+    projects = PROJECTS.assign(first_output_actual_date=pd.to_datetime(["2025-05-15", None, None, None, None, None, None]))
+    out = c.estimate_missing_shares(shares, projects, "heavy_separation", world_volume_t=3_000.0)
+    assert "Malaysia" not in set(out["region"])
+    assert c.partner_countries(projects, "heavy_separation") == ["Malaysia"]  # producing today...
+    summary = c.concentration_summary({"heavy_separation": out}, projects, "owner").iloc[0]
+    assert summary["partners"] == "" and summary["alliance_share"] == 0.0  # ...but not in 2023
+    later = c.estimate_missing_shares(shares.assign(year=2025), projects, "heavy_separation", world_volume_t=3_000.0)
+    assert "Malaysia" in set(later["region"])

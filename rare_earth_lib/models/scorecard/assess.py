@@ -404,6 +404,11 @@ def _figures(parts: dict, suff: pd.DataFrame, plants: pd.DataFrame, coverage_yea
         out[f"floor_cost_{government.lower().replace(' ', '_')}_musd"] = float(cost)
     for stage in ("mining", "separation", "heavy_separation", "metal_alloy", "magnet"):
         out[f"china_{stage}_share"] = float(by_stage.at[stage, "china_share"])
+        out[f"china_{stage}_share_year"] = int(by_stage.at[stage, "year"])
+        derived_year = by_stage.at[stage, "china_share_derived_year"]
+        if pd.notna(derived_year):
+            out[f"china_{stage}_share_derived"] = float(by_stage.at[stage, "china_share_derived"])
+            out[f"china_{stage}_share_derived_year"] = int(derived_year)
         out[f"alliance_{stage}_share"] = float(by_stage.at[stage, "alliance_share"])
     for product, stage in (("ndpr", "separation"), ("dytb", "heavy_separation")):
         for case in demand_model.DEMAND_CASES:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from rare_earth_lib.data.views import default_rows, join_ids, latest_not_after
-from rare_earth_lib.domain import ALLIANCE, CHAIN_STAGES, STAGE_LABELS
+from rare_earth_lib.domain import ALLIANCE, CHAIN_STAGES, CHINA, STAGE_LABELS
 from rare_earth_lib.models import capacity as capacity_model
 from rare_earth_lib.models import concentration as conc
 from rare_earth_lib.models import demand as demand_model
@@ -51,8 +51,9 @@ def chain_shares(
     (:func:`concentration.estimate_missing_shares`).
 
     Returns:
-        (shares_by_stage, summary): summary is :func:`concentration.concentration_summary` plus ``label``
-        and ``includes_estimates``, in :data:`CHAIN_STAGES` order.
+        (shares_by_stage, summary): summary is :func:`concentration.concentration_summary` plus ``label``,
+        ``includes_estimates`` and ``china_share_derived`` / ``china_share_derived_year`` (China's share from a
+        newer derived check, NaN / NA where none), in :data:`CHAIN_STAGES` order.
     """
     mine = tables["mine_production"]
     mine_year = int(latest(mine[mine["country"] != "World"], year)["year"].max())
@@ -72,7 +73,31 @@ def chain_shares(
     summary["source_ids"] = [
         join_ids([summary.at[i, "source_ids"], *shares[s]["source_ids"].tolist()]) for i, s in enumerate(summary["stage"])
     ]
+    derived = [
+        _newer_derived_china_share(tables["stage_shares"], s, int(y), year) for s, y in zip(summary["stage"], summary["year"], strict=True)
+    ]
+    summary["china_share_derived"] = [d[0] for d in derived]
+    summary["china_share_derived_year"] = pd.array([d[1] for d in derived], dtype="Int64")
+    summary["source_ids"] = [join_ids([ids, d[2]]) for ids, d in zip(summary["source_ids"], derived, strict=True)]
     return shares, summary
+
+
+def _newer_derived_china_share(stage_shares: pd.DataFrame, stage: str, shown_year: int, year: int) -> tuple[float, int | None, str]:
+    """China's share at ``stage`` from a derived check newer than the figure shown (``method`` starting "Derived"),
+    e.g. the fact base's 2025 check of the Jan-2024 heavy-separation figure; (NaN, None, "") when there is none."""
+    rows = stage_shares[
+        (stage_shares["stage"] == stage)
+        & (stage_shares["region"] == CHINA)
+        & (stage_shares["kind"] == "observed")
+        & stage_shares["is_default"].astype(bool)
+        & (stage_shares["year"] > shown_year)
+        & (stage_shares["year"] <= year)
+        & stage_shares["method"].astype("string").str.startswith("Derived").fillna(False).astype(bool)
+    ]
+    if rows.empty:
+        return float("nan"), None, ""
+    row = rows.sort_values("year").iloc[-1]
+    return float(row["share"]), int(row["year"]), str(row["source_ids"])
 
 
 def _capacity_by_country(plants_today: pd.DataFrame, stage: str) -> pd.Series:
@@ -132,7 +157,9 @@ def self_sufficiency(
         ``capacity_tpa`` (those countries' capacity), ``demand_{low,central,high}_t``, ``ratio_{low,central,high}``
         (capacity / demand; NaN without demand), ``left_out`` / ``left_out_tpa`` (alliance capacity of countries
         with no demand figure, not in the ratio), ``alliance_owned_in_china_tpa`` (shown apart, never counted),
-        ``capacity_basis``, ``demand_basis``, ``demand_years`` and ``source_ids``.
+        ``capacity_basis``, ``capacity_untallied`` (countries compared whose producing plants at the stage have no
+        tonnage in the data, with the plants; then the ratios are NaN: capacity unknown, not zero), ``demand_basis``,
+        ``demand_years`` and ``source_ids``.
     """
     rows = []
     mine, mine_year, mine_ids = _mine_by_country(tables["mine_production"], year)
@@ -149,6 +176,14 @@ def self_sufficiency(
         }
         row = _stage_row(stage, capacity, by_case, ids)
         row["capacity_basis"] = _CAPACITY_BASIS[stage].format(year=mine_year)
+        # metal and magnet capacity is nameplate only: a producing plant with no tonnage there is capacity unknown.
+        # (Separation counts what plants make; Japan's separation plants without a figure are stated in the text.)
+        untallied = _untallied_plants(tables.get("projects"), plants_today, stage) if stage in ("metal_alloy", "magnet") else {}
+        untallied = {c: names for c, names in untallied.items() if c in row["countries"].split(", ")}
+        row["capacity_untallied"] = "; ".join(f"{c}: {names}" for c, names in untallied.items())
+        if untallied:  # a producing plant without a tonnage: the capacity is unknown, not zero, so no ratio
+            for case in demand_model.DEMAND_CASES:
+                row[f"ratio_{case}"] = float("nan")
         row["demand_basis"] = _demand_basis(stage)
         rows.append(row)
     out = pd.DataFrame(rows)
@@ -157,9 +192,33 @@ def self_sufficiency(
     return out
 
 
+def _untallied_plants(projects: pd.DataFrame | None, plants_today: pd.DataFrame, stage: str) -> dict[str, str]:
+    """Alliance countries with a producing plant at ``stage`` that the data give no tonnage for (e.g. MP Materials'
+    NdPr metal at Independence since Q4 2024: its capacity is stated in magnets only), with the plants' names."""
+    if projects is None or projects.empty:
+        return {}
+    rows = projects[projects["status"].isin(list(capacity_model.PRODUCING_STATUSES))]
+    if "is_rare_earth" in rows.columns:
+        rows = rows[rows["is_rare_earth"].astype("boolean").fillna(True).astype(bool)]
+    lists = rows["stages"].fillna("").astype(str).str.split(";").map(lambda items: {x.strip() for x in items})
+    rows = rows[lists.map(lambda items: stage in items)]
+    tallied = set(plants_today.loc[(plants_today["stage"] == stage) & (plants_today["today_tpa"] > 0), "project_id"])
+    rows = rows[~rows["project_id"].isin(tallied)]
+    out: dict[str, list[str]] = {}
+    for company, site, country in zip(rows["company"], rows["site"], rows["country"], strict=True):
+        if country in ALLIANCE:
+            out.setdefault(str(country), []).append(f"{company}, {site}")
+    return {c: ", ".join(names) for c, names in out.items()}
+
+
 def _demand_basis(stage: str) -> str:
     if stage in ("separation", "heavy_separation"):
         return "estimate, three cases: low (observation-based), central, high (company claims)"
     if stage == "mining":
         return "apparent consumption / domestic demand, all rare earths (t), where a country has a figure"
-    return "NdFeB magnet demand (t), where a country has a figure"
+    if stage == "metal_alloy":
+        return (
+            "China-origin NdFeB magnet and magnet-alloy imports (t of magnet, China customs): a lower bound on demand,"
+            " in magnet mass, standing in for metal and alloy demand"
+        )
+    return "China-origin NdFeB magnet and magnet-alloy imports (t, China customs): a lower bound on demand"

@@ -66,7 +66,7 @@ def pipeline_table(run: TimelineRun, today: dt.date | None = None) -> pd.DataFra
     Returns:
         DataFrame with ``project`` (company - site), ``label`` (short, for charts), ``project_id``, ``counts_for`` (alliance country under the
         run's attribution), ``located_in``, ``status``, ``ndpr_oxide_tpa``, ``dytb_oxide_tpa``,
-        ``capacity_basis_note`` ("stated", or the estimation rule), ``planned_first_output_year`` (earliest
+        ``capacity_basis_note`` ("stated", the data's "estimate: ..." label or the model's "model estimate: ..." rule), ``planned_first_output_year`` (earliest
         public plan), ``target_first_output_year`` (latest public target), ``actual_first_output_year``,
         ``sim_first_output_p10_year`` / ``p50`` / ``p90`` (decimal years over all trials; NaN = not built at that
         percentile), ``share_built`` (trials built by the horizon), ``completion_probability``, ``target_passed``
@@ -79,10 +79,6 @@ def pipeline_table(run: TimelineRun, today: dt.date | None = None) -> pd.DataFra
         "" if pd.isna(v) else f"{v:,.0f} m {c}" if pd.notna(c) else f"{v:,.0f} m"
         for v, c in zip(w["capex_value"], w["capex_currency"], strict=False)
     ]
-    basis = [
-        rule if rule else ("stated (estimate in source)" if est else "stated")
-        for rule, est in zip(w["capacity_estimate_rule"].fillna(""), w["capacity_is_estimate"], strict=False)
-    ]
     out = pd.DataFrame(
         {
             "project": (w["company"].fillna("") + " - " + w["site"].fillna("")).astype("string"),
@@ -93,7 +89,7 @@ def pipeline_table(run: TimelineRun, today: dt.date | None = None) -> pd.DataFra
             "status": w["status"],
             "ndpr_oxide_tpa": w["ndpr_oxide_tpa"],
             "dytb_oxide_tpa": w["dytb_oxide_tpa"],
-            "capacity_basis_note": pd.array(basis, dtype="string"),
+            "capacity_basis_note": w["capacity_basis_label"].astype("string"),
             "planned_first_output_year": w["planned_first_output_year"],
             "target_first_output_year": w["target_first_output_year"],
             "actual_first_output_year": w["actual_first_output_year"],

@@ -31,6 +31,13 @@ def _ratio(value: float | None) -> str:
     return "n/a" if value is None or value != value else f"{value:.2f}"
 
 
+def _residual(value: float) -> str:
+    """A residual share (100% minus the measured ones) is not a measurement: below 0.5% it reads n/a."""
+    if value is None or value != value or value < 0.005:
+        return "n/a (residual)"
+    return f"{pct(value)} (residual)"
+
+
 def chain_table(result: Any) -> pd.DataFrame:
     """Shares by stage: China, the alliance by plant location and by owner side by side, partner hosts, others.
 
@@ -43,11 +50,16 @@ def chain_table(result: Any) -> pd.DataFrame:
         {
             "Stage": chain["label"],
             "Year": chain["year"].astype(int),
-            "China": chain["china_share"].map(pct),
+            "China": [
+                pct(share) if pd.isna(dyear) else f"{pct(share)} (about {pct(derived)} in {int(dyear)}, derived)"
+                for share, derived, dyear in zip(
+                    chain["china_share"], chain["china_share_derived"], chain["china_share_derived_year"], strict=True
+                )
+            ],
             "Alliance, by plant location": chain["stage"].map(by["location"]["alliance_share"]).map(pct),
             "Alliance, by owner": chain["stage"].map(by["owner"]["alliance_share"]).map(pct),
             "Partner hosts (not alliance-owned part)": chain["partners_share"].map(pct),
-            "Others": chain["others_share"].map(pct),
+            "Others (residual: 100% minus the rest)": chain["others_share"].map(_residual),
             "Subset of the alliance: alliance-owned plants in partner hosts": chain["alliance_in_partner_hosts_share"].map(pct),
             "HHI (0-10,000)": chain["hhi"].round(0).astype(int),
             "Partner hosts": chain["partners"].str.replace(";", ", ").replace("", "—"),
@@ -64,7 +76,12 @@ def self_sufficiency_table(result: Any) -> pd.DataFrame:
         {
             "Stage": s["label"],
             "Countries compared": s["countries"],
-            "Alliance capacity today (t/yr)": s["capacity_tpa"].map(_num),
+            "Alliance capacity today (t/yr)": [
+                f"n/a (no tonnage in the data; {r['capacity_untallied']})"
+                if r["capacity_untallied"] and not r["capacity_tpa"] > 0
+                else _num(r["capacity_tpa"]) + (f" + n/a (no tonnage: {r['capacity_untallied']})" if r["capacity_untallied"] else "")
+                for _, r in s.iterrows()
+            ],
             "Demand: low / central / high (t/yr)": [
                 " / ".join(_num(r[f"demand_{c}_t"]) for c in ("low", "central", "high")) for _, r in s.iterrows()
             ],
@@ -72,6 +89,7 @@ def self_sufficiency_table(result: Any) -> pd.DataFrame:
                 " / ".join(_ratio(r[f"ratio_{c}"]) for c in ("low", "central", "high")) for _, r in s.iterrows()
             ],
             "Demand year": s["demand_years"],
+            "Demand basis": s["demand_basis"],
             "Not compared: no demand figure (t/yr)": [
                 f"{r['left_out']}: {_num(r['left_out_tpa'])}" if r["left_out"] else "—" for _, r in s.iterrows()
             ],
@@ -93,6 +111,7 @@ def capacity_table(result: Any, stages: tuple[str, ...] = ("separation", "heavy_
             "Counted for": c["counted_for"] + c["share"].map(lambda s: "" if s >= 1 else f" ({s:.0%} share)"),
             "Status": c["status"].map(STATUS_LABELS),
             "Nameplate (t/yr)": c["nameplate_tpa"].map(_num),
+            "Nameplate basis": c["nameplate_basis"],
             "Latest observed rate (t/yr)": c["observed_tpa"].map(lambda v: _num(v, 1 if v == v and v < 10 else 0)),
             "Counted today (t/yr)": c["today_tpa"].map(lambda v: _num(v, 1 if v < 10 else 0)),
             "Basis of today's figure": c["today_basis"],
@@ -101,19 +120,42 @@ def capacity_table(result: Any, stages: tuple[str, ...] = ("separation", "heavy_
     ).reset_index(drop=True)
 
 
-def _date_label(row: Mapping[str, Any]) -> str:
-    for column, label in (("fid_date", "decision (FID)"), ("announced_date", "announced")):
-        value = row.get(column)
-        if value is not None and pd.notna(value):
-            return f"{pd.Timestamp(value).date().isoformat()} ({label})"
-    return "—"
+def _funding_date_label(row: Mapping[str, Any]) -> str:
+    """When the public money was committed (the funding dates as the sources state them), never a project milestone."""
+    stated = row.get("funding_dates_as_stated")
+    if stated is not None and pd.notna(stated) and str(stated).strip():
+        return str(stated)
+    return "not stated in the sources"
+
+
+_PRECISION_TEXT = {"end_of_half": "by the end of", "end_of_year": "by the end of"}
+
+
+def _deadline_label(f: Mapping[str, Any], as_of: dt.date) -> str:
+    """A framework deadline with its stated precision; past at the data date, or after it with the outcome unknown."""
+    deadline = f.get("deadline_date")
+    if deadline is None or pd.isna(deadline):
+        return "—"
+    day = pd.Timestamp(deadline).date()
+    precision = f.get("deadline_precision")
+    stated = f.get("deadline_text")
+    if precision in _PRECISION_TEXT and stated is not None and pd.notna(stated):
+        text = f"{stated} (by {day.isoformat()})"
+    else:
+        text = day.isoformat()
+    if day <= as_of:
+        return text + " (passed at the data date)"
+    return text + " (after the data date: outcome not known)"
 
 
 def commitments_table(tables: Mapping[str, pd.DataFrame], as_of: dt.date) -> pd.DataFrame:
     """Frameworks and public project funding of the partners, each sum shown once, each date labelled.
 
     A framework whose commitment is the same money as a project's public funding (the JARE-Lynas line) shows
-    the project row's amount only; a framework deadline already past at the data date is marked so.
+    the project row's amount only. "Date committed" is when the money was signed, announced or awarded (a
+    project's funding dates as the sources state them, never a project milestone). A deadline keeps its stated
+    precision ("Operational H2 2026" is met by 2026-12-31) and says whether it had passed at the data date or
+    falls after it, when its outcome is not known.
     """
     frameworks, projects = tables["frameworks"], tables["projects"]
     projects = projects[projects["is_rare_earth"].astype("boolean").fillna(True).astype(bool)] if "is_rare_earth" in projects else projects
@@ -127,18 +169,16 @@ def commitments_table(tables: Mapping[str, pd.DataFrame], as_of: dt.date) -> pd.
             continue
         amount = f.get("commitment_musd")
         same = pd.notna(amount) and any((p, round(float(amount), 1)) in project_sums for p in parties)
-        deadline = f.get("deadline_date")
-        passed = pd.notna(deadline) and pd.Timestamp(deadline).date() <= as_of
         rows.append(
             {
                 "Partner(s)": " + ".join(parties),
                 "Kind": "framework",
                 "Commitment": str(f["name"]),
                 "US$ million": "same money as the project row below" if same else _num(amount),
-                "Date": f"{pd.Timestamp(f['signed_date']).date().isoformat()} (signed)" if pd.notna(f.get("signed_date")) else "—",
-                "Deadline": "—"
-                if pd.isna(deadline)
-                else f"{pd.Timestamp(deadline).date().isoformat()}" + (" (passed at the data date)" if passed else ""),
+                "Date committed": f"{pd.Timestamp(f['signed_date']).date().isoformat()} ({f.get('date_kind') or 'signed'})"
+                if pd.notna(f.get("signed_date"))
+                else "—",
+                "Deadline": _deadline_label(f, as_of),
                 "source_ids": str(f["source_ids"]),
             }
         )
@@ -153,7 +193,7 @@ def commitments_table(tables: Mapping[str, pd.DataFrame], as_of: dt.date) -> pd.
                     "Kind": "project funding" + (" (conditional)" if conditional else ""),
                     "Commitment": f"{p['company']}: {p['site']} ({STATUS_LABELS.get(p['status'], p['status'])})",
                     "US$ million": _num(amounts[idx]),
-                    "Date": _date_label(p),
+                    "Date committed": _funding_date_label(p),
                     "Deadline": "—",
                     "source_ids": str(p["source_ids"]),
                 }

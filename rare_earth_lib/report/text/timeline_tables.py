@@ -15,6 +15,7 @@ import pandas as pd
 from rare_earth_lib import domain
 from rare_earth_lib.models import demand as demand_model
 from rare_earth_lib.models import timeline as tl
+from rare_earth_lib.models.buildout import MODEL_ESTIMATE
 from rare_earth_lib.report.labels import display_name
 from rare_earth_lib.report.text.timeline import share_text
 
@@ -63,7 +64,7 @@ def pipeline_counts(pipeline: pd.DataFrame) -> dict[str, int]:
     return {
         "plants": len(pipeline),
         "producing": int(pipeline["status"].isin(["operating", "ramping"]).sum()),
-        "estimated": int((notes.str.startswith("NdPr =") | notes.str.startswith("Dy+Tb =")).sum()),
+        "estimated": int(notes.str.startswith(MODEL_ESTIMATE).sum()),
         "target_passed": int(pipeline["target_passed"].sum()),
     }
 
@@ -81,7 +82,11 @@ def project_frame(pipeline: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, s
             "Status": pipeline["status"].map(display_name),
             "NdPr oxide t/yr": pipeline["ndpr_oxide_tpa"].where(pipeline["ndpr_oxide_tpa"] > 0),
             "Dy+Tb oxide t/yr": pipeline["dytb_oxide_tpa"].where(pipeline["dytb_oxide_tpa"] > 0),
-            "Capacity": np.where(pipeline["capacity_basis_note"].str.startswith("stated"), "stated", "model estimate"),
+            "Capacity": np.select(
+                [pipeline["capacity_basis_note"].str.startswith("stated"), pipeline["capacity_basis_note"].str.startswith(MODEL_ESTIMATE)],
+                ["stated", MODEL_ESTIMATE],
+                "estimate",
+            ),
             "Planned": tl.format_decimal_year(pipeline["planned_first_output_year"]),
             "First output": first_output,
             "Simulated P50 (all trials)": tl.format_decimal_year(pipeline["sim_first_output_p50_year"]).fillna(f"not built by {horizon}"),

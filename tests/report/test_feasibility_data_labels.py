@@ -1,0 +1,107 @@
+"""Reader tables of the feasibility briefing say what each figure is: estimates, residuals, unknowns and dates."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from rare_earth_lib.data import package as dp
+from rare_earth_lib.models import buildout, scorecard
+from rare_earth_lib.parameters.alliance_feasibility import Params
+from rare_earth_lib.report.text import feasibility_tables as tables
+from rare_earth_lib.report.text import timeline_tables
+
+
+def _coverage(ndpr: int | None, dytb: int | None) -> dict:
+    return {"ndpr_oxide": {"p50": ndpr}, "dytb_oxide": {"p50": dytb}}
+
+
+@pytest.fixture(scope="module")
+def run():
+    data = {name: dp.load(name) for name in scorecard.ASSESSMENT_TABLES}
+    by_case = {"low": _coverage(2026, 2030), "central": _coverage(2026, 2031), "high": _coverage(2028, 2033)}
+    result = scorecard.assess(data, Params(), dp.as_of(), {"ndpr_oxide": 2026, "dytb_oxide": 2031}, by_case)
+    return data, result
+
+
+def test_capacity_table_labels_estimated_nameplates_and_assumed_output(run):
+    _, result = run
+    table = tables.capacity_table(result).set_index("Plant")
+    lynas_heavy = table.loc[table.index.str.contains("heavy-REE circuit")].iloc[0]
+    assert lynas_heavy["Nameplate basis"].startswith("estimate: ") and "low confidence" in lynas_heavy["Nameplate basis"]
+    mp = table.loc[table.index.str.startswith("MP Materials, Mountain Pass")].iloc[0]
+    assert mp["Nameplate basis"].startswith("model estimate") and "circular" in mp["Nameplate basis"]
+    for plant in ("Energy Fuels, White Mesa Mill, UT (Phase 1)", "Shin-Etsu Magnetic Materials Vietnam"):
+        row = table.loc[table.index.str.contains(plant, regex=False)].iloc[0]
+        assert row["Basis of today's figure"].startswith("assumed: no observed output")
+    lamp = table.loc["Lynas Rare Earths, Lynas Malaysia (LAMP), Gebeng"]
+    assert lamp["Nameplate basis"] == "stated"
+
+
+def test_pipeline_tables_never_call_a_data_estimate_stated(run):
+    data, _ = run
+    projects = buildout.estimate_missing_capacity(data["projects"])
+    pipeline = buildout.refining_pipeline(projects).set_index("project_id")
+    for project in ("lynas_lamp_hre_circuit", "lynas_malaysia_hre_new"):
+        assert pipeline.loc[project, "capacity_basis_label"].startswith("estimate: ")
+    assert pipeline.loc["mp_mountain_pass", "capacity_basis_label"].startswith(buildout.MODEL_ESTIMATE)
+    assert pipeline.loc["lynas_lamp", "capacity_basis_label"] == "stated"
+    frame = pipeline.reset_index().assign(
+        capacity_basis_note=lambda f: f["capacity_basis_label"],
+        label=lambda f: f["project_id"],
+        counts_for="",
+        target_passed=False,
+        sim_first_output_p50_year=float("nan"),
+        share_built=1.0,
+        completion_probability=1.0,
+        capex="",
+        public_funding_musd=0.0,
+    )
+    shown, note = timeline_tables.project_frame(frame, 2045)
+    capacity = dict(zip(frame["project_id"], shown["Capacity"], strict=True))
+    assert capacity["lynas_lamp_hre_circuit"] == capacity["lynas_malaysia_hre_new"] == "estimate"
+    assert capacity["mp_mountain_pass"] == "model estimate" and capacity["lynas_lamp"] == "stated"
+    assert "low confidence" in note
+    assert timeline_tables.pipeline_counts(frame)["estimated"] == int(pipeline["capacity_estimated_by_model"].sum())
+
+
+def test_chain_table_heavy_separation_2023_credits_no_2025_plant_and_shows_the_derived_check(run):
+    _, result = run
+    chain = tables.chain_table(result).set_index("Stage")
+    heavy = chain.loc["Separation (heavy, Dy/Tb)"]
+    assert heavy["Year"] == 2023
+    assert heavy["China"] == "99.9% (about 98% in 2025, derived)"
+    assert heavy["Alliance, by owner"] == "0%" and heavy["Partner hosts"] == "—"
+    assert result.figures["china_heavy_separation_share_derived"] == pytest.approx(0.98)
+    assert result.figures["china_heavy_separation_share_derived_year"] == 2025
+    others = chain["Others (residual: 100% minus the rest)"]
+    assert others.str.endswith("(residual)").all()
+    assert heavy["Others (residual: 100% minus the rest)"] == "n/a (residual)"
+
+
+def test_metal_capacity_without_tonnage_is_unknown_not_zero_and_demand_says_lower_bound(run):
+    _, result = run
+    s = result.self_sufficiency.set_index("stage")
+    assert "MP Materials, Independence" in s.at["metal_alloy", "capacity_untallied"]
+    assert all(math.isnan(s.at["metal_alloy", f"ratio_{case}"]) for case in ("low", "central", "high"))
+    assert not math.isnan(s.at["separation", "ratio_central"])  # separation keeps its ratio
+    table = tables.self_sufficiency_table(result).set_index("Stage")
+    metal = table.loc["Metal and alloy"]
+    assert metal["Alliance capacity today (t/yr)"].startswith("n/a (no tonnage")
+    assert metal["Capacity / demand: low / central / high"] == "n/a / n/a / n/a"
+    assert "China-origin" in metal["Demand basis"] and "lower bound" in metal["Demand basis"]
+
+
+def test_commitments_table_dates_the_money_and_keeps_deadline_precision(run):
+    data, _ = run
+    table = tables.commitments_table(data, dp.as_of())
+    mp = table[table["Commitment"].str.startswith("MP Materials: Mountain Pass, CA")].iloc[0]
+    assert mp["Date committed"] == "Dec 2020 (DoD US$9.6M)"
+    usar = table[table["Commitment"].str.startswith("USA Rare Earth")].iloc[0]
+    assert "26 Jan 2026" in usar["Date committed"]
+    reserve = table[table["Commitment"] == "Australia Critical Minerals Strategic Reserve"].iloc[0]
+    assert reserve["Date committed"].endswith("(announced)")
+    assert "H2 2026" in reserve["Deadline"] and "2026-12-31" in reserve["Deadline"] and "outcome not known" in reserve["Deadline"]
+    assert "2026-10-01" not in " ".join(table["Deadline"])
+    assert not table["Date committed"].str.contains(r"\(announced\)$|\(decision \(FID\)\)", regex=True)[table["Kind"] != "framework"].any()
