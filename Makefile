@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 reports: $(STAMP)
 	$(BIN)/rare-earth-report build $(ARGS)
 
-# The whole suite, spread over the cores (pytest-xdist); notebook and browser tests included.
+# The whole suite, spread over the cores (pytest-xdist; tests that share built reports run on one worker, by group);
+# notebook and browser tests included.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto $(ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadgroup $(ARGS)
 
 # Unit, data, lint and contract tests: no notebook runs, no browser.
 test-fast: $(STAMP)

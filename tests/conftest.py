@@ -65,6 +65,21 @@ def make_project(root: Path, briefings: tuple[str, ...] = ("tiny",)) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def base_pdfs(tmp_path_factory) -> Path:
+    """The tiny briefing and every real briefing built once as PDF for the base scenario: their folder.
+
+    Shared by the PDF tests (tests/build/test_pdf.py, test_visual.py; marked ``xdist_group("base_pdfs")`` so that
+    one worker builds them once).
+    """
+    project = make_project(tmp_path_factory.mktemp("base_pdfs") / "project")
+    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        shutil.copy(notebook, project / "notebooks" / notebook.name)
+    result = run_cli(project, "build", "--scenario", "base", "--format", "pdf", timeout=1500)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project / "reports" / "base"
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A throwaway project with one tiny briefing and the four real scenario files."""

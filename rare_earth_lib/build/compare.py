@@ -214,13 +214,25 @@ def briefing_section(reports: Path, briefing: str, a: str, b: str, charts: bool 
         if combined is None:
             section["not_overlaid"].append(f"Figure {number}. {caption}")
             continue
+        name = f"Figure {number} ({a} and {b}): {caption}"
+        description = chart_description(combined, a, b)
         try:
-            svg = chart_lib.chart_svg(combined)
+            svg = chart_lib.chart_svg(combined, name, description)
         except Exception as exc:  # vl-convert refuses the combined spec: name it rather than fail the page
             section["not_overlaid"].append(f"Figure {number}. {caption} (could not be drawn: {type(exc).__name__})")
             continue
-        section["charts"].append({"number": number, "caption": caption, "svg": svg})
+        section["charts"].append(
+            {"number": number, "caption": caption, "svg": svg, "name": name, "description": description, "id": f"{briefing}-fig-{number}"}
+        )
     return section
+
+
+def chart_description(spec: dict, a: str, b: str) -> str:
+    """The overlaid chart's text alternative: what it overlays, then its key numbers read from its data."""
+    from rare_earth_lib.report import charts as chart_lib
+
+    numbers = chart_lib.describe(spec)
+    return f"The two scenarios, {a} and {b}, drawn on shared axes and told apart by a scenario key. {numbers}".strip()
 
 
 def _briefing_title(briefing: str) -> str:

@@ -28,6 +28,7 @@ class Explore(BaseModel):
         distribution: ``uniform`` on [low, high], or ``loguniform`` (uniform in log, for multipliers).
         kind: ``uncertainty`` (describes the world) or ``lever`` (what alliance policy can move).
         label: short name for tables and charts.
+        unit: the unit of the input's values, as a chart's axis title names it (e.g. ``years``, ``× central estimate``).
         reason: one line saying why this range.
         source_ids: sources behind the range (ids in the data package's sources table).
     """
@@ -40,6 +41,7 @@ class Explore(BaseModel):
     kind: Literal["uncertainty", "lever"]
     label: str
     reason: str
+    unit: str = ""
     source_ids: tuple[str, ...] = ()
 
     @model_validator(mode="after")
@@ -57,6 +59,7 @@ EXPLORATION_SPACE: dict[str, Explore] = {
         high=1.5,
         kind="uncertainty",
         label="Demand scale",
+        unit="× central estimate",
         reason="The alliance-demand estimate rests on company claims and one industry figure; the US anchor is several times "
         "US apparent consumption, so the estimate may be high by half or low by half.",
         source_ids=("S1", "S6"),
@@ -66,6 +69,7 @@ EXPLORATION_SPACE: dict[str, Explore] = {
         high=0.08,
         kind="uncertainty",
         label="NdPr demand growth",
+        unit="share per year",
         reason="Three points either side of the IEA Announced Pledges path for magnet rare earths (93 kt in 2023 to 131 kt "
         "in 2030, about 5%/yr).",
         source_ids=("S6", "D53"),
@@ -75,6 +79,7 @@ EXPLORATION_SPACE: dict[str, Explore] = {
         high=0.08,
         kind="uncertainty",
         label="Dy+Tb demand growth",
+        unit="share per year",
         reason="Same range as NdPr: no separate outlook for Dy and Tb was found, and both follow magnet demand.",
         source_ids=("S6", "D53"),
     ),
@@ -84,6 +89,7 @@ EXPLORATION_SPACE: dict[str, Explore] = {
         distribution="loguniform",
         kind="uncertainty",
         label="Slip multiplier",
+        unit="× past slips",
         reason="Half to twice the slips of past builds outside China (Lynas Malaysia slipped ~14 months; the IEA cites an "
         "8-year average lead time for new facilities).",
         source_ids=("S9", "S55"),
@@ -93,6 +99,7 @@ EXPLORATION_SPACE: dict[str, Explore] = {
         high=0.95,
         kind="uncertainty",
         label="P(built) after FID",
+        unit="probability",
         reason="Plants past investment decision have still stalled (Lynas Texas); the model's 0.8 with a band either side.",
         source_ids=("S53",),
     ),
@@ -101,6 +108,7 @@ EXPLORATION_SPACE: dict[str, Explore] = {
         high=0.6,
         kind="uncertainty",
         label="P(built) before FID",
+        unit="probability",
         reason="Pre-FID plants miss target after target (Nolans: FID targets moved four times since 2022); the model's 0.35 "
         "with a wide band.",
         source_ids=("S72", "S73"),
@@ -110,6 +118,7 @@ EXPLORATION_SPACE: dict[str, Explore] = {
         high=0.35,
         kind="uncertainty",
         label="First-year utilisation",
+        unit="share of nameplate",
         reason="Lynas Malaysia ran at about 27% of Phase 1 nameplate a year after first feed; from half that to a third above it.",
         source_ids=("S55", "S58"),
     ),
@@ -118,6 +127,7 @@ EXPLORATION_SPACE: dict[str, Explore] = {
         high=7.0,
         kind="uncertainty",
         label="Years to nameplate",
+        unit="years",
         reason="Lynas Malaysia ran at about 27% of Phase 1 nameplate one year after first feed and took years to approach it.",
         source_ids=("S55", "S60"),
     ),
@@ -126,6 +136,7 @@ EXPLORATION_SPACE: dict[str, Explore] = {
         high=2.0,
         kind="lever",
         label="Decision speed-up",
+        unit="years",
         reason="Framework money due within six months (US-Australia, Oct 2025) can bring decisions forward; up to two years.",
         source_ids=("S91b", "S91c", "S91g"),
     ),
@@ -134,6 +145,7 @@ EXPLORATION_SPACE: dict[str, Explore] = {
         high=0.8,
         kind="lever",
         label="P(built) at feasibility",
+        unit="probability",
         reason="Public equity and concessional loans (Nolans' A$840M package, framework equity) raise the chance that a "
         "studied plant is financed; the accelerated scenario takes 0.65.",
         source_ids=("S74b", "S91b"),

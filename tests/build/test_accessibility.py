@@ -1,5 +1,5 @@
-"""Every HTML briefing (every briefing x every scenario) and the index pass axe-core in Chromium, and every chart
-exposes an accessible name and description.
+"""Every HTML briefing (every briefing x every scenario), the index and the comparison pages pass axe-core in
+Chromium, and every chart exposes an accessible name and description.
 
 Selenium drives Debian's chromium through chromium-driver with every network request refused; the
 axe-core engine (npm package, installed by .ci/run into .tools/) is injected into each page after its
@@ -54,6 +54,10 @@ def site(tmp_path_factory) -> Path:
         shutil.copy(notebook, project / "notebooks" / notebook.name)
     result = run_cli(project, "build", "--format", "html", timeout=1800)
     assert result.returncode == 0, result.stdout + result.stderr
+    for scenario in sorted(p.stem for p in (project / "params").glob("*.yaml")):
+        if scenario != "base":
+            result = run_cli(project, "compare", "base", scenario)
+            assert result.returncode == 0, result.stdout + result.stderr
     return project / "reports"
 
 
@@ -85,21 +89,22 @@ def browser():
 
 
 def pages(site: Path) -> list[Path]:
-    """The index and every briefing page (``<scenario>/<briefing>.html``, beside its manifest)."""
-    return [site / "index.html", *sorted(p for p in site.glob("*/*.html") if p.with_suffix(".manifest.json").is_file())]
+    """The index, every briefing page (``<scenario>/<briefing>.html``, beside its manifest) and every comparison page."""
+    briefings = sorted(p for p in site.glob("*/*.html") if p.with_suffix(".manifest.json").is_file())
+    return [site / "index.html", *briefings, *sorted(site.glob("compare/*.html"))]
 
 
 def open_page(driver, page: Path) -> int:
-    """Load ``page`` and wait until every chart became interactive; the number of charts."""
+    """Load ``page`` and wait until every interactive chart was drawn (comparison pages draw static ones); the number of charts."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(page.as_uri())
-    charts = driver.execute_script("return document.querySelectorAll('.chart').length")
+    interactive = driver.execute_script("return document.querySelectorAll('.chart:not(.static)').length")
     WebDriverWait(driver, 120).until(
-        lambda d: d.execute_script("return document.querySelectorAll('.chart .vega-embed svg.marks').length") == charts,
+        lambda d: d.execute_script("return document.querySelectorAll('.chart .vega-embed svg.marks').length") == interactive,
         message=f"{page.name}: not every chart became interactive",
     )
-    return charts
+    return driver.execute_script("return document.querySelectorAll('.chart').length")
 
 
 def run_axe(driver) -> list[dict]:
@@ -140,8 +145,10 @@ def test_every_briefing_and_the_index_pass_axe_and_every_chart_has_a_text_altern
                     f"{name}: chart {element.get_attribute('aria-label')!r}: role {role!r}, name {label!r}, description {description!r}"
                 )
     print("axe-core results:", json.dumps(report, indent=1))
-    assert len(report) >= 1 + 3 * len(list((ROOT / "params").glob("*.yaml"))), sorted(report)
+    scenarios = len(list((ROOT / "params").glob("*.yaml")))
+    assert len(report) >= 1 + 3 * scenarios + (scenarios - 1), sorted(report)
     assert sum(r["charts"] for r in report.values()) > 0
+    assert all(r["charts"] > 0 for name, r in report.items() if name.startswith("compare/")), "comparison pages overlay charts"
     assert not problems, "\n".join(problems)
 
 

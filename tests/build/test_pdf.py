@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 from conftest import require_tool as require
-from conftest import run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("base_pdfs")]
 
 
 def poppler(tool: str, *args: str) -> str:
@@ -35,13 +34,8 @@ def pdf_objects(path: Path) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def pdf(tmp_path_factory) -> Path:
-    from conftest import make_project
-
-    project = make_project(tmp_path_factory.mktemp("pdf") / "project")
-    result = run_cli(project, "build", "--scenario", "base", "--format", "pdf")
-    assert result.returncode == 0, result.stderr
-    return project / "reports" / "base" / "tiny.pdf"
+def pdf(base_pdfs) -> Path:
+    return base_pdfs / "tiny.pdf"
 
 
 def test_pdf_is_tagged_with_title_and_language(pdf):

@@ -1,6 +1,6 @@
-"""Layout regressions fail: a real briefing's PDF pages are rendered to PNG and looked at.
+"""Layout regressions fail: every real briefing's PDF pages (base scenario) are rendered to PNG and looked at.
 
-Page 1 and every page that shows a figure are rendered with pdftoppm; a page whose bottom third (or more)
+Page 1 and every page of the body that shows a figure are rendered with pdftoppm; a page whose bottom third (or more)
 is blank while the body goes on on the next page fails (a figure that did not fit should have been scaled,
 not pushed over). pdftotext's word boxes show text beyond the right edge of the text column (a chart's
 label drawn outside its box, which the page clips) and labels cut short with an ellipsis.
@@ -9,19 +9,19 @@ label drawn outside its box, which the page clips) and labels cut short with an 
 from __future__ import annotations
 
 import re
-import shutil
 import struct
 import subprocess
 import zlib
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, make_project, run_cli
+from conftest import ROOT
 from conftest import require_tool as require
 
-pytestmark = pytest.mark.slow
+# The PDFs are built once per session (conftest.base_pdfs), shared with test_pdf.py on one xdist worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("base_pdfs")]
 
-BRIEFING = "alliance_feasibility"
+BRIEFINGS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 DPI = 40
 #: Page box of the stylesheet's @page rule (A4, margins 16 mm top/bottom, 15 mm left/right), in points.
 PAGE_W, PAGE_H = 595.276, 841.89
@@ -84,19 +84,20 @@ def page_texts(pdf: Path) -> list[str]:
     return [run("pdftotext", "-f", str(p), "-l", str(p), "-layout", str(pdf), "-") for p in range(1, pages + 1)]
 
 
-@pytest.fixture(scope="module")
-def pdf(tmp_path_factory) -> Path:
+@pytest.fixture(params=BRIEFINGS)
+def pdf(request, base_pdfs) -> Path:
     require("pdftoppm")
-    project = make_project(tmp_path_factory.mktemp("visual") / "project")
-    shutil.copy(ROOT / "notebooks" / f"{BRIEFING}.ipynb", project / "notebooks")
-    result = run_cli(project, "build", "--scenario", "base", "--briefing", BRIEFING, "--format", "pdf", timeout=900)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return project / "reports" / "base" / f"{BRIEFING}.pdf"
+    return base_pdfs / f"{request.param}.pdf"
+
+
+def appendix_start(texts: list[str]) -> int:
+    """Index of the page where the first appendix (the end of the body) starts."""
+    return next(i for i, text in enumerate(texts) if re.search(r"^\s*Appendix A\.", text, re.M))
 
 
 def test_page_one_and_figure_pages_leave_no_large_blank_at_the_bottom(pdf, tmp_path):
     texts = page_texts(pdf)
-    appendix = next(i for i, text in enumerate(texts) if re.search(r"^\s*Appendix A\.", text, re.M))
+    appendix = appendix_start(texts)
     figure_pages = [i for i, text in enumerate(texts[:appendix]) if re.search(r"^\s*Figure \d+\.", text, re.M)]
     assert figure_pages, "the briefing has figures before its appendices"
     checked = sorted({0, *figure_pages})
@@ -124,16 +125,40 @@ def test_page_one_and_figure_pages_leave_no_large_blank_at_the_bottom(pdf, tmp_p
 
 
 def test_appendices_follow_the_body_in_order(pdf):
-    """Methods, parameters and sources are appendices after the body, in that order, the first on a new page."""
+    """Methods first, parameters and sources last (any other appendix between), the first on a new page."""
     texts = page_texts(pdf)
-    starts = {}
-    for letter, title in (("A", "Methods and assumptions"), ("B", "Parameters"), ("C", "Sources")):
-        starts[title] = next(i for i, text in enumerate(texts) if re.search(rf"^\s*Appendix {letter}\. {title}", text, re.M))
-    assert starts["Methods and assumptions"] <= starts["Parameters"] <= starts["Sources"], starts
-    body = texts[: starts["Methods and assumptions"]]
+    found = [(i, m[0], m[1]) for i, text in enumerate(texts) for m in re.findall(r"^\s*Appendix ([A-Z])\. ([^\n]+?)\s*$", text, re.M)]
+    titles = [title for _, _, title in found]
+    assert titles[0] == "Methods and assumptions" and titles[-2:] == ["Parameters", "Sources"], titles
+    assert [letter for _, letter, _ in found] == [chr(ord("A") + n) for n in range(len(found))], found
+    assert [i for i, _, _ in found] == sorted(i for i, _, _ in found), found
+    start = found[0][0]
+    body = texts[:start]
     assert not any("Appendix" in text.split("\n", 1)[1] for text in body), "no appendix inside the body"
-    first_lines = [line.strip() for line in texts[starts["Methods and assumptions"]].splitlines() if line.strip()][:3]
+    first_lines = [line.strip() for line in texts[start].splitlines() if line.strip()][:3]
     assert any(line.startswith("Appendix A.") for line in first_lines), f"appendix A starts a page: {first_lines}"
+
+
+def test_feasibility_body_fits_in_about_half_its_former_length(base_pdfs):
+    """The body of the feasibility briefing (before the appendices) was about 9 pages; detailed tables are an appendix."""
+    texts = page_texts(base_pdfs / "alliance_feasibility.pdf")
+    body = appendix_start(texts)
+    assert body <= 5, f"the body runs to {body} pages"
+    assert any(re.search(r"^\s*Appendix [B-Z]\. Detailed tables", text, re.M) for text in texts[body:])
+
+
+def test_every_axis_of_every_figure_is_titled_with_its_unit(base_pdfs):
+    """Every chart module's charts, as the briefings draw them: quantitative and time axes carry a title with a unit."""
+    from rare_earth_lib.build import compare
+    from rare_earth_lib.report import charts
+
+    problems, count = [], 0
+    for briefing in BRIEFINGS:
+        for number, figure in compare.notebook_figures(base_pdfs / f"{briefing}.ipynb").items():
+            count += 1
+            problems += [f"{briefing} Figure {number}: {p}" for p in charts.axis_title_problems(figure["spec"])]
+    assert count >= 10, f"only {count} figures found"
+    assert not problems, "\n".join(problems)
 
 
 def clipped_words(pdf: Path) -> tuple[list, list]:
@@ -152,7 +177,7 @@ def clipped_words(pdf: Path) -> tuple[list, list]:
 
 def test_no_text_beyond_the_right_edge_and_no_label_cut_short(pdf):
     beyond, cut = clipped_words(pdf)
-    body = next(i for i, text in enumerate(page_texts(pdf)) if re.search(r"^\s*Appendix A\.", text, re.M))
+    body = appendix_start(page_texts(pdf))
     assert not beyond, f"text beyond the right edge of the text column: {beyond[:10]}"
     # Source titles in the appendix may quote an ellipsis; in the body an ellipsis is a label cut short.
     cut = [(page, word) for page, word in cut if page <= body]

@@ -88,6 +88,32 @@ def test_figure_refuses_quantitative_axis_without_a_reader_title(shown):
         doc.figure("f", chart, caption="c", sources=rows(3))
 
 
+def test_figure_refuses_an_axis_title_without_its_unit(shown):
+    doc = Briefing(TimelineParams(), figures=["f"])
+    with pytest.raises(ValueError, match="x axis title 'Share of world output' names no unit"):
+        doc.figure("f", bar_chart(rows(3), title="Share of world output"), caption="c", sources=rows(3))
+    doc.figure("f", bar_chart(rows(3), title="Share of world output (%)"), caption="c", sources=rows(3))
+
+
+@pytest.mark.parametrize(
+    "title, named",
+    [
+        ("Capacity (t oxide per year)", True),
+        ("Yearly cost (US$ million per year)", True),
+        ("First output (year)", True),
+        ("Score (0 = worst threshold, 100 = best)", True),
+        ("Demand scale (× central estimate)", True),
+        ("Year", True),
+        ("t oxide per year", False),
+        ("P(covered by 2030) in a sampled future", False),
+        ("P50 coverage year (2046 = not by 2045)", False),
+        ("Things (widgets)", False),
+    ],
+)
+def test_an_axis_title_names_its_unit_in_brackets_or_is_a_time_axis(title, named):
+    assert charts.has_unit(title) is named
+
+
 def test_layered_axis_needs_one_title_among_its_layers():
     frame = rows(4)
     titled = alt.Chart(frame).mark_bar().encode(x=alt.X("Share:Q", title="Share (%)"), y="Stage:N")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 import altair as alt
@@ -96,6 +97,9 @@ def chart_spec(chart: alt.TopLevelMixin | dict) -> dict:
 #: A chart taller than this (px, as drawn) is "tall": in print it may take up to 2/3 of a page instead of 1/3.
 TALL_PX = 420
 
+#: A chart declares itself tall (a row per item whose labels must stay legible) with ``.properties(usermeta=TALL)``.
+TALL = {"print": "tall"}
+
 #: Category labels longer than this many characters are wrapped onto several lines of LINE_PX pixels.
 WRAP_CHARS = 40
 LINE_PX = 12
@@ -109,6 +113,12 @@ def _wrap(text: str, width: int = WRAP_CHARS) -> list[str]:
         else:
             lines.append(word)
     return lines or [text]
+
+
+def wrapped_labels(values: Iterable[object], width: int = WRAP_CHARS) -> str:
+    """A Vega ``labelExpr`` that shows each label longer than ``width`` characters on several lines."""
+    long = {str(v): _wrap(str(v), width) for v in sorted({str(v) for v in values}) if len(str(v)) > width}
+    return f"({json.dumps(long)})[datum.label] || datum.label"
 
 
 def _wrap_category_labels(spec: dict) -> None:
@@ -130,7 +140,7 @@ def _wrap_category_labels(spec: dict) -> None:
             if not long:
                 continue
             axis = dict(axis) if isinstance(axis, dict) else {}
-            axis["labelExpr"] = f"({json.dumps(long)})[datum.label] || datum.label"
+            axis["labelExpr"] = wrapped_labels(long)
             axis.setdefault("labelLineHeight", LINE_PX)
             enc["axis"] = axis
             lines = max(lines, *(len(v) for v in long.values()))
@@ -193,7 +203,8 @@ def figure_body(chart: alt.TopLevelMixin | dict, element_id: str, name: str, des
     eid = html.escape(element_id)
     size = re.search(r'<svg [^>]*?width="([\d.]+)" height="([\d.]+)"', svg)
     # A tall chart (a row per item) may take more of the page, so that its labels stay legible in print.
-    tall = " data-tall" if size and float(size[2]) > TALL_PX else ""
+    declared = isinstance(spec.get("usermeta"), dict) and spec["usermeta"].get("print") == TALL["print"]
+    tall = " data-tall" if declared or (size and float(size[2]) > TALL_PX) else ""
     return (
         f'<div class="chart" role="img" aria-label="{html.escape(name)}" aria-describedby="{eid}-desc"{tall}>'
         f'<div id="{eid}">{svg}</div></div>'
@@ -252,8 +263,41 @@ def _title(enc: dict) -> object:
     return enc.get("field")
 
 
+#: The units an axis title may name, in brackets after the quantity: "Capacity (t oxide per year)", "Share of trials
+#: (%)", "First output (year)", "Demand scale (× the central estimate)", "Score (0 = worst threshold, 100 = best)".
+AXIS_UNITS = (
+    "%",
+    "×",
+    "t",
+    "kg",
+    "tonnes",
+    "US$",
+    "year",
+    "years",
+    "month",
+    "count",
+    "fraction",
+    "share",
+    "probability",
+    "per year",
+    "0 =",
+)
+_UNIT = re.compile(
+    r"\((?:[^()]*?[\s(;,])?(?:" + "|".join(re.escape(u) for u in AXIS_UNITS) + r")(?=[\s);,/]|$)[^()]*\)",
+)
+
+#: Axis titles that are themselves the unit: a time axis of calendar years or dates.
+UNIT_TITLES = frozenset({"Year", "Date"})
+
+
+def has_unit(title: object) -> bool:
+    """True when an axis title names its unit: a bracket holding one of AXIS_UNITS, or a title in UNIT_TITLES."""
+    text = " ".join(title) if isinstance(title, list) else str(title or "")
+    return text.strip() in UNIT_TITLES or bool(_UNIT.search(text))
+
+
 def axis_title_problems(spec: dict) -> list[str]:
-    """Quantitative and time axes that show no title, or a raw column name, instead of a reader's title."""
+    """Quantitative and time axes that show no title, a raw column name, or a title without its unit."""
     problems = []
     for group in _views(spec):
         for channel in _POSITION:
@@ -267,6 +311,10 @@ def axis_title_problems(spec: dict) -> list[str]:
                 shown = next((t for t in titles if t), None)
                 why = f"shows the column name '{shown}'" if shown else "has no title"
                 problems.append(f"the {channel} axis ({scaled[0].get('field', '?')}) {why}: give it a title with units")
+            elif not any(has_unit(t) for t in good):
+                problems.append(
+                    f"the {channel} axis title '{good[0]}' names no unit: add one in brackets, e.g. '(t oxide per year)', '(%)', '(year)'"
+                )
     return problems
 
 

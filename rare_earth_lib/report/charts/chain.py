@@ -24,7 +24,7 @@ def chain_chart(summary: pd.DataFrame):
     order = list(dict.fromkeys(data["label"]))
     base = alt.Chart(data).encode(
         y=alt.Y("label:N", sort=order, title=None),
-        x=alt.X("share:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title="Share of world output"),
+        x=alt.X("share:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title="Share of world output (%)"),
     )
     rules = alt.Chart(data).mark_rule(color="#cccccc").encode(y=alt.Y("label:N", sort=order), x=alt.value(0), x2=alt.value(560))
     points = base.mark_point(size=140, filled=True, opacity=0.9).encode(

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from rare_earth_lib.models.exposure import EVENT_ORDER, measure_short_name
+from rare_earth_lib.report.charts import wrapped_labels
 
 _EVENT_SHAPES = ["circle", "square", "triangle-down", "diamond"]
 _EVENT_COLOURS = ["#8d99ae", "#b22222", "#edae49", "#1b2a49"]
@@ -36,20 +37,8 @@ def controls_timeline_chart(
         start: first date shown (ISO).
         today: the build date (default: the as-of date, i.e. no separate marker).
     """
-    data = events.copy()
-    data["date"] = pd.to_datetime(data["date"])
-    data = data[data["date"] >= pd.Timestamp(start)]
-    data["measure_short"] = data["measure"].map(measure_short_name)
-    if states is not None:
-        data = data.merge(states[["measure_id", "state", "state_note"]], on="measure_id", how="left")
-    else:
-        data["state"] = ""
-        data["state_note"] = ""
     now = pd.Timestamp(today if today is not None else as_of)
-    passed = data["scheduled"] & (data["date"] <= now)
-    data["when"] = np.where(
-        passed, "passed after the data's date: outcome not in the data", np.where(data["scheduled"], "scheduled", "happened")
-    )
+    data = _events_shown(events, states, start, now)
     order = list(dict.fromkeys(data.sort_values("date", kind="stable")["measure_short"]))
     end = max(pd.Timestamp(as_of), now, data["date"].max()) + pd.Timedelta(days=60)
     x = alt.X(
@@ -58,7 +47,9 @@ def controls_timeline_chart(
         axis=alt.Axis(format="%b %Y", tickCount=8),
         scale=alt.Scale(domain=[pd.Timestamp(start).isoformat(), end.isoformat()]),
     )
-    y = alt.Y("measure_short:N", sort=order, title=None, axis=alt.Axis(labelLimit=300))
+    # Long measure names on at most two lines, so that the chart stays short enough to follow its text in print.
+    names = alt.Axis(labelLimit=0, labelExpr=wrapped_labels(order, 60), labelFontSize=10, labelLineHeight=11)
+    y = alt.Y("measure_short:N", sort=order, title=None, axis=names)
     shape = alt.Shape("event:N", scale=alt.Scale(domain=list(EVENT_ORDER), range=_EVENT_SHAPES), title="Event")
     colour = alt.Color("event:N", scale=alt.Scale(domain=list(EVENT_ORDER), range=_EVENT_COLOURS), title="Event")
     tooltip = [
@@ -80,21 +71,49 @@ def controls_timeline_chart(
         .mark_point(size=120, filled=False, strokeWidth=2)
         .encode(x=x, y=y, shape=shape, color=colour, tooltip=tooltip)
     )
+    return (lines + happened + scheduled + _date_rules(x, pd.Timestamp(as_of), now)).properties(width=470, height=alt.Step(26))
+
+
+def _events_shown(events: pd.DataFrame, states: pd.DataFrame | None, start: str, now: pd.Timestamp) -> pd.DataFrame:
+    """The events from ``start`` on, with the measure's short name, its state and whether each event happened."""
+    data = events.copy()
+    data["date"] = pd.to_datetime(data["date"])
+    data = data[data["date"] >= pd.Timestamp(start)]
+    data["measure_short"] = data["measure"].map(measure_short_name)
+    if states is not None:
+        data = data.merge(states[["measure_id", "state", "state_note"]], on="measure_id", how="left")
+    else:
+        data["state"] = ""
+        data["state_note"] = ""
+    passed = data["scheduled"] & (data["date"] <= now)
+    data["when"] = np.where(
+        passed, "passed after the data's date: outcome not in the data", np.where(data["scheduled"], "scheduled", "happened")
+    )
+    return data
+
+
+def _date_rules(x: alt.X, as_of: pd.Timestamp, now: pd.Timestamp) -> alt.LayerChart:
+    """A dashed rule at the data's date and a solid one at today, labelled on either side so the labels never overlap."""
     rule_data = pd.DataFrame(
         {
-            "date": [pd.Timestamp(as_of), now],
-            "label": [f"data as of {pd.Timestamp(as_of).date().isoformat()}", f"today {now.date().isoformat()}"],
+            "date": [as_of, now],
+            "label": [f"data as of {as_of.date().isoformat()}", f"today {now.date().isoformat()}"],
             "dash": ["data", "today"],
+            "align": ["right", "left"],
         }
     )
-    if now == pd.Timestamp(as_of):
-        rule_data = rule_data.iloc[:1]
+    if now == as_of:
+        rule_data = rule_data.iloc[:1].assign(align="left")
     dash = alt.StrokeDash("dash:N", scale=alt.Scale(domain=["data", "today"], range=[[6, 4], [1, 0]]), legend=None)
     rule = alt.Chart(rule_data).mark_rule(color="#30343f").encode(x=x, strokeDash=dash, tooltip=[alt.Tooltip("label:N", title="")])
-    rule_text = (
-        alt.Chart(rule_data).mark_text(align="left", dx=3, dy=-6, fontSize=10, color="#30343f").encode(x=x, y=alt.value(0), text="label:N")
-    )
-    return (lines + happened + scheduled + rule + rule_text).properties(width=470, height=30 * max(3, len(order)))
+    texts = [
+        alt.Chart(rule_data[rule_data["align"] == side])
+        .mark_text(align=side, dx=3 if side == "left" else -3, dy=-6, fontSize=10, color="#30343f")
+        .encode(x=x, y=alt.value(0), text="label:N")
+        for side in ("right", "left")
+        if (rule_data["align"] == side).any()
+    ]
+    return alt.layer(rule, *texts)
 
 
 def exposure_chart(exposure: pd.DataFrame):
@@ -132,7 +151,7 @@ def exposure_chart(exposure: pd.DataFrame):
                 stack="zero",
                 axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1]),
-                title="Share of alliance demand needing a Chinese licence",
+                title="Share of alliance demand needing a Chinese licence (%)",
             ),
             color=alt.Color(
                 "part:N", scale=alt.Scale(domain=parts, range=["#1b2a49", "#edae49"]), title=None, legend=alt.Legend(labelLimit=400)

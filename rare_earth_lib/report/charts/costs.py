@@ -19,7 +19,7 @@ def cost_gap_chart(cost_gap: pd.DataFrame):
         .mark_bar(stroke="#30343f", strokeWidth=1)
         .encode(
             y=alt.Y("instrument:N", sort=instruments, title=None),
-            x=alt.X("cost_musd_per_year:Q", title="US$ million per year"),
+            x=alt.X("cost_musd_per_year:Q", title="Yearly cost (US$ million per year)"),
             color=alt.Color(
                 "instrument:N", scale=alt.Scale(domain=instruments, range=["#1b2a49", "#edae49"][: len(instruments)]), legend=None
             ),

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
+from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE
 from rare_earth_lib.report.charts import PALETTE
 
 GOAL_DOMAIN = ["goal met", "goal not met"]
@@ -120,6 +121,11 @@ def scatter_chart(
     """The sampled futures on the two strongest inputs, coloured by whether the goal is met; the first PRIM box's
     limits on them as a rectangle, and the scenario's own point as a cross."""
     data = results.assign(outcome=results["goal_met"].map({True: GOAL_DOMAIN[0], False: GOAL_DOMAIN[1]}))
+
+    def axis_title(name: str) -> str:
+        explored = EXPLORATION_SPACE.get(name)
+        return f"{labels.get(name, name)} ({explored.unit})" if explored and explored.unit else labels.get(name, name)
+
     tips = [
         alt.Tooltip(f"{x}:Q", title=labels.get(x, x), format=".3g"),
         alt.Tooltip(f"{y}:Q", title=labels.get(y, y), format=".3g"),
@@ -131,8 +137,8 @@ def scatter_chart(
         alt.Chart(data)
         .mark_circle(size=14, opacity=0.6)
         .encode(
-            x=alt.X(f"{x}:Q", title=labels.get(x, x), scale=alt.Scale(zero=False)),
-            y=alt.Y(f"{y}:Q", title=labels.get(y, y), scale=alt.Scale(zero=False)),
+            x=alt.X(f"{x}:Q", title=axis_title(x), scale=alt.Scale(zero=False)),
+            y=alt.Y(f"{y}:Q", title=axis_title(y), scale=alt.Scale(zero=False)),
             color=alt.Color("outcome:N", scale=alt.Scale(domain=GOAL_DOMAIN, range=GOAL_RANGE), legend=alt.Legend(title=None)),
             tooltip=tips,
         )
@@ -163,10 +169,10 @@ def outcome_chart(results: pd.DataFrame, by_year: int, goal_probability: float) 
             x=alt.X(
                 "prob:Q",
                 bin=alt.Bin(step=0.05, extent=[0, 1]),
-                title=f"P(covered by {by_year}) in a sampled future",
+                title=f"P(covered by {by_year}) in a sampled future (probability)",
                 axis=alt.Axis(format="%"),
             ),
-            y=alt.Y("count():Q", title="Sampled futures"),
+            y=alt.Y("count():Q", title="Sampled futures (count)"),
             color=alt.Color("product:N", scale=alt.Scale(range=[PALETTE[0], PALETTE[3]]), legend=alt.Legend(title=None)),
             xOffset=alt.XOffset("product:N"),
             tooltip=[alt.Tooltip("product:N"), alt.Tooltip("count():Q", title="Futures")],

@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from rare_earth_lib.models import timeline as tl
-from rare_earth_lib.report.charts import PALETTE, status_scale
+from rare_earth_lib.report.charts import PALETTE, TALL, status_scale, wrapped_labels
 
 TODAY_COLOUR = "#b22222"
 PRODUCT_LABEL = {"ndpr_oxide": "NdPr oxide", "dytb_oxide": "Dy+Tb oxide"}
@@ -34,6 +34,20 @@ def today_rule(today: dt.date, scale: alt.Scale | None = None, field: str = "yea
     return alt.layer(rule, text)
 
 
+#: Fields every mark of the pipeline Gantt carries for its tooltip.
+_GANTT_FIELDS = ["label", "project", "counts_for", "located_in", "status", "capacity", "planned", "target", "actual", "window", "p_built"]
+_GANTT_MARKERS = {
+    "planned_first_output_year": "earliest public plan",
+    "target_first_output_year": "latest public target",
+    "actual_first_output_year": "actual first output",
+}
+#: Row height of the Gantt (px): a project name fits on one or two lines (wrapped at GANTT_WRAP characters), so that
+#: the chart stays short enough in print to share a page with the text before it; declared tall (charts.TALL), it
+#: may take the column's full width in print.
+GANTT_STEP = 24
+GANTT_WRAP = 58
+
+
 def pipeline_gantt(pipeline: pd.DataFrame, *, today: dt.date, horizon: int) -> alt.LayerChart:
     """Projects' public dates against the simulated first-output window over all trials.
 
@@ -42,7 +56,58 @@ def pipeline_gantt(pipeline: pd.DataFrame, *, today: dt.date, horizon: int) -> a
         today: the build date.
         horizon: last simulated year (a window whose P90 is "not built" runs to the horizon).
     """
-    gantt = pipeline.assign(
+    gantt = _gantt_frame(pipeline, horizon)
+    order = gantt.sort_values("bar_start", kind="stable")["label"].tolist()
+    tips = [
+        alt.Tooltip("project:N", title="Project"),
+        alt.Tooltip("counts_for:N", title="Counts for"),
+        alt.Tooltip("located_in:N", title="Located in"),
+        alt.Tooltip("status:N", title="Status"),
+        alt.Tooltip("capacity:N", title="Capacity"),
+        alt.Tooltip("planned:N", title="Earliest public plan"),
+        alt.Tooltip("target:N", title="Latest public target"),
+        alt.Tooltip("actual:N", title="Actual first output"),
+        alt.Tooltip("window:N", title="Simulated P10-P90 (all trials)"),
+        alt.Tooltip("p_built:Q", title="P(built)", format=".0%"),
+    ]
+    starts = pd.concat([pipeline["planned_first_output_year"], pipeline["actual_first_output_year"], gantt["bar_start"]])
+    x_scale = alt.Scale(domain=[float(int(starts.min())) - 1, horizon + 1], nice=False)
+    y_axis = alt.Axis(labelLimit=0, labelExpr=wrapped_labels(gantt["label"], GANTT_WRAP), labelLineHeight=11, labelFontSize=10)
+    y = alt.Y("label:N", sort=order, title=None, axis=y_axis)
+    base = alt.Chart(gantt).encode(y=y)
+    window = base.mark_bar(height=9, opacity=0.85).encode(
+        x=alt.X("bar_start:Q", scale=x_scale, title="First output (year)", axis=alt.Axis(format="d")),
+        x2="bar_end:Q",
+        color=alt.Color("status:N", scale=status_scale(), legend=alt.Legend(title="Status", columns=4)),
+        tooltip=tips,
+    )
+    median = (
+        base.transform_filter("isValid(datum.sim_first_output_p50_year)")
+        .mark_tick(color="black", thickness=2, size=14)
+        .encode(x=alt.X("sim_first_output_p50_year:Q", scale=x_scale), tooltip=tips)
+    )
+    points = (
+        alt.Chart(_gantt_markers(gantt))
+        .mark_point(size=60, color="black", strokeWidth=1.5)
+        .encode(
+            x=alt.X("year:Q", scale=x_scale),
+            y=y,
+            shape=alt.Shape(
+                "marker:N",
+                scale=alt.Scale(domain=list(_GANTT_MARKERS.values()), range=["diamond", "triangle-right", "circle"]),
+                legend=alt.Legend(title="Date", columns=1),
+            ),
+            tooltip=tips,
+        )
+    )
+    chart = alt.layer(window, median, points, today_rule(today, x_scale))
+    chart = chart.properties(width=380, height=alt.Step(GANTT_STEP), usermeta=TALL)
+    return chart.resolve_scale(color="independent", shape="independent")
+
+
+def _gantt_frame(pipeline: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """One row per project: its label with the member it counts for, the tooltip texts and the simulated window."""
+    return pipeline.assign(
         label=pipeline["label"] + " [" + pipeline["counts_for"].map(_COUNTRY_SHORT) + "]",
         capacity=(
             "NdPr "
@@ -63,61 +128,14 @@ def pipeline_gantt(pipeline: pd.DataFrame, *, today: dt.date, horizon: int) -> a
         bar_start=pipeline["sim_first_output_p10_year"].fillna(horizon + 1),
         bar_end=pipeline["sim_first_output_p90_year"].fillna(horizon + 1),
     )
-    order = gantt.sort_values("bar_start", kind="stable")["label"].tolist()
-    tips = [
-        alt.Tooltip("project:N", title="Project"),
-        alt.Tooltip("counts_for:N", title="Counts for"),
-        alt.Tooltip("located_in:N", title="Located in"),
-        alt.Tooltip("status:N", title="Status"),
-        alt.Tooltip("capacity:N", title="Capacity"),
-        alt.Tooltip("planned:N", title="Earliest public plan"),
-        alt.Tooltip("target:N", title="Latest public target"),
-        alt.Tooltip("actual:N", title="Actual first output"),
-        alt.Tooltip("window:N", title="Simulated P10-P90 (all trials)"),
-        alt.Tooltip("p_built:Q", title="P(built)", format=".0%"),
-    ]
-    starts = pd.concat([pipeline["planned_first_output_year"], pipeline["actual_first_output_year"], gantt["bar_start"]])
-    x_scale = alt.Scale(domain=[float(int(starts.min())) - 1, horizon + 1], nice=False)
-    base = alt.Chart(gantt).encode(y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
-    window = base.mark_bar(height=9, opacity=0.85).encode(
-        x=alt.X("bar_start:Q", scale=x_scale, title="First output (year)", axis=alt.Axis(format="d")),
-        x2="bar_end:Q",
-        color=alt.Color("status:N", scale=status_scale(), legend=alt.Legend(title="Status", columns=4)),
-        tooltip=tips,
-    )
-    median = (
-        base.transform_filter("isValid(datum.sim_first_output_p50_year)")
-        .mark_tick(color="black", thickness=2, size=14)
-        .encode(x=alt.X("sim_first_output_p50_year:Q", scale=x_scale), tooltip=tips)
-    )
-    markers = gantt.melt(
-        id_vars=["label", "project", "counts_for", "located_in", "status", "capacity", "planned", "target", "actual", "window", "p_built"],
-        value_vars=["planned_first_output_year", "target_first_output_year", "actual_first_output_year"],
-        var_name="marker",
-        value_name="year",
-    ).dropna(subset=["year"])
-    names = {
-        "planned_first_output_year": "earliest public plan",
-        "target_first_output_year": "latest public target",
-        "actual_first_output_year": "actual first output",
-    }
-    markers["marker"] = markers["marker"].map(names)
-    points = (
-        alt.Chart(markers)
-        .mark_point(size=60, color="black", strokeWidth=1.5)
-        .encode(
-            x=alt.X("year:Q", scale=x_scale),
-            y=alt.Y("label:N", sort=order),
-            shape=alt.Shape(
-                "marker:N",
-                scale=alt.Scale(domain=list(names.values()), range=["diamond", "triangle-right", "circle"]),
-                legend=alt.Legend(title="Date", columns=1),
-            ),
-            tooltip=tips,
-        )
-    )
-    chart = alt.layer(window, median, points, today_rule(today, x_scale))
-    return chart.properties(width=420, height=alt.Step(24)).resolve_scale(color="independent", shape="independent")
+
+
+def _gantt_markers(gantt: pd.DataFrame) -> pd.DataFrame:
+    """One row per public date of a project (earliest plan, latest target, actual first output) that the data hold."""
+    markers = gantt.melt(id_vars=_GANTT_FIELDS, value_vars=list(_GANTT_MARKERS), var_name="marker", value_name="year")
+    markers = markers.dropna(subset=["year"])
+    markers["marker"] = markers["marker"].map(_GANTT_MARKERS)
+    return markers
 
 
 def capacity_fan(cap: pd.DataFrame, *, threshold_text: str, today: dt.date) -> alt.LayerChart:
@@ -142,8 +160,8 @@ def capacity_fan(cap: pd.DataFrame, *, threshold_text: str, today: dt.date) -> a
         alt.Chart(cap)
         .mark_area(opacity=0.25, color=PALETTE[0])
         .encode(
-            x=alt.X("year:Q", axis=alt.Axis(format="d"), title=None),
-            y=alt.Y("capacity_p10_tpa:Q", title="t oxide per year"),
+            x=alt.X("year:Q", axis=alt.Axis(format="d"), title="Year"),
+            y=alt.Y("capacity_p10_tpa:Q", title="Capacity (t oxide per year)"),
             y2="capacity_p90_tpa:Q",
             tooltip=[
                 alt.Tooltip("year:Q", format="d"),
@@ -196,7 +214,7 @@ def coverage_bars(dist: pd.DataFrame, *, threshold_text: str) -> alt.Chart:
                 axis=alt.Axis(labelAngle=-45),
             ),
             xOffset=alt.XOffset("product:N"),
-            y=alt.Y("share_of_trials:Q", axis=alt.Axis(format="%"), title="Share of trials"),
+            y=alt.Y("share_of_trials:Q", axis=alt.Axis(format="%"), title="Share of trials (%)"),
             color=alt.Color("product:N", scale=alt.Scale(range=[PALETTE[0], PALETTE[3]]), legend=alt.Legend(title=None)),
             opacity=alt.condition("datum.when == 'forecast' || datum.when == 'never'", alt.value(1.0), alt.value(0.35)),
             tooltip=[
@@ -286,7 +304,7 @@ def tornado(sensitivity: pd.DataFrame, *, horizon: int) -> alt.FacetChart:
             y=y,
             x=alt.X(
                 "base_plot:Q",
-                title=f"P50 coverage year ({horizon + 1} = not by {horizon})",
+                title=f"P50 coverage (year; {horizon + 1} = not by {horizon})",
                 scale=alt.Scale(zero=False),
                 axis=alt.Axis(format="d"),
             ),
@@ -337,7 +355,7 @@ def sobol_chart(indices: pd.DataFrame) -> alt.FacetChart:
         .mark_bar()
         .encode(
             y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=200)),
-            x=alt.X("index:Q", stack="zero", title="Share of output variance", axis=alt.Axis(format="%")),
+            x=alt.X("index:Q", stack="zero", title="Share of output variance (%)", axis=alt.Axis(format="%")),
             color=alt.Color(
                 "effect:N",
                 scale=alt.Scale(domain=["first order (alone)", "in interaction (total - first order)"], range=[PALETTE[0], PALETTE[3]]),
