@@ -1,6 +1,7 @@
 """Report helpers the notebooks call: title block, numbered figures and tables, sources, metrics.
 
-Every piece of text that comes from parameters or data is HTML-escaped here, so a notebook never
+The markup of every block lives in one Jinja2 template (``report/templates/blocks.html.j2``, one macro per
+block) that escapes every piece of text from parameters or data, so neither a notebook nor this module
 builds HTML itself. Figures and tables are numbered in the order the notebook declares them, so a
 key judgment at the top can point to a figure shown further down.
 """
@@ -8,15 +9,17 @@ key judgment at the top can point to a figure shown further down.
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import json
 import math
 import os
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import altair as alt
+import jinja2
 import pandas as pd
 from IPython.display import HTML, display
 
@@ -83,10 +86,7 @@ class Briefing:
         """Record the validated parameters this briefing is written with, so the build can prove they are the scenario's."""
         values = self.params.model_dump(mode="json")
         payload = json.dumps(values, sort_keys=True).replace("</", "<\\/")
-        display(
-            {PARAMETERS_MIMETYPE: values, "text/html": f'<script type="application/json" class="briefing-parameters">{payload}</script>'},
-            raw=True,
-        )
+        display({PARAMETERS_MIMETYPE: values, "text/html": _block("json_script", payload, css_class="briefing-parameters")}, raw=True)
 
     # --- numbering -------------------------------------------------------------------------
     def ref(self, label: str) -> str:
@@ -125,29 +125,24 @@ class Briefing:
             ("Built", build_date().isoformat()),
             ("Package", f"rare-earth-briefings {__version__}"),
         ]
-        # The scenario feeds the PDF's running page header (CSS string-set on dd.scenario).
-        items = "".join(
-            f"<dt>{html.escape(k)}</dt><dd{' class=scenario' if k == 'Scenario' else ''}>{html.escape(v)}</dd>" for k, v in rows
-        )
-        _show(f'<header class="title-block"><h1>{html.escape(self.title)}</h1><dl>{items}</dl></header>')
+        _show(_block("title_block", self.title, rows))
 
     def heading(self, text: str, level: int = 2) -> None:
         """Show a section heading."""
         if level not in (2, 3):
             raise ValueError("level must be 2 or 3")
-        _show(f"<h{level}>{html.escape(text)}</h{level}>")
+        _show(_block("heading", text, level))
 
     def text(self, text: str) -> None:
         """Show a paragraph of generated text."""
-        _show(f"<p>{html.escape(text)}</p>")
+        _show(_block("paragraph", text))
 
     def key_judgments(self, sentences: Iterable[str]) -> None:
         """Show the key judgments: generated sentences, each naming the figure or table behind it."""
         sentences = list(sentences)
         if not sentences:
             raise ValueError("key_judgments needs at least one sentence")
-        items = "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
-        _show(f'<section class="key-judgments"><h2>Key judgments</h2><ol>{items}</ol></section>')
+        _show(_block("key_judgments", sentences))
 
     def figure(
         self, label: str, chart: alt.TopLevelMixin, caption: str, sources: Any, alt: str | None = None, note: str | None = None
@@ -168,11 +163,7 @@ class Briefing:
         name = f"Figure {number}: {caption}"
         description = " ".join(part for part in (alt, charts.describe(spec)) if part)
         body = charts.figure_body(spec, f"fig-{number}", name, description)
-        _show(
-            f'<figure class="figure" id="figure-{number}">'
-            f"<figcaption><strong>Figure {number}.</strong> {html.escape(caption)}</figcaption>"
-            f"{body}{_source_line(sources, ids, note)}</figure>"
-        )
+        _show(_block("figure", number, caption, body, _source_line(sources, ids), note))
 
     def table(
         self, label: str, frame: pd.DataFrame, caption: str, sources: Any, note: str | None = None, float_format: str | None = None
@@ -190,11 +181,16 @@ class Briefing:
             raise ValueError(f"table '{label}' shows internal ids, map them to display names first: {'; '.join(problems[:5])}")
         number = self._take(label, self._tables)
         ids = self._use_sources(sources)
-        body = _frame_html(frame, float_format)
         _show(
-            f'<figure class="table" id="table-{number}">'
-            f"<figcaption><strong>Table {number}.</strong> {html.escape(caption)}</figcaption>"
-            f"{body}{_source_line(sources, ids, note)}</figure>"
+            _block(
+                "table",
+                number,
+                caption,
+                [str(c) for c in frame.columns],
+                _frame_cells(frame, float_format),
+                _source_line(sources, ids),
+                note,
+            )
         )
 
     # --- appendices ------------------------------------------------------------------------
@@ -205,9 +201,9 @@ class Briefing:
         sources (both shown by :meth:`sources_appendix`). In the PDF the first appendix starts a new page.
         """
         letter = chr(ord("A") + len(self._appendices))
-        first = " appendix-first" if not self._appendices else ""
+        first = not self._appendices
         self._appendices.append(title)
-        _show(f'<h2 class="appendix{first}" id="appendix-{letter.lower()}">Appendix {letter}. {html.escape(title)}</h2>')
+        _show(_block("appendix", letter, title, first))
 
     def parameters_appendix(self) -> None:
         """Show every parameter of this scenario as a compact table grouped by model (an appendix).
@@ -219,24 +215,21 @@ class Briefing:
         self._parameters_shown = True
         frame = self.parameters_table()
         self.appendix("Parameters")
-        rows = []
+        groups = []
         for group, part in frame.groupby("group", sort=False):
-            rows.append(f'<tr class="group"><th colspan="3" scope="colgroup">{html.escape(str(group))}</th></tr>')
+            rows = []
             for row in part.itertuples(index=False):
-                value = _param_text(row.value)
-                default = _param_text(row.default)
-                changed = "" if default == value else f' <span class="changed">(default {html.escape(default)})</span>'
+                value, default = _param_text(row.value), _param_text(row.default)
                 rows.append(
-                    f'<tr><th scope="row">{html.escape(row.meaning or row.parameter)}</th>'
-                    f'<td><code>{html.escape(row.parameter)}</code></td><td class="value">{html.escape(value)}{changed}</td></tr>'
+                    {
+                        "meaning": row.meaning or row.parameter,
+                        "name": row.parameter,
+                        "value": value,
+                        "default": None if default == value else default,
+                    }
                 )
-        _show(
-            '<section class="parameters">'
-            "<p>The values this scenario used, grouped by the model they belong to; the name is the key to set in a "
-            "scenario file. A value that differs from the default shows the default in brackets.</p>"
-            '<table class="params"><thead><tr><th scope="col">Meaning</th><th scope="col">Name</th>'
-            f'<th scope="col">Value</th></tr></thead><tbody>{"".join(rows)}</tbody></table></section>'
-        )
+            groups.append((str(group), rows))
+        _show(_block("parameters", groups))
 
     def parameters_table(self) -> pd.DataFrame:
         """The validated parameters with their group, value, default and description."""
@@ -266,23 +259,10 @@ class Briefing:
             self.parameters_appendix()
         frame = data_package.sources_for(self.sources_used)
         frame = frame.set_index("source_id").loc[sorted(self.sources_used, key=views.id_sort_key)].reset_index()
-        items = []
-        for row in frame.itertuples(index=False):
-            items.append(
-                f'<li id="source-{html.escape(row.source_id)}"><span class="source-id">[{html.escape(row.source_id)}]</span> '
-                f"{html.escape(str(row.publisher))}. <em>{html.escape(str(row.title))}</em>. {html.escape(str(row.published))}. "
-                f'<span class="url">{html.escape(str(row.url))}</span> '
-                f'<span class="grade grade-{html.escape(str(row.grade))}">{html.escape(str(row.grade))}</span></li>'
-            )
+        rows = [{k: str(v) for k, v in row._asdict().items()} for row in frame.itertuples(index=False)]
         letter = chr(ord("A") + len(self._appendices))
         self._appendices.append("Sources")
-        _show(
-            '<section class="sources">'
-            f'<h2 class="appendix" id="sources">Appendix {letter}. Sources</h2>'
-            "<p>Grades: primary = government document or the company's own release; secondary = trade press or "
-            "analyst summarising a primary source; low = aggregator or unattributed, check before quoting.</p>"
-            f'<ol class="source-list">{"".join(items)}</ol></section>'
-        )
+        _show(_block("sources", letter, rows))
 
     def record_metrics(self, metrics: Mapping[str, Any]) -> None:
         """Record the briefing's headline figures in the executed notebook (read by the build).
@@ -301,10 +281,28 @@ class Briefing:
                 raise ValueError(f"metric '{key}' must be a JSON scalar, not {type(value).__name__}")
             clean[str(key)] = value
         payload = json.dumps(clean, sort_keys=True).replace("</", "<\\/")
-        display(
-            {METRICS_MIMETYPE: clean, "text/html": f'<script type="application/json" id="briefing-metrics">{payload}</script>'},
-            raw=True,
-        )
+        display({METRICS_MIMETYPE: clean, "text/html": _block("json_script", payload, element_id="briefing-metrics")}, raw=True)
+
+
+#: The templates of the blocks (one macro per block in blocks.html.j2).
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def _blocks() -> Any:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("blocks.html.j2").module
+
+
+def _block(name: str, *args: Any, **kwargs: Any) -> str:
+    """One block's markup: the macro ``name`` of blocks.html.j2 called with ``args`` (text escaped by the template)."""
+    return str(getattr(_blocks(), name)(*args, **kwargs)).strip()
 
 
 def _show(markup: str) -> None:
@@ -390,8 +388,8 @@ def _param_text(value: Any) -> str:
     return str(value)
 
 
-def _source_line(sources: Any, ids: list[str], note: str | None) -> str:
-    """ "Sources: 12 rows from 5 sources — S4, S7, D46 …; full list in the appendix" (most-cited ids first)."""
+def _source_line(sources: Any, ids: list[str]) -> dict[str, Any]:
+    """What the line "Sources: 12 rows from 5 sources — S4, S7, D46 …; full list in the appendix" says (most-cited ids first)."""
     counts: dict[str, int] = {i: 0 for i in ids}
     rows = None
     if isinstance(sources, pd.DataFrame):
@@ -402,17 +400,13 @@ def _source_line(sources: Any, ids: list[str], note: str | None) -> str:
             for part in {p.strip() for p in value.split(";") if p.strip()}:
                 counts[part] += 1
     top = sorted(ids, key=lambda i: (-counts[i], views.id_sort_key(i)))[:SOURCE_LINE_IDS]
-    links = ", ".join(f'<a href="#source-{html.escape(i)}">{html.escape(i)}</a>' for i in top)
-    more = " …" if len(ids) > len(top) else ""
     noun = "source" if len(ids) == 1 else "sources"
     head = f"{rows} {'row' if rows == 1 else 'rows'} from {len(ids)} {noun}" if rows else f"{len(ids)} {noun}"
-    note_html = f'<p class="note">{html.escape(note)}</p>' if note else ""
-    return f'{note_html}<p class="source">Sources: {head} — {links}{more}; <a href="#sources">full list in the appendix</a>.</p>'
+    return {"head": head, "top": top, "more": len(ids) > len(top)}
 
 
-def _frame_html(frame: pd.DataFrame, float_format: str | None) -> str:
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"frame must be a pandas DataFrame, not {type(frame).__name__}")
+def _frame_cells(frame: pd.DataFrame, float_format: str | None) -> list[list[tuple[str, bool]]]:
+    """Each row of ``frame`` as (text, is it a number) per cell, for the table template."""
 
     def cell(value: Any) -> str:
         if (
@@ -434,7 +428,6 @@ def _frame_html(frame: pd.DataFrame, float_format: str | None) -> str:
             return value.date().isoformat()
         return str(value)
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     rows = []
     for record in frame.itertuples(index=False):
         cells = []
@@ -442,7 +435,6 @@ def _frame_html(frame: pd.DataFrame, float_format: str | None) -> str:
             if hasattr(value, "item") and not isinstance(value, pd.Timestamp):
                 value = value.item()
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            cls = ' class="num"' if numeric else ""
-            cells.append(f"<td{cls}>{html.escape(cell(value))}</td>")
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            cells.append((cell(value), numeric))
+        rows.append(cells)
+    return rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
@@ -198,3 +199,16 @@ def test_every_parameter_has_a_group_named_after_its_model_and_section():
     assert groups["scenario"] == "Scenario"
     assert groups["n_trials"] == "Refining timeline model — Monte Carlo"
     assert groups["controls_regime"].startswith("Alliance feasibility model — Export controls")
+
+
+def test_blocks_are_rendered_from_the_template_with_text_escaped(shown):
+    """Issue 10: the markup lives in report/templates/blocks.html.j2, not in f-strings; the template escapes the text."""
+    source = Path(briefing_module.__file__).read_text(encoding="utf-8")
+    assert not re.search(r"""f["']\s*<[a-z]""", source), "briefing.py builds no HTML with f-strings"
+    assert (briefing_module.TEMPLATES / "blocks.html.j2").is_file()
+    doc = Briefing(TimelineParams(), tables=["t"])
+    doc.heading("Heading <script>")
+    doc.table("t", rows(2).drop(columns="source_ids"), caption="Caption & <b>", sources=rows(2), note="Note <i>")
+    assert shown[-2] == "<h2>Heading &lt;script&gt;</h2>"
+    assert "<strong>Table 1.</strong> Caption &amp; &lt;b&gt;</figcaption>" in shown[-1]
+    assert '<p class="note">Note &lt;i&gt;</p><p class="source">Sources: ' in shown[-1]
