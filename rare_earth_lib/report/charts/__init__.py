@@ -94,8 +94,11 @@ def chart_spec(chart: alt.TopLevelMixin | dict) -> dict:
     return spec
 
 
-#: A chart taller than this (px, as drawn) is "tall": in print it may take up to 2/3 of a page instead of 1/3.
+#: A chart taller than this (px, as drawn) is "tall": in print it may take up to 90 mm instead of 68 mm (about 1/3 of
+#: the page), so that it still fits below some text; one taller than VERY_TALL_PX may take 150 mm, or its labels
+#: would shrink below legibility.
 TALL_PX = 420
+VERY_TALL_PX = 600
 
 #: A chart declares itself tall (a row per item whose labels must stay legible) with ``.properties(usermeta=TALL)``.
 TALL = {"print": "tall"}
@@ -204,7 +207,8 @@ def figure_body(chart: alt.TopLevelMixin | dict, element_id: str, name: str, des
     size = re.search(r'<svg [^>]*?width="([\d.]+)" height="([\d.]+)"', svg)
     # A tall chart (a row per item) may take more of the page, so that its labels stay legible in print.
     declared = isinstance(spec.get("usermeta"), dict) and spec["usermeta"].get("print") == TALL["print"]
-    tall = " data-tall" if declared or (size and float(size[2]) > TALL_PX) else ""
+    height = float(size[2]) if size else 0.0
+    tall = ' data-tall="very"' if height > VERY_TALL_PX else " data-tall" if declared or height > TALL_PX else ""
     return (
         f'<div class="chart" role="img" aria-label="{html.escape(name)}" aria-describedby="{eid}-desc"{tall}>'
         f'<div id="{eid}">{svg}</div></div>'
