@@ -65,21 +65,6 @@ def make_project(root: Path, briefings: tuple[str, ...] = ("tiny",)) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def base_pdfs(tmp_path_factory) -> Path:
-    """The tiny briefing and every real briefing built once as PDF for the base scenario: their folder.
-
-    Shared by the PDF tests (tests/build/test_pdf.py, test_visual.py; marked ``xdist_group("base_pdfs")`` so that
-    one worker builds them once).
-    """
-    project = make_project(tmp_path_factory.mktemp("base_pdfs") / "project")
-    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        shutil.copy(notebook, project / "notebooks" / notebook.name)
-    result = run_cli(project, "build", "--scenario", "base", "--format", "pdf", timeout=1500)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return project / "reports" / "base"
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A throwaway project with one tiny briefing and the four real scenario files."""
@@ -123,6 +108,31 @@ def real_build(tmp_path_factory: pytest.TempPathFactory):
         return project / "reports"
 
     return build
+
+
+@pytest.fixture(scope="session")
+def base_pdfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny briefing and every real briefing built as PDF for the base scenario, once per test run: their folder.
+
+    Read by the PDF tests (tests/build/test_pdf.py, test_visual.py, grouped on one xdist worker by
+    ``xdist_group("base_pdfs")``); like ``real_build``, a file lock makes any other worker wait for the one build.
+    """
+    from filelock import FileLock
+
+    shared = shared_tmp(tmp_path_factory) / "base-pdfs"
+    shared.mkdir(parents=True, exist_ok=True)
+    project, built, failed = shared / "project", shared / "built", shared / "failed"
+    with FileLock(str(shared / "build.lock")):
+        if not built.is_file() and not failed.is_file():
+            shutil.rmtree(project, ignore_errors=True)
+            make_project(project)
+            for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
+                shutil.copy(notebook, project / "notebooks" / notebook.name)
+            result = run_cli(project, "build", "--scenario", "base", "--format", "pdf", timeout=1500)
+            (built if result.returncode == 0 else failed).write_text(result.stdout + result.stderr, encoding="utf-8")
+        if failed.is_file():
+            pytest.fail(f"building the base PDFs failed:\n{failed.read_text(encoding='utf-8')}")
+    return project / "reports" / "base"
 
 
 def cli_env(project: Path) -> dict[str, str]:
