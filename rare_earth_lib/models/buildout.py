@@ -288,8 +288,7 @@ def estimate_missing_capacity(
     rule = pd.Series("", index=out.index, dtype="string")
     rule = rule.mask(
         rule1,
-        f"{MODEL_ESTIMATE}: NdPr nameplate = observed output / assumed mature utilisation {mature_utilisation:g}"
-        " (circular: no published nameplate, so the plant is assumed to run at that share of it)",
+        f"{MODEL_ESTIMATE}: observed output / assumed utilisation {mature_utilisation:g} (circular: no published nameplate)",
     )
     rule = rule.mask(rule2_ndpr, f"{MODEL_ESTIMATE}: NdPr = REO capacity x {ndpr_share_of_reo:g}")
     rule = rule.mask(

@@ -237,8 +237,7 @@ def plant_capacity(
         np.where(
             observed.notna(),
             _observed_text(rows),
-            f"assumed: no observed output in the data, so nameplate x ramp-up utilisation on the as-of date"
-            f" (mature {mature_utilisation:.0%})",
+            f"assumed: no observed output; nameplate x ramp-up on the as-of date (mature {mature_utilisation:.0%})",
         ),
     )
     empty = pd.Series(pd.NA, index=rows.index, dtype="string")

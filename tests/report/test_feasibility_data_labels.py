@@ -105,3 +105,12 @@ def test_commitments_table_dates_the_money_and_keeps_deadline_precision(run):
     assert "H2 2026" in reserve["Deadline"] and "2026-12-31" in reserve["Deadline"] and "outcome not known" in reserve["Deadline"]
     assert "2026-10-01" not in " ".join(table["Deadline"])
     assert not table["Date committed"].str.contains(r"\(announced\)$|\(decision \(FID\)\)", regex=True)[table["Kind"] != "framework"].any()
+
+
+def test_separation_capacity_basis_states_the_part_with_no_observed_output(run):
+    _, result = run
+    s = result.self_sufficiency.set_index("stage")
+    basis = s.at["separation", "capacity_basis"]
+    assert "assumed (no observed output: " in basis and "Energy Fuels" in basis and "Shin-Etsu" in basis
+    assert "MP Materials" not in basis.split("assumed")[1]  # MP has an observed run-rate
+    assert "assumed" not in s.at["heavy_separation", "capacity_basis"]  # Lynas's Dy+Tb is observed

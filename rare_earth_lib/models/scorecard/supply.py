@@ -175,7 +175,7 @@ def self_sufficiency(
             for case in demand_model.DEMAND_CASES
         }
         row = _stage_row(stage, capacity, by_case, ids)
-        row["capacity_basis"] = _CAPACITY_BASIS[stage].format(year=mine_year)
+        row["capacity_basis"] = _CAPACITY_BASIS[stage].format(year=mine_year) + _assumed_part(plants_today, stage, row["countries"])
         # metal and magnet capacity is nameplate only: a producing plant with no tonnage there is capacity unknown.
         # (Separation counts what plants make; Japan's separation plants without a figure are stated in the text.)
         untallied = _untallied_plants(tables.get("projects"), plants_today, stage) if stage in ("metal_alloy", "magnet") else {}
@@ -190,6 +190,24 @@ def self_sufficiency(
     in_china = groups_today[groups_today["group"] == capacity_model.GROUP_ALLIANCE_IN_CHINA].set_index("stage")["capacity_tpa"]
     out["alliance_owned_in_china_tpa"] = out["stage"].map(in_china)
     return out
+
+
+def _assumed_part(plants_today: pd.DataFrame, stage: str, countries: str) -> str:
+    """For the refining stages: how much of the compared capacity comes from producing plants with no observed
+    output (counted at nameplate x ramp-up, an assumption), naming them; "" when none."""
+    if stage not in capacity_model.PRODUCT_STAGE.values():
+        return ""
+    sel = plants_today[
+        (plants_today["stage"] == stage)
+        & (plants_today["group"] == capacity_model.GROUP_ALLIANCE)
+        & plants_today["counted_for"].isin(countries.split(", "))
+        & plants_today["observed_tpa"].isna()
+        & (plants_today["today_tpa"] > 0)
+    ]
+    if sel.empty:
+        return ""
+    names = ", ".join(dict.fromkeys(sel["company"] + " (" + sel["site"].str.split(",").str[0] + ")"))
+    return f"; {sel['today_tpa'].sum():,.0f} t/yr of it assumed (no observed output: {names})"
 
 
 def _untallied_plants(projects: pd.DataFrame | None, plants_today: pd.DataFrame, stage: str) -> dict[str, str]:

@@ -77,7 +77,7 @@ def self_sufficiency_table(result: Any) -> pd.DataFrame:
             "Stage": s["label"],
             "Countries compared": s["countries"],
             "Alliance capacity today (t/yr)": [
-                f"n/a (no tonnage in the data; {r['capacity_untallied']})"
+                f"n/a (no tonnage: {r['capacity_untallied']})"
                 if r["capacity_untallied"] and not r["capacity_tpa"] > 0
                 else _num(r["capacity_tpa"]) + (f" + n/a (no tonnage: {r['capacity_untallied']})" if r["capacity_untallied"] else "")
                 for _, r in s.iterrows()
