@@ -41,7 +41,7 @@ def test_dates_read_relative_to_the_build_date(run):
     assert "not a forecast" in text.coverage_text(2026, AFTER_SUSPENSION, 2045)
     assert text.coverage_text(2024, AFTER_SUSPENSION, 2045) == "already in 2024 (a past year)"
     assert text.coverage_text(2031, AFTER_SUSPENSION, 2045) == "by about 2031"
-    assert text.coverage_text(None, AFTER_SUSPENSION, 2045) == "not before 2045"
+    assert text.coverage_text(None, AFTER_SUSPENSION, 2045) == "not by 2045"
     # the summary says the data end before the suspension ran out only when the build date is past it
     assert any("both outcomes are shown" in s for s in text.summary(run, AFTER_SUSPENSION))
     assert not any("both outcomes" in s for s in text.summary(run, BEFORE_SUSPENSION))
@@ -96,3 +96,86 @@ def test_percentages_never_round_a_partial_share_to_all_or_nothing():
     assert text.pct(0.999) == "99.9%" and text.pct(1.0) == "100%"
     assert text.pct(0.001) == "0.1%" and text.pct(0.0) == "0%"
     assert text.pct(0.913) == "91%"
+
+
+def test_summary_names_each_export_control_branch_and_measures_demand(run):
+    heavy = run.assessment.branches.set_index("stage").loc["heavy_separation"]
+    for build_date in (AFTER_SUSPENSION, BEFORE_SUSPENSION):
+        joined = " ".join(text.summary(run, build_date))
+        extended = f"{text.pct(heavy['suspension_extended'])} of the alliance's heavy rare-earth demand would need a Chinese licence even if the suspension is extended"
+        assert extended in joined
+        assert f"and {text.pct(heavy['reimposed'])} if the suspended measures come back into force" in joined
+        assert "heavy rare-earth supply" not in joined
+    # the two coverage years are two sentences, not one garbled one
+    sentences = text.summary(run, AFTER_SUSPENSION)
+    assert sum("plants built and planned would cover" in s for s in sentences) == 2
+    assert 4 <= len(sentences) <= 6
+
+
+def test_key_judgments_give_dytb_demand_as_a_range_and_both_branches(run):
+    f = run.assessment.figures
+    judgments = text.key_judgments(run, AFTER_SUSPENSION, lambda label: f"<{label}>")
+    heavy = next(j for j in judgments if "Dy+Tb" in j)
+    low, high = text.tonnes(f["dytb_demand_today_low_t"]), text.tonnes(f["dytb_demand_today_high_t"])
+    assert f"{low}–{high} t of demand" in heavy and "midpoint of conflicting sources" in heavy
+    assert "median year across simulations" in heavy and "median simulation" not in heavy
+    exposure = next(j for j in judgments if "licensing" in j)
+    assert "if the suspension is extended" in exposure and "if the suspended measures return" in exposure
+
+
+def test_price_floors_are_dated_and_the_observed_us_cost_is_shown_beside_the_modelled(run):
+    f = run.assessment.figures
+    assert f["market_price_date"] and text.date_text(f["market_price_date"]) in text.floors_text(f)
+    assert f["floor_observed_united_states_musd_per_year"] == pytest.approx(f["floor_observed_united_states_musd"] * 2)  # two quarters
+    words = text.floors_text(f)
+    assert "observed cost" in words and "China-linked" in words and "split not public" in words
+    floors = tables.floors_table(run.assessment).set_index("Instrument")
+    us = floors.loc["US price floor (DoD–MP Materials)"]
+    assert "a year" in us["Observed cost"] and "China-linked" in us["Observed cost"]
+    assert "quote of" in us["Market US$/kg (price basis)"]
+    assert "not public" in floors.loc["Japan price floor (JARE–Lynas)", "Paid by"]
+
+
+def test_capex_shows_no_degenerate_range_and_no_per_tonne_figure_where_not_computable(run):
+    shown = tables.capex_table(run.assessment)
+    ranges = shown["US$ per t/yr"].str.extractall(r"([\d,]+)–([\d,]+)")
+    assert (ranges[0] != ranges[1]).all()
+    assert "0–0" not in " ".join(shown["US$ per t/yr"])
+    estimated = shown["Capacity (t/yr)"].str.contains("estimate")
+    assert estimated.any() and shown.loc[estimated, "US$ per t/yr"].str.startswith("not computable").all()
+    gap = shown[shown["Item"].str.startswith("Gap")]
+    assert gap["US$ per t/yr"].str.contains("low confidence|no gap").all()
+    judgment = text.key_judgments(run, AFTER_SUSPENSION, lambda label: f"<{label}>")[-1]
+    assert "low confidence" in judgment and "appear" in judgment
+
+
+def test_public_money_has_one_basis_in_every_table(run):
+    result = run.assessment
+    money = tables.money_table(result).set_index("Funder")
+    us = money.loc["United States"]
+    counted = sum(float(v.replace(",", "")) for k, v in us.items() if k.startswith(("Counts", "Shown apart")))
+    claim = tables.claims_table(result, run.tables).iloc[3]["What the data show"]
+    us_rows = result.public_money[result.public_money["funder"] == "United States"]
+    assert f"US${text.tonnes(us_rows['counted_musd'].sum())} million" in claim and "as recorded" in claim
+    assert counted == pytest.approx(us_rows["counted_musd"].sum(), rel=0.1)
+    assert "conditional" in tables.money_basis(run.params)
+
+
+def test_control_states_after_the_data_date_are_all_assumed(run):
+    states = tables.coding_table(run.assessment).filter(like="State on").iloc[:, 0]
+    assert states.str.startswith("assumed ").all()
+    assert states.str.contains(f"last known status on {run.as_of.isoformat()}").any()
+
+
+def test_japan_import_table_keeps_every_source_including_customs_h1_2024(run):
+    shown = tables.japan_trade_table(run.tables)
+    h1 = shown[shown["Period"] == "H1 2024"]
+    assert len(h1) == 1 and h1["China's share of Japan's rare-earth imports"].iloc[0] == "80%"
+    assert not shown["Note"].str.contains(r"\[D\d+\]").any()
+
+
+def test_prose_rounds_estimates_to_two_significant_figures():
+    assert text.tonnes(11_249) == "11,000" and text.tonnes(685) == "690" and text.tonnes(70) == "70"
+    assert text.musd(96.3) == "US$96 million" and text.musd(809) == "US$810 million" and text.musd(2_558) == "US$2.6 billion"
+    assert text.usd_per_kg(83.75) == "US$84/kg"
+    assert text.round_sig(-0.01234) == -0.012

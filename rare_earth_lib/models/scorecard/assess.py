@@ -37,6 +37,7 @@ ASSESSMENT_TABLES: tuple[str, ...] = (
     "trade_exposure",
     "frameworks",
     "framework_money",
+    "price_floors",
 )
 """The data-package tables :func:`assess` reads."""
 
@@ -134,7 +135,7 @@ def _exposure(tables: Mapping[str, pd.DataFrame], p: Any, as_of: dt.date, per_re
         "by_regime": by_regime,
         "chosen": chosen,
         "branches": controls.branches(by_regime),
-        "coding": controls.coding_table(tables["export_controls"], chosen.states),
+        "coding": controls.coding_table(tables["export_controls"], chosen.states, as_of, on_date),
         "counts": controls.restriction_counts(chosen.states),
         "counts_as_of": controls.restriction_counts(states_as_of),
     }
@@ -146,6 +147,9 @@ def _money(
     gap_year = int(p.gap_year)
     prices = finance.price_table(tables["prices"], as_of.year, int(p.market_price_year))
     market, market_ids, market_label = finance.market_price(prices, "ndpr_oxide", p.market_price_basis)
+    basis_key = "europe" if p.market_price_basis == "ex_china" else "annual_average"
+    chosen = prices[(prices["product"] == "ndpr_oxide") & (prices["basis"] == basis_key)]
+    market_date = str(chosen["price_date"].iloc[0]) if not chosen.empty else ""
     incentive_rows = default_rows(
         tables["prices"][
             (tables["prices"]["product"] == "ndpr_oxide") & tables["prices"]["price_type"].isin(["incentive_low", "incentive_high"])
@@ -167,6 +171,8 @@ def _money(
         market_ids,
         {"us_floor_t": us_floor, "japan_floor_t": p.japan_floor_volume_t, "alliance_need_t": need["ndpr_oxide"]},
         p,
+        market_label,
+        tables.get("price_floors"),
     )
     subsidy = pd.DataFrame(
         [
@@ -186,6 +192,7 @@ def _money(
         "prices": prices,
         "market": market,
         "market_label": market_label,
+        "market_date": market_date,
         "market_ids": market_ids,
         "incentive": incentive,
         "floor": floor,
@@ -204,7 +211,8 @@ def _capex(projects: pd.DataFrame, p: Any, need: Mapping[str, float], plants: pd
         have = float(plants[(plants["stage"] == stage) & (plants["group"] == capacity_model.GROUP_ALLIANCE)]["today_tpa"].sum())
         gap = max(0.0, need[product] - have)
         per_t = finance.capex_range(intensity, product)
-        row = {"product": product, "needed_tpa": need[product], "operating_tpa": have, "gap_tpa": gap}
+        plants_behind = per_t.pop("plants")
+        row = {"product": product, "needed_tpa": need[product], "operating_tpa": have, "gap_tpa": gap, "plants": plants_behind}
         row.update({f"usd_per_tpa_{k}": v for k, v in per_t.items()})
         row.update({f"capex_musd_{k}": gap * v / 1e6 if pd.notna(v) else float("nan") for k, v in per_t.items()})
         row["source_ids"] = join_ids(intensity[intensity["product"] == product])
@@ -400,8 +408,14 @@ def _figures(parts: dict, suff: pd.DataFrame, plants: pd.DataFrame, coverage_yea
         "coverage_ndpr_year": coverage_years["ndpr_oxide"],
         "coverage_dytb_year": coverage_years["dytb_oxide"],
     }
-    for government, cost in zip(money["floors"]["government"], money["floors"]["cost_musd_per_year"], strict=True):
-        out[f"floor_cost_{government.lower().replace(' ', '_')}_musd"] = float(cost)
+    for row in money["floors"].itertuples():
+        key = row.government.lower().replace(" ", "_")
+        out[f"floor_cost_{key}_musd"] = float(row.cost_musd_per_year)
+        if row.observed_period:
+            out[f"floor_observed_{key}_musd"] = float(row.observed_musd)
+            out[f"floor_observed_{key}_period"] = row.observed_period
+            out[f"floor_observed_{key}_musd_per_year"] = float(row.observed_musd_per_year)
+    out["market_price_date"] = money["market_date"]
     for stage in ("mining", "separation", "heavy_separation", "metal_alloy", "magnet"):
         out[f"china_{stage}_share"] = float(by_stage.at[stage, "china_share"])
         out[f"china_{stage}_share_year"] = int(by_stage.at[stage, "year"])

@@ -127,12 +127,24 @@ _EFFECT = {
 }
 
 
-def coding_table(export_controls: pd.DataFrame, states: pd.DataFrame) -> pd.DataFrame:
+def _state_text(state: str, note: str, assumed: bool, as_of: dt.date | None, on_date: dt.date | None) -> str:
+    words = state.replace("_", " ")
+    if as_of is not None and on_date is not None and on_date > as_of:
+        # after the data end every state is an assumption: the branch's for suspended measures, else the last known one
+        why = f"{note}; this scenario's branch" if assumed and note else f"last known status on {as_of.isoformat()}"
+        return f"assumed {words} ({why})"
+    return note if note.startswith(words) else words + (f" ({note})" if note else "")
+
+
+def coding_table(
+    export_controls: pd.DataFrame, states: pd.DataFrame, as_of: dt.date | None = None, on_date: dt.date | None = None
+) -> pd.DataFrame:
     """How each rare-earth measure is coded in the model: elements, stages, de minimis, licence or ban, state, sources.
 
     Measures without rare-earth elements (Nos. 55 and 58) are left out. The effect column says whether a measure
     requires a licence or bans outright; the 2023 catalogue lists technologies whose export is prohibited or
-    needs a licence (its name says so).
+    needs a licence (its name says so). When ``on_date`` lies after the data's ``as_of`` date, every state is
+    labelled "assumed": a suspended measure's by the scenario's branch, every other by its last known status.
     """
     rows = states[states["elements"].fillna("").astype(str).str.len() > 0]
     effect = [
@@ -149,8 +161,10 @@ def coding_table(export_controls: pd.DataFrame, states: pd.DataFrame) -> pd.Data
             "effect": effect,
             "de_minimis": de_minimis,
             "state": [
-                note if note.startswith(state.replace("_", " ")) else state.replace("_", " ") + (f" ({note})" if note else "")
-                for state, note in zip(rows["state"], rows["state_note"].fillna(""), strict=True)
+                _state_text(state, note, bool(flag), as_of, on_date)
+                for state, note, flag in zip(
+                    rows["state"], rows["state_note"].fillna(""), rows.get("assumed", pd.Series(False, index=rows.index)), strict=True
+                )
             ],
             "source_ids": rows["source_ids"].astype(str),
         }

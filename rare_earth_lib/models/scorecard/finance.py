@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,7 +48,8 @@ def price_table(prices: pd.DataFrame, year: int, market_price_year: int) -> pd.D
     """NdPr, Dy and Tb oxide prices by basis (China-linked and ex-China), latest not after ``year``.
 
     Returns:
-        DataFrame: product, basis (key), label, year, usd_per_kg (midpoint of a range), source_ids.
+        DataFrame: product, basis (key), label, year, price_date (the latest quote date, ISO, or "" when the
+        source gives only a year), usd_per_kg (midpoint of a range), source_ids.
     """
     out = []
     for product in ("ndpr_oxide", "dy_oxide", "tb_oxide"):
@@ -55,21 +57,25 @@ def price_table(prices: pd.DataFrame, year: int, market_price_year: int) -> pd.D
             rows = _price_rows(prices, product, basis, market_price_year if basis == "annual_average" else year)
             if rows.empty:
                 continue
+            dates = pd.to_datetime(rows["price_date"], errors="coerce").dropna() if "price_date" in rows else pd.Series(dtype=object)
             out.append(
                 {
                     "product": product,
                     "basis": basis,
                     "label": PRICE_LABELS[basis],
                     "year": int(rows["year"].max()),
+                    "price_date": dates.max().date().isoformat() if not dates.empty else "",
                     "usd_per_kg": _mid(rows),
                     "source_ids": join_ids(rows),
                 }
             )
-    return pd.DataFrame(out, columns=["product", "basis", "label", "year", "usd_per_kg", "source_ids"])
+    return pd.DataFrame(out, columns=["product", "basis", "label", "year", "price_date", "usd_per_kg", "source_ids"])
 
 
 def market_price(table: pd.DataFrame, product: str, basis: str) -> tuple[float, str, str]:
     """(US$/kg, source ids, label) of ``product`` on the chosen basis: ``"ex_china"`` (Europe) or ``"china"`` (FOB annual average).
+
+    The label names the quote's date when the source gives one (a single-day quote), else its year.
 
     Raises:
         ValueError: the price table has no such price (naming ``prices``).
@@ -79,7 +85,8 @@ def market_price(table: pd.DataFrame, product: str, basis: str) -> tuple[float, 
     if rows.empty:
         raise ValueError(f"prices: no {key} price for {product}")
     row = rows.iloc[0]
-    return float(row["usd_per_kg"]), str(row["source_ids"]), f"{row['label']} {row['year']}"
+    when = f"quote of {row['price_date']}" if row.get("price_date") else str(row["year"])
+    return float(row["usd_per_kg"]), str(row["source_ids"]), f"{row['label']}, {when}"
 
 
 def _floor_ids(prices: pd.DataFrame, words: tuple[str, ...]) -> str:
@@ -88,8 +95,54 @@ def _floor_ids(prices: pd.DataFrame, words: tuple[str, ...]) -> str:
     return join_ids(hit if not hit.empty else rows)
 
 
-def floor_costs(prices: pd.DataFrame, floor: float, market: float, market_ids: str, volumes: Mapping[str, float], p: Any) -> pd.DataFrame:
+QUARTER = re.compile(r"\bQ[1-4] \d{4}\b")
+
+
+def observed_floor_cost(price_floors: pd.DataFrame | None, floor_words: tuple[str, ...]) -> dict[str, Any]:
+    """The observed cost of a price floor as the data record it (payments reported for named quarters).
+
+    Returns:
+        ``musd`` (the recorded total), ``period`` (as recorded), ``quarters`` (how many quarters the period names),
+        ``musd_per_year`` (the total at that rate over four quarters; NaN when the period names no quarter),
+        ``source_ids``; every value NaN or "" when the data hold no observed cost for this floor.
+    """
+    empty = {"musd": float("nan"), "period": "", "quarters": 0, "musd_per_year": float("nan"), "source_ids": ""}
+    if price_floors is None or price_floors.empty or "observed_cost_musd" not in price_floors:
+        return empty
+    hit = price_floors[price_floors["display_name"].astype(str).str.contains("|".join(floor_words), case=False)]
+    hit = hit[pd.to_numeric(hit["observed_cost_musd"], errors="coerce").notna()]
+    if hit.empty:
+        return empty
+    row = hit.iloc[0]
+    period = str(row.get("observed_cost_period") or "")
+    quarters = len(QUARTER.findall(period))
+    total = float(row["observed_cost_musd"])
+    return {
+        "musd": total,
+        "period": period,
+        "quarters": quarters,
+        "musd_per_year": total * 4 / quarters if quarters else float("nan"),
+        "source_ids": str(row["source_ids"]),
+    }
+
+
+def floor_costs(
+    prices: pd.DataFrame,
+    floor: float,
+    market: float,
+    market_ids: str,
+    volumes: Mapping[str, float],
+    p: Any,
+    market_label: str = "",
+    price_floors: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Yearly cost of each NdPr price floor on the volume it covers, per paying government.
+
+    The modelled cost tops the floor up from the scenario's market price (``market_label`` names it and its date).
+    Beside it, the cost observed where the data record one (the US Department of Defense's price-protection
+    payments to MP Materials, paid against MP's own realised, China-linked price), annualised from the quarters
+    it covers. Japan's floor is run by JARE (Sojitz and JOGMEC); how its cost splits between public and private
+    money is not public, which the ``payer_note`` says.
 
     Args:
         prices: the prices table (for the floors' sources).
@@ -99,28 +152,45 @@ def floor_costs(prices: pd.DataFrame, floor: float, market: float, market_ids: s
         volumes: ``us_floor_t`` (MP Materials' NdPr today), ``japan_floor_t`` (firm Lynas offtake) and
             ``alliance_need_t`` (the whole alliance need, for an extended floor).
         p: parameters (``price_floor_scope``, ``us_support_factor()``).
+        market_label: the market price's label (basis and date).
+        price_floors: the ``price_floors`` table (observed costs), optional.
 
     Returns:
-        DataFrame: instrument, government, covers, volume_t, target_usd_per_kg, market_usd_per_kg,
-        cost_musd_per_year, source_ids.
+        DataFrame: instrument, government, payer_note, covers, volume_t, target_usd_per_kg, market_usd_per_kg,
+        price_basis, cost_musd_per_year, observed_musd, observed_period, observed_musd_per_year,
+        observed_basis, source_ids.
     """
     us_ids = _floor_ids(prices, ("DoD", "MP"))
     japan_ids = _floor_ids(prices, ("JARE", "Lynas"))
+    observed = {
+        "United States": observed_floor_cost(price_floors, ("DoD", "Department of Defense")),
+        "Japan": observed_floor_cost(price_floors, ("JARE",)),
+    }
     rows = [
         (
             "US price floor (DoD–MP Materials)",
             "United States",
+            "US Department of Defense",
             "MP Materials' NdPr output (latest run-rate)",
             volumes["us_floor_t"],
             p.us_support_factor(),
             us_ids,
         ),
-        ("Japan price floor (JARE–Lynas)", "Japan", "Lynas's firm NdPr offtake to Japan", volumes["japan_floor_t"], 1.0, japan_ids),
+        (
+            "Japan price floor (JARE–Lynas)",
+            "Japan",
+            "JARE (Sojitz and JOGMEC): the split between public and private money is not public",
+            "Lynas's firm NdPr offtake to Japan",
+            volumes["japan_floor_t"],
+            1.0,
+            japan_ids,
+        ),
     ]
     if p.price_floor_scope == "alliance_demand":
         rows.append(
             (
                 "Floor extended to the alliance's need (scenario assumption)",
+                "not stated",
                 "not stated",
                 "the alliance's NdPr need",
                 volumes["alliance_need_t"],
@@ -128,22 +198,29 @@ def floor_costs(prices: pd.DataFrame, floor: float, market: float, market_ids: s
                 join_ids([us_ids, japan_ids]),
             )
         )
-    out = pd.DataFrame(
-        [
+    none = observed_floor_cost(None, ())
+    out = []
+    for name, government, payer, covers, volume, factor, ids in rows:
+        seen = observed.get(government, none)
+        out.append(
             {
                 "instrument": name,
                 "government": government,
+                "payer_note": payer,
                 "covers": covers,
                 "volume_t": float(volume),
                 "target_usd_per_kg": float(floor),
                 "market_usd_per_kg": float(market),
+                "price_basis": market_label,
                 "cost_musd_per_year": econ.price_floor_cost_musd(floor, market, volume) * factor,
-                "source_ids": join_ids([ids, market_ids]),
+                "observed_musd": seen["musd"],
+                "observed_period": seen["period"],
+                "observed_musd_per_year": seen["musd_per_year"],
+                "observed_basis": "paid against MP Materials' realised (China-linked) price" if seen["period"] else "",
+                "source_ids": join_ids([ids, market_ids, seen["source_ids"]]),
             }
-            for name, government, covers, volume, factor, ids in rows
-        ]
-    )
-    return out
+        )
+    return pd.DataFrame(out)
 
 
 def heavy_cost_gap(table: pd.DataFrame, dytb_demand_t: float, dy_share: float) -> pd.DataFrame:
@@ -180,7 +257,9 @@ def greenfield_capex(projects: pd.DataFrame, fx: Mapping[str, float]) -> pd.Data
 
     Light: plants listing separation with an NdPr capacity (all capex against NdPr, a plant's heavy circuit
     included). Heavy: plants with a Dy+Tb capacity and no NdPr capacity. The estimates are of 2024-26, in the
-    dollars of their own year (no inflation adjustment).
+    dollars of their own year (no inflation adjustment). A plant whose capacity of the product is not published
+    (estimated by the capacity model from its REO capacity) is listed without a per-tonne figure: its capex
+    covers products in a split the sources do not give, so capex per tonne of the product is not computable.
 
     Returns:
         DataFrame: product, project_id, company, status, capacity_tpa, capacity_estimated, usd_per_tpa_low,
@@ -194,6 +273,7 @@ def greenfield_capex(projects: pd.DataFrame, fx: Mapping[str, float]) -> pd.Data
     ndpr = pd.to_numeric(rows["ndpr_oxide_tpa"], errors="coerce")
     dytb = pd.to_numeric(rows["dytb_oxide_tpa"], errors="coerce")
     separates = rows["stages"].astype(str).str.contains("separation")
+    estimated = rows.get("capacity_estimated_by_model", pd.Series(False, index=rows.index)).fillna(False).astype(bool)
     out = []
     for product, capacity, keep in (("ndpr_oxide", ndpr, separates & (ndpr > 0)), ("dytb_oxide", dytb, (dytb > 0) & ndpr.isna())):
         sel = rows[keep]
@@ -205,9 +285,9 @@ def greenfield_capex(projects: pd.DataFrame, fx: Mapping[str, float]) -> pd.Data
                     "company": sel["company"],
                     "status": sel["status"],
                     "capacity_tpa": capacity[keep],
-                    "capacity_estimated": sel.get("capacity_estimated_by_model", pd.Series(False, index=sel.index)).astype(bool),
-                    "usd_per_tpa_low": low[keep] * 1e6 / capacity[keep],
-                    "usd_per_tpa_high": high[keep] * 1e6 / capacity[keep],
+                    "capacity_estimated": estimated[keep],
+                    "usd_per_tpa_low": (low[keep] * 1e6 / capacity[keep]).where(~estimated[keep]),
+                    "usd_per_tpa_high": (high[keep] * 1e6 / capacity[keep]).where(~estimated[keep]),
                     "source_ids": sel["source_ids"].astype(str),
                 }
             )
@@ -216,12 +296,20 @@ def greenfield_capex(projects: pd.DataFrame, fx: Mapping[str, float]) -> pd.Data
 
 
 def capex_range(intensity: pd.DataFrame, product: str) -> dict[str, float]:
-    """Low / central / high capex per t/yr of ``product``: lowest low end, median midpoint, highest high end (NaN if none)."""
-    sel = intensity[intensity["product"] == product]
+    """Low / central / high capex per t/yr of ``product``: lowest low end, median midpoint, highest high end (NaN if none).
+
+    Only plants with a computable figure count; ``plants`` says how many (one plant is a low-confidence range).
+    """
+    sel = intensity[(intensity["product"] == product) & intensity["usd_per_tpa_low"].notna()]
     if sel.empty:
-        return {"low": float("nan"), "central": float("nan"), "high": float("nan")}
+        return {"low": float("nan"), "central": float("nan"), "high": float("nan"), "plants": 0}
     mid = (sel["usd_per_tpa_low"] + sel["usd_per_tpa_high"]) / 2
-    return {"low": float(sel["usd_per_tpa_low"].min()), "central": float(np.median(mid)), "high": float(sel["usd_per_tpa_high"].max())}
+    return {
+        "low": float(sel["usd_per_tpa_low"].min()),
+        "central": float(np.median(mid)),
+        "high": float(sel["usd_per_tpa_high"].max()),
+        "plants": len(sel),
+    }
 
 
 def public_money(projects: pd.DataFrame, p: Any) -> pd.DataFrame:
@@ -323,6 +411,7 @@ __all__ = [
     "greenfield_capex",
     "heavy_cost_gap",
     "market_price",
+    "observed_floor_cost",
     "price_table",
     "public_money",
     "us_share_of_money",

@@ -8,9 +8,11 @@ Tables for display live in :mod:`rare_earth_lib.report.text.feasibility_tables`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from rare_earth_lib.models.scorecard import INDICATOR_LABELS
+from rare_earth_lib.models.scorecard.finance import QUARTER
 
 REGIME_TEXT = {
     "suspension_extended": "the suspension was extended",
@@ -33,20 +35,39 @@ def pct(value: float | None, digits: int = 0) -> str:
     return text
 
 
+def round_sig(value: float, digits: int = 2) -> float:
+    """``value`` to ``digits`` significant figures (the one rounding convention for estimates in prose)."""
+    if value == 0 or value != value:
+        return value
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - digits + 1)
+    rounded = math.copysign(math.floor(abs(value) / step + 0.5) * step, value)  # halves away from zero: 685 -> 690
+    return round(rounded, max(0, -math.floor(math.log10(step))))
+
+
 def tonnes(value: float | None) -> str:
-    """Tonnes rounded for prose: ``11,028`` -> ``"11,000"``; small figures to the tonne."""
+    """Tonnes for prose, to two significant figures: ``11,249`` -> ``"11,000"``, ``685`` -> ``"690"``, ``70`` -> ``"70"``."""
     if value is None or value != value:
         return "n/a"
-    if abs(value) >= 1000:
-        return f"{round(value, -2):,.0f}"
-    return f"{value:,.0f}"
+    if 0 < abs(value) < 1:
+        return f"{round_sig(value, 1):g}"
+    return f"{round_sig(value):,.0f}"
 
 
 def musd(value: float | None) -> str:
-    """US$ million for prose: ``"US$96 million"``."""
+    """US$ for prose, to two significant figures: ``96.3`` -> ``"US$96 million"``, ``2,558`` -> ``"US$2.6 billion"``."""
     if value is None or value != value:
         return "n/a"
-    return f"US${value:,.0f} million"
+    rounded = round_sig(value)
+    if abs(rounded) >= 1000:
+        return f"US${rounded / 1000:,.{0 if rounded % 1000 == 0 else 1}f} billion"
+    return f"US${rounded:,.0f} million"
+
+
+def usd_per_kg(value: float | None) -> str:
+    """A price for prose, to the dollar: ``83.75`` -> ``"US$84/kg"``."""
+    if value is None or value != value:
+        return "n/a"
+    return f"US${value:,.0f}/kg"
 
 
 def date_text(day: dt.date | str | None) -> str:
@@ -60,7 +81,7 @@ def date_text(day: dt.date | str | None) -> str:
 def coverage_text(year: int | None, build_date: dt.date, horizon: int) -> str:
     """How a median coverage year reads on the build date: a year already under way is not a forecast."""
     if year is None:
-        return f"not before {horizon}"
+        return f"not by {horizon}"
     if year < build_date.year:
         return f"already in {year} (a past year)"
     if year == build_date.year:
@@ -103,63 +124,128 @@ def _case_years(run: Any, product: str, build_date: dt.date) -> str:
     return f"{texts['low']} on low demand, {texts['central']} on central demand and {texts['high']} on high demand"
 
 
+def branch_shares(run: Any, stage: str) -> dict[str, float]:
+    """Licence share of alliance demand at ``stage`` under each branch after the suspension's end (both, not the scenario's)."""
+    row = run.assessment.branches.set_index("stage").loc[stage]
+    return {regime: float(row[regime]) for regime in REGIME_LABELS}
+
+
+def exposure_branches_text(run: Any) -> str:
+    """Licence exposure of heavy separation on the exposure date, each branch named for what it assumes."""
+    f = run.assessment.figures
+    shares = branch_shares(run, "heavy_separation")
+    return (
+        f"on {date_text(f['exposure_date'])}, {pct(shares['suspension_extended'])} of the alliance's heavy rare-earth demand"
+        f" would need a Chinese licence even if the suspension is extended, and {pct(shares['reimposed'])} if the suspended"
+        " measures come back into force"
+    )
+
+
+def floors_text(f: dict[str, Any]) -> str:
+    """The price floors' modelled cost with its price basis and date, and the US floor's observed cost beside it."""
+    when = f" (quote of {date_text(f['market_price_date'])})" if f.get("market_price_date") else ""
+    basis = "ex-China" if str(f.get("market_label", "")).startswith("Ex-China") else "China-linked"
+    text = (
+        f"Topped up from the {basis} price{when} of {usd_per_kg(f['market_usd_per_kg'])}, the two NdPr price floors would cost"
+        f" the United States about {musd(f.get('floor_cost_united_states_musd'))} and Japan's JARE (public and private money,"
+        f" split not public) about {musd(f.get('floor_cost_japan_musd'))} a year"
+    )
+    if f.get("floor_observed_united_states_period"):
+        text += (
+            "; the US floor's observed cost, paid against MP Materials' own China-linked price, was"
+            f" {musd(f['floor_observed_united_states_musd'])} over {_quarters(f['floor_observed_united_states_period'])},"
+            f" about {musd(f['floor_observed_united_states_musd_per_year'])} a year at that rate"
+        )
+    return text + "."
+
+
+def _quarters(period: str) -> str:
+    found = QUARTER.findall(period)
+    return " and ".join(found) if found else period
+
+
 def summary(run: Any, build_date: dt.date) -> list[str]:
     """The one-minute summary: four to six plain sentences from the numbers, no model jargon."""
     f, p = run.assessment.figures, run.params
     owner = "counting plants by who owns them" if p.attribution == "owner" else "counting plants where they stand"
-    sentences = [
+    exposure = exposure_branches_text(run)
+    if suspension_passed(f, build_date):
+        exposure = (
+            f"The data end on {date_text(run.as_of)}: what China did when its suspension ran out on {date_text(f['suspension_end'])}"
+            f" is not in them, so both outcomes are shown: {exposure}."
+        )
+    else:
+        exposure = exposure[0].upper() + exposure[1:] + "."
+    return [
         f"China separates {pct(f['china_separation_share'])} of the world's light rare earths, {pct(f['china_heavy_separation_share'])}"
         f" of the heavy ones (dysprosium and terbium) and makes {pct(f['china_magnet_share'])} of rare-earth magnets.",
         f"Today the alliance's plants, {owner}, can separate about {tonnes(f['ndpr_capacity_today_tpa'])} tonnes of NdPr oxide a year:"
         f" {pct(f['ndpr_self_sufficiency_central'])} of the alliance's own estimated need on the central estimate,"
         f" {_case_range(f, 'ndpr_self_sufficiency')} depending on which demand estimate is right.",
-        f"The real gap is heavy rare earths: about {tonnes(f['dytb_capacity_today_tpa'])} tonnes of dysprosium and terbium a year,"
-        f" {pct(f['dytb_self_sufficiency_central'])} of need.",
         f"On the central demand estimate, plants built and planned would cover {pct(p.coverage_threshold)} of NdPr need"
-        f" {coverage_text(f['coverage_ndpr_year'], build_date, p.horizon_year)} and of heavy rare-earth need"
-        f" {coverage_text(f['coverage_dytb_year'], build_date, p.horizon_year)}.",
-        f"The two price floors cost the United States about {musd(f.get('floor_cost_united_states_musd'))} and Japan about"
-        f" {musd(f.get('floor_cost_japan_musd'))} a year at today's ex-China price; if China's controls applied on"
-        f" {date_text(f['exposure_date'])}, {pct(f['licence_share_heavy_separation'])} of the alliance's heavy rare-earth supply"
-        " would need a Chinese licence.",
+        f" {coverage_text(f['coverage_ndpr_year'], build_date, p.horizon_year)}.",
+        f"The real gap is heavy rare earths: about {tonnes(f['dytb_capacity_today_tpa'])} tonnes of dysprosium and terbium a year,"
+        f" {pct(f['dytb_self_sufficiency_central'])} of need; plants built and planned would cover {pct(p.coverage_threshold)}"
+        f" of it {coverage_text(f['coverage_dytb_year'], build_date, p.horizon_year)} on the central demand estimate.",
+        floors_text(f),
+        exposure,
     ]
-    if suspension_passed(f, build_date):
-        sentences.append(
-            f"The data end on {date_text(run.as_of)}: what China did when its suspension ran out on {date_text(f['suspension_end'])}"
-            " is not in them, so both outcomes are shown."
-        )
-    return sentences
+
+
+def dytb_demand_text(f: dict[str, Any]) -> str:
+    """Dy+Tb demand with its range: the central case is a midpoint of conflicting sources, never quoted alone."""
+    return (
+        f"an estimated {tonnes(f['dytb_demand_today_low_t'])}–{tonnes(f['dytb_demand_today_high_t'])} t of demand"
+        f" (central {tonnes(f['dytb_demand_today_central_t'])} t, a midpoint of conflicting sources)"
+    )
 
 
 def key_judgments(run: Any, build_date: dt.date, ref: Any) -> list[str]:
     """Key judgments in plain terms, each pointing to the figure or table behind it (``ref(label)``)."""
     f, p = run.assessment.figures, run.params
     weakest = INDICATOR_LABELS[f["weakest_indicator"]]
+    heavy = branch_shares(run, "heavy_separation")
     return [
         f"China dominates every midstream stage: {pct(f['china_separation_share'])} of separation, {pct(f['china_heavy_separation_share'])}"
         f" of heavy separation, {pct(f['china_magnet_share'])} of magnet making; the alliance holds {pct(f['alliance_separation_share'])}"
         f" of separation and {pct(f['alliance_magnet_share'])} of magnet making ({ref('chain_chart')}).",
-        f"Today's NdPr capacity of {tonnes(f['ndpr_capacity_today_tpa'])} t a year meets {_case_range(f, 'ndpr_self_sufficiency')}"
+        f"Today's NdPr capacity of about {tonnes(f['ndpr_capacity_today_tpa'])} t a year meets {_case_range(f, 'ndpr_self_sufficiency')}"
         " of alliance demand across the low, central and high demand estimates: for light rare earths the answer depends"
         f" more on which demand estimate is right than on any plant ({ref('self_sufficiency_table')}).",
-        f"Heavy rare earths are not: {tonnes(f['dytb_capacity_today_tpa'])} t a year of Dy+Tb against"
-        f" {tonnes(f['dytb_demand_today_central_t'])} t of demand; the median simulation covers {pct(p.coverage_threshold)} of it"
+        f"Heavy rare earths are not: about {tonnes(f['dytb_capacity_today_tpa'])} t a year of Dy+Tb against {dytb_demand_text(f)};"
+        f" the median year across simulations for covering {pct(p.coverage_threshold)} of it is"
         f" {_case_years(run, 'dytb_oxide', build_date)} ({ref('self_sufficiency_table')}).",
-        f"Exposure to Chinese licensing sits in heavy separation ({pct(f['licence_share_heavy_separation'])} of supply) and magnets"
-        f" ({pct(f['licence_share_magnet'])}), not light separation ({pct(f['licence_share_separation'])}) ({ref('branches_table')}).",
+        f"Exposure to Chinese licensing sits in heavy separation ({pct(heavy['suspension_extended'])} of demand if the suspension is"
+        f" extended, {pct(heavy['reimposed'])} if the suspended measures return) and magnets ({pct(f['licence_share_magnet'])}"
+        f" in this scenario), not light separation ({pct(f['licence_share_separation'])}) ({ref('branches_table')}).",
         f"{_money_clause(run)}; the weakest area of the scorecard is {f['bottleneck_label'].lower()}"
         f" ({f['bottleneck_score']:.0f} of 100), held down most by '{weakest}' ({ref('scorecard_table')}).",
     ]
+
+
+def capex_text(run: Any) -> str:
+    """The capex to fill the gap as a range, with how many plants it rests on and its confidence."""
+    g = run.assessment.capex_gap
+    needed = g[g["gap_tpa"] > 0]
+    if needed.empty:
+        return "no capacity gap to fill"
+    low, high = float(needed["capex_musd_low"].sum()), float(needed["capex_musd_high"].sum())
+    amount = (
+        f"about {musd(low)}" if round_sig(low) == round_sig(high) else f"an estimated {musd(low)}–{musd(high)}".replace(" million–US$", "–")
+    )
+    few = int(needed["plants"].min()) if "plants" in needed else 0
+    confidence = "low confidence: it rests on one plant's estimate" if few <= 1 else f"low confidence: it rests on {few} plants' estimates"
+    return f"{amount} of greenfield capex for the gap ({confidence})"
 
 
 def _money_clause(run: Any) -> str:
     pillars = run.assessment.pillars.set_index("pillar")["score"]
     finance = float(pillars.get("market_finance", float("nan")))
     f = run.assessment.figures
-    gap = f"public money for separation in the alliance ({musd(f['public_money_musd'])}) against greenfield capex of {musd(f['capex_needed_musd'])}"
+    gap = f"public money for separation in the alliance ({musd(f['public_money_musd'])}, as counted) against {capex_text(run)}"
     if finance >= 200 / 3:
-        return f"Money is not the binding constraint in this scenario: {gap}"
-    return f"Money is a constraint in this scenario: {gap}"
+        return f"Money does not appear to be the binding constraint in this scenario: {gap}"
+    return f"Money appears to be a constraint in this scenario: {gap}"
 
 
 def _channels_note(run: Any) -> str:

@@ -16,7 +16,7 @@ from rare_earth_lib.data.views import join_ids
 from rare_earth_lib.domain import ALLIANCE, FUNDING_COLUMNS, STAGE_LABELS, STATUS_LABELS
 from rare_earth_lib.models.exposure import measure_names
 from rare_earth_lib.models.scorecard import INDICATOR_LABELS, PILLAR_LABELS
-from rare_earth_lib.report.text.feasibility import REGIME_LABELS, pct
+from rare_earth_lib.report.text.feasibility import REGIME_LABELS, pct, round_sig
 
 PRODUCT_NAMES = {"ndpr_oxide": "NdPr oxide", "dytb_oxide": "Dy+Tb oxide", "dy_oxide": "Dy oxide", "tb_oxide": "Tb oxide"}
 
@@ -286,18 +286,35 @@ def prices_table(result: Any) -> pd.DataFrame:
 
 
 def floors_table(result: Any) -> pd.DataFrame:
-    """Each price instrument on the volume it covers, with the government that pays."""
-    frames = [result.floors.assign(government=result.floors["government"]), result.subsidy.assign(government="not stated")]
+    """Each price instrument on the volume it covers, who pays, the price basis of the modelled cost, and the observed cost."""
+    frames = [
+        result.floors,
+        result.subsidy.assign(government="not stated", payer_note="not stated", price_basis=result.figures["market_label"]),
+    ]
     f = pd.concat(frames, ignore_index=True)
+    observed = [
+        f"US${_num(m)} million over {period} (about US${_num(round_sig(y))} million a year), {basis}"
+        if isinstance(period, str) and period
+        else ("not in the data" if gov != "not stated" else "—")
+        for m, period, y, basis, gov in zip(
+            f.get("observed_musd", pd.Series(index=f.index, dtype=float)),
+            f.get("observed_period", pd.Series("", index=f.index)).fillna(""),
+            f.get("observed_musd_per_year", pd.Series(index=f.index, dtype=float)),
+            f.get("observed_basis", pd.Series("", index=f.index)).fillna(""),
+            f["government"],
+            strict=True,
+        )
+    ]
     return pd.DataFrame(
         {
             "Instrument": f["instrument"],
-            "Paid by": f["government"],
+            "Paid by": f["payer_note"],
             "Volume covered": f["covers"],
-            "t/yr": f["volume_t"].map(_num),
+            "t/yr": f["volume_t"].map(lambda v: _num(round_sig(v))),
             "Target US$/kg": f["target_usd_per_kg"].map(_num),
-            "Market US$/kg": f["market_usd_per_kg"].map(lambda v: _num(v, 2)),
-            "US$ million per year": f["cost_musd_per_year"].map(_num),
+            "Market US$/kg (price basis)": [f"{_num(m)} ({b})" for m, b in zip(f["market_usd_per_kg"], f["price_basis"], strict=True)],
+            "Modelled US$ million per year": f["cost_musd_per_year"].map(lambda v: _num(round_sig(v))),
+            "Observed cost": observed,
             "source_ids": f["source_ids"],
         }
     )
@@ -318,40 +335,76 @@ def heavy_gap_table(result: Any) -> pd.DataFrame:
     )
 
 
+def _musd_range(low: float, high: float) -> str:
+    """A capex range in US$ million to two significant figures; one figure when the ends round alike."""
+    lo, hi = round_sig(low), round_sig(high)
+    return f"US${_num(lo)} million" if lo == hi else f"US${_num(lo)}–{_num(hi)} million"
+
+
 def capex_table(result: Any) -> pd.DataFrame:
-    """Greenfield capex per tonne of recent plants, then the gap each product leaves and its capex range."""
+    """Greenfield capex per tonne of recent plants, then the gap each product leaves and its capex range.
+
+    A plant whose capacity of the product is not published shows "not computable" (its capex covers a product
+    split the sources do not give); a range whose ends round alike shows one figure; a product with no gap says so.
+    """
     i = result.capex_intensity
+    per_t = []
+    for lo, hi in zip(i["usd_per_tpa_low"], i["usd_per_tpa_high"], strict=True):
+        if lo != lo:
+            per_t.append("not computable (the plant's capacity of this product is not published)")
+        else:
+            a, b = round_sig(lo), round_sig(hi)
+            per_t.append(_num(a) if a == b else f"{_num(a)}–{_num(b)}")
     plants = pd.DataFrame(
         {
             "Item": i["company"] + " (" + i["status"].map(STATUS_LABELS) + ")",
             "Product": i["product"].map(PRODUCT_NAMES),
             "Capacity (t/yr)": i["capacity_tpa"].map(_num) + i["capacity_estimated"].map({True: " (estimate)", False: ""}),
-            "US$ per t/yr": [
-                _num(lo) if abs(lo - hi) < 1 else f"{_num(lo)}–{_num(hi)}"
-                for lo, hi in zip(i["usd_per_tpa_low"], i["usd_per_tpa_high"], strict=True)
-            ],
+            "US$ per t/yr": per_t,
             "source_ids": i["source_ids"],
         }
     )
     g = result.capex_gap
+    capex = []
+    for _, r in g.iterrows():
+        if r["gap_tpa"] <= 0:
+            capex.append("no gap: capacity today meets the need")
+        elif r["capex_musd_low"] != r["capex_musd_low"]:
+            capex.append("not computable (no plant with a per-tonne figure)")
+        else:
+            n = int(r.get("plants", 0) or 0)
+            basis = "one plant's estimate" if n <= 1 else f"{n} plants' estimates"
+            capex.append(f"capex {_musd_range(r['capex_musd_low'], r['capex_musd_high'])} (low confidence: {basis})")
     gaps = pd.DataFrame(
         {
-            "Item": "Gap to fill by " + str(result.figures["gap_year"]) + ": " + g["gap_tpa"].map(_num) + " t/yr",
+            "Item": "Gap to fill by " + str(result.figures["gap_year"]) + ": " + g["gap_tpa"].map(lambda v: _num(round_sig(v))) + " t/yr",
             "Product": g["product"].map(PRODUCT_NAMES),
-            "Capacity (t/yr)": "needed " + g["needed_tpa"].map(_num) + ", today " + g["operating_tpa"].map(_num),
-            "US$ per t/yr": [
-                f"capex US${_num(lo)}–{_num(hi)} million (central {_num(c)})"
-                for lo, c, hi in zip(g["capex_musd_low"], g["capex_musd_central"], g["capex_musd_high"], strict=True)
-            ],
+            "Capacity (t/yr)": "needed " + g["needed_tpa"].map(lambda v: _num(round_sig(v))) + ", today " + g["operating_tpa"].map(_num),
+            "US$ per t/yr": capex,
             "source_ids": g["source_ids"],
         }
     )
     return pd.concat([plants, gaps], ignore_index=True)
 
 
+def _money_basis(p: Any) -> str:
+    """How recorded public money becomes counted money (one basis for every table and sentence)."""
+    return (
+        f"counting conditional commitments (letters of interest, conditional loans) at {pct(p.conditional_funding_share)}"
+        f" and US money at {pct(p.us_support_factor())} (the share of it assumed to flow)"
+    )
+
+
+def money_basis(p: Any) -> str:
+    """The public-money basis in words, for captions and prose: "as recorded, counting conditional ..."."""
+    return "as recorded, " + _money_basis(p)
+
+
 def money_table(result: Any) -> pd.DataFrame:
     """Public money by funder: what counts against the separation gap, and what is shown apart (and why)."""
-    m = result.public_money
+    m, p = result.public_money, result.params
+    basis = f"conditional at {pct(p.conditional_funding_share)}, US money at {pct(p.us_support_factor())}"
+    counts_col, apart_col = f"Counts against the separation gap (US$ M; {basis})", f"Shown apart (US$ M; {basis})"
     rows = []
     for funder, grp in m.groupby("funder", sort=False):
         counts = grp[grp["separation_in_alliance"]]
@@ -360,8 +413,8 @@ def money_table(result: Any) -> pd.DataFrame:
         rows.append(
             {
                 "Funder": funder,
-                "Counts against the separation gap (US$ M)": _num(counts["counted_musd"].sum()),
-                "Shown apart (US$ M)": _num(apart["counted_musd"].sum()),
+                counts_col: _num(round_sig(counts["counted_musd"].sum())),
+                apart_col: _num(round_sig(apart["counted_musd"].sum())),
                 "Why apart": reason if not apart.empty else "—",
                 "source_ids": join_ids(grp),
             }
@@ -369,8 +422,8 @@ def money_table(result: Any) -> pd.DataFrame:
     rows.append(
         {
             "Funder": "US frameworks (share judged to reach rare earths)",
-            "Counts against the separation gap (US$ M)": "0",
-            "Shown apart (US$ M)": _num(result.figures["framework_money_musd"]),
+            counts_col: "0",
+            apart_col: _num(round_sig(result.figures["framework_money_musd"])),
             "Why apart": "not assigned to any project in the data",
             "source_ids": result.figures["framework_ids"],
         }
@@ -388,7 +441,8 @@ def claims_table(result: Any, tables: Mapping[str, pd.DataFrame]) -> pd.DataFram
     japan_known = pd.to_numeric(japan_sep["ndpr_oxide_tpa"], errors="coerce").notna().any()
     trilateral = projects[projects["owner_country"].fillna("").map(lambda o: len({x.strip() for x in o.split(";")} & set(ALLIANCE)) >= 2)]
     tri_ree = trilateral[trilateral["is_rare_earth"].astype("boolean").fillna(True).astype(bool)]
-    us_money = result.public_money[result.public_money["funder"] == "United States"]["committed_musd"].sum()
+    us_rows = result.public_money[result.public_money["funder"] == "United States"]
+    us_money, us_recorded = us_rows["counted_musd"].sum(), us_rows["committed_musd"].sum()
     rows = [
         (
             "Australia supplies the ore",
@@ -411,7 +465,8 @@ def claims_table(result: Any, tables: Mapping[str, pd.DataFrame]) -> pd.DataFram
         ),
         (
             "The United States brings the market and the money",
-            f"US public money committed to rare-earth projects: US${_num(us_money)} million; alliance NdPr demand today is"
+            f"US public money for rare-earth projects, counted as in the money table: US${_num(round_sig(us_money))} million"
+            f" (US${_num(round_sig(us_recorded))} million as recorded, before {_money_basis(result.params)}); alliance NdPr demand today is"
             f" {_num(f['ndpr_demand_today_low_t'])}–{_num(f['ndpr_demand_today_high_t'])} t (low to high estimate).",
             "supported (money); demand uncertain",
             join_ids(result.public_money[result.public_money["funder"] == "United States"]),
@@ -427,11 +482,10 @@ def claims_table(result: Any, tables: Mapping[str, pd.DataFrame]) -> pd.DataFram
 
 
 def japan_trade_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """China's share of Japan's rare-earth imports as each source reports it (sources disagree: both shown)."""
-    from rare_earth_lib.data.views import default_rows
-
+    """China's share of Japan's rare-earth imports as each source reports it (sources disagree: all shown, with notes)."""
     trade = tables["trade_exposure"]
-    japan = default_rows(trade[(trade["importer"] == "japan") & (trade["partner"] == "China")]).sort_values("year_end", kind="stable")
+    # every source's figure, not only the default row per year: the sources disagree and the table shows them all
+    japan = trade[(trade["importer"] == "japan") & (trade["partner"] == "China")].sort_values("year_end", kind="stable")
     qualifier = {"eq": "", "approx": "about ", "gt": "more than ", "lt": "less than ", "gte": "at least ", "lte": "at most "}
     marks = japan.get("share_qualifier", pd.Series("eq", index=japan.index))
     return pd.DataFrame(
@@ -441,6 +495,9 @@ def japan_trade_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                 f"{qualifier.get(str(q), '')}{v:.0%}" for q, v in zip(marks, japan["share"], strict=True)
             ],
             "Basis": japan["basis"] if "basis" in japan.columns else "",
+            "Note": japan["note"].fillna("").astype(str).str.replace(r"\s*\[[A-Z]+\d+[a-z]?\]", "", regex=True)
+            if "note" in japan.columns
+            else "",
             "source_ids": japan["source_ids"],
         }
     ).reset_index(drop=True)
