@@ -179,3 +179,16 @@ def test_prose_rounds_estimates_to_two_significant_figures():
     assert text.musd(96.3) == "US$96 million" and text.musd(809) == "US$810 million" and text.musd(2_558) == "US$2.6 billion"
     assert text.usd_per_kg(83.75) == "US$84/kg"
     assert text.round_sig(-0.01234) == -0.012
+
+
+def test_tables_use_the_same_rounding_as_the_text(run):
+    result = run.assessment
+    card = tables.scorecard_table(result)
+    values = card.loc[card["Indicator"] != "pillar score", "Value"]
+    numbers = values[~values.str.endswith("%") & (values != "not reached")]
+    digits = numbers.str.replace(",", "").str.lstrip("0.").str.replace(".", "").str.rstrip("0")
+    assert (digits.str.len() <= 2).all(), list(numbers)  # two significant figures at most: no "0.00 years", no "11.73"
+    heavy = card[card["Indicator"].str.contains("Heavy separation outside China")]["Value"].iloc[0]
+    assert heavy == text.pct(1 - result.figures["china_heavy_separation_share"])  # as the text gives China's share
+    prices = tables.prices_table(result)
+    assert not prices["US$/kg"].str.contains(r"\d\d\.\d").any()  # 83.75 reads 84, as in the text

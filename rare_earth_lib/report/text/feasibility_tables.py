@@ -201,6 +201,17 @@ def commitments_table(tables: Mapping[str, pd.DataFrame], as_of: dt.date) -> pd.
     return pd.DataFrame(rows)
 
 
+def _value(value: float | None, unit: str) -> str:
+    """An indicator's value as shown: shares as percentages (as in the text), years whole, ratios to two significant figures."""
+    if value is None or pd.isna(value):
+        return "not reached"
+    if unit == "fraction":
+        return pct(value)
+    if unit == "years":
+        return f"{value:.0f}"
+    return f"{round_sig(value):,g}"
+
+
 def scorecard_table(result: Any) -> pd.DataFrame:
     """Indicators with value, scale, score and inputs, then the pillar scores."""
     card = result.scorecard
@@ -208,8 +219,8 @@ def scorecard_table(result: Any) -> pd.DataFrame:
         {
             "Pillar": card["pillar"].map(PILLAR_LABELS),
             "Indicator": card["indicator"].map(INDICATOR_LABELS),
-            "Value": card["value"].map(lambda v: "not reached" if v is None or pd.isna(v) else f"{v:,.2f}"),
-            "Unit": card["unit"],
+            "Value": [_value(v, u) for v, u in zip(card["value"], card["unit"], strict=True)],
+            "Unit": card["unit"].replace({"fraction": "share"}),
             "Scale": card["thresholds"],
             "Score": card["score"].round(0).astype(int),
             "Inputs": card["inputs"],
@@ -273,7 +284,7 @@ def prices_table(result: Any) -> pd.DataFrame:
             "Product": prices["product"].map(PRODUCT_NAMES),
             "Price basis": prices["label"],
             "Year": prices["year"],
-            "US$/kg": prices["usd_per_kg"].map(lambda v: _num(v, 1 if v < 100 else 0)),
+            "US$/kg": prices["usd_per_kg"].map(lambda v: _num(v, 1 if v < 10 else 0)),
             "Used here": [
                 "market price (the choice)"
                 if b == used and p == "ndpr_oxide"
@@ -326,10 +337,10 @@ def heavy_gap_table(result: Any) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Product": h["product"].map(PRODUCT_NAMES),
-            f"Alliance demand {result.figures['gap_year']} (t/yr)": h["volume_t"].map(_num),
+            f"Alliance demand {result.figures['gap_year']} (t/yr)": h["volume_t"].map(lambda v: _num(round_sig(v))),
             "Ex-China US$/kg": h["ex_china_usd_per_kg"].map(_num),
             "China-linked US$/kg": h["china_usd_per_kg"].map(_num),
-            "Premium, US$ million per year (upper bound)": h["cost_musd_per_year"].map(_num),
+            "Premium, US$ million per year (upper bound)": h["cost_musd_per_year"].map(lambda v: _num(round_sig(v))),
             "source_ids": h["source_ids"],
         }
     )
