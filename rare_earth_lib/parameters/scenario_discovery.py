@@ -60,8 +60,10 @@ EXPLORATION_SPACE: dict[str, Explore] = {
         kind="uncertainty",
         label="Demand scale",
         unit="× central estimate",
-        reason="The alliance-demand estimate rests on company claims and one industry figure; the US anchor is several times "
-        "US apparent consumption, so the estimate may be high by half or low by half.",
+        reason="The alliance-demand estimate rests on thin data: company claims, one industry figure, and a Japanese Dy+Tb "
+        "anchor midway between conflicting figures. The US NdPr anchor is a fraction of US apparent consumption of all rare "
+        "earths, so that check bounds it only from above. Half to one and a half times the central estimate; the demand "
+        "cases this range leaves out are named under the table.",
         source_ids=("S1", "S6"),
     ),
     "ndpr_demand_growth_rate": Explore(
@@ -159,6 +161,7 @@ ANALYSIS_ONLY_FIELDS: tuple[str, ...] = (
     "goal_probability",
     "goal_products",
     "prim_threshold",
+    "prim_lower_threshold",
     "scenario_chunk_size",
     "dask_scheduler",
     "dask_workers",
@@ -185,9 +188,14 @@ class Params(refining_timeline.Params):
     dask_scheduler: str = Field(
         "",
         max_length=200,
-        description="Dask scheduler address (tcp://host:port); empty = DASK_SCHEDULER_ADDRESS, else a local cluster.",
+        description="Address of a Dask scheduler to run the futures on (tcp://host:port); empty = the build's own setting, else this computer.",
     )
-    dask_workers: int = Field(2, ge=1, le=64, description="Worker processes of the local cluster when no scheduler address is given.")
+    dask_workers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Processes that run the futures on this computer when no scheduler is given (does not change the results).",
+    )
 
     # --- Goal and analysis ----------------------------------------------------------------------------
     goal_probability: float = Field(
@@ -202,6 +210,18 @@ class Params(refining_timeline.Params):
     prim_threshold: float = Field(
         0.8, gt=0.0, le=1.0, description="PRIM peels until a box's density (share of its scenarios meeting the goal) reaches this."
     )
+    prim_lower_threshold: float = Field(
+        0.5,
+        gt=0.0,
+        le=1.0,
+        description="When no box reaches prim_threshold, the briefing reports the best box reaching this lower density, and says so.",
+    )
+
+    @model_validator(mode="after")
+    def _lower_threshold_below(self) -> Params:
+        if self.prim_lower_threshold > self.prim_threshold:
+            raise ValueError(f"prim_lower_threshold ({self.prim_lower_threshold}) must not exceed prim_threshold ({self.prim_threshold})")
+        return self
 
 
 def check_space(space: dict[str, Explore] = EXPLORATION_SPACE) -> None:

@@ -228,10 +228,10 @@ def test_prim_finds_a_planted_box_and_feature_scores_rank_its_inputs():
         goal_probability=0.5,
         labels={"a": "Input A", "b": "Input B"},
         goal_text="the goal",
-        refs={"boxes": "Table 1", "trajectory": "Figure 1", "scores": "Figure 2", "scatter": "Figure 3"},
+        refs=REFS,
     )
-    assert sentences[0] == f"Of 800 sampled futures, the goal (the goal) holds in {y.mean():.0%} (Table 1)."
-    assert "Input A <=" in sentences[1] and "Input B >=" in sentences[1]
+    assert sentences[0] == f"Of 800 sampled futures, the goal (the goal) holds in {y.mean():.0%} (Figure 0)."
+    assert "input A ≤" in sentences[1] and "input B ≥" in sentences[1]
     assert f"holds in {result.summary.loc[0, 'density']:.0%} of futures" in sentences[1]
 
 
@@ -251,21 +251,145 @@ def test_joint_goal_that_never_holds_falls_back_to_the_product_that_does():
         goal_probability=0.5,
         labels={first: "First"},
         goal_text="both",
-        refs={"boxes": "Table 1", "trajectory": "Figure 1", "scores": "Figure 2", "scatter": "Figure 3"},
+        refs=REFS,
     )
     text = " ".join(sentences)
     assert "holds in 0%" in sentences[0]
     assert "Dy+Tb oxide meets its part in 0% (highest probability in any future 5%)" in text
-    assert "PRIM finds no box for this goal: it holds nowhere" in text
-    assert "the goal for NdPr oxide alone holds in" in text and "First <=" in text
+    assert "PRIM keeps no box for this goal: the goal holds in none of the 600 sampled futures, so there is no box to find." in text
+    assert "the goal for NdPr oxide alone holds in" in text and "first ≤" in text
     table = d.box_table_all(analyses, {first: "First"})
     assert set(table["Goal"]) == {"NdPr oxide"} and "First" in set(table["Input"])
 
 
+REFS = {"outcomes": "Figure 0", "boxes": "Table 1", "trajectory": "Figure 1", "scores": "Figure 2", "scatter": "Figure 3"}
+
+
+def _judgments(result, x, y, **kwargs):
+    results = pd.DataFrame({"ndpr_prob_by_year": np.where(y, 0.9, 0.1), "dytb_prob_by_year": np.where(y, 0.9, 0.1)})
+    scores = d.feature_scores(x, {"goal": y}, seed=1)
+    return dtext.key_judgments({"ndpr": result}, scores, results, goal_probability=0.5, labels={}, goal_text="g", refs=REFS, **kwargs)
+
+
+def test_prim_keeps_the_peeled_box_when_the_smallest_box_misses_the_threshold():
+    """The case that broke the briefing: a box far denser than the whole space exists, but no step of the peeling
+    reaches 80%. PRIM must still peel (not return the unpeeled whole space) and the box found at the lower
+    threshold must sit near the true region, labelled as such."""
+    rng = np.random.default_rng(11)
+    x = pd.DataFrame(rng.random((1200, 5)), columns=["a", "b", "c", "e", "f"])
+    inside = ((x["a"] < 0.3) & (x["b"] < 0.4)).to_numpy()
+    y = np.where(inside, rng.random(len(x)) < 0.6, rng.random(len(x)) < 0.01)  # ~60% in the region, ~1% outside
+    result = d.prim_boxes(x, y, threshold=0.8, lower_threshold=0.5)
+    assert result.outcome == "lower" and result.threshold == 0.5
+    assert len(result.trajectory) > 5, "PRIM must peel, not stop at the whole space"
+    first = result.boxes.loc[result.boxes["box"] == 1].set_index("input")
+    assert set(first.index) == {"a", "b"}
+    assert first.loc["a", "high"] == pytest.approx(0.3, abs=0.05)
+    assert first.loc["b", "high"] == pytest.approx(0.4, abs=0.1)
+    row = result.summary.iloc[0]
+    assert row["density"] > 5 * result.base_rate and row["coverage"] > 0.6
+    assert len(result.summary) == 1  # no further boxes below the full threshold
+    text = " ".join(_judgments(result, x, y, threshold=0.8))
+    assert "No box reaches PRIM's 80% density threshold for the goal. The best box at a lower threshold of 50%" in text
+    assert f"the goal holds in {row['density']:.0%} of futures (against {result.base_rate:.0%} overall)" in text
+    assert "everywhere" not in text and "every one of" not in text
+    body = dtext.prim_outcome_text(result, 0.8, {"trajectory": "Figure 1", "boxes": "Figure 2", "box_table": "Table 1"})
+    assert "No step reaches 80% density for the goal" in body and "lower threshold of 50%" in body
+
+
+def test_prim_says_when_not_even_the_lower_threshold_is_reached():
+    rng = np.random.default_rng(12)
+    x = pd.DataFrame(rng.random((1000, 3)), columns=["a", "b", "c"])
+    y = np.where((x["a"] < 0.4).to_numpy(), rng.random(len(x)) < 0.25, rng.random(len(x)) < 0.02)
+    result = d.prim_boxes(x, y, threshold=0.8, lower_threshold=0.6)
+    assert result.outcome == "densest" and result.has_box
+    first = result.boxes.loc[result.boxes["box"] == 1].set_index("input")
+    assert "a" in first.index and first.loc["a", "high"] < 0.6
+    text = " ".join(_judgments(result, x, y, threshold=0.8))
+    assert "No box reaches PRIM's 80% density threshold for the goal, nor 60%. The densest box PRIM finds" in text
+
+
+def test_prim_finds_a_clean_box_at_the_full_threshold_near_the_truth():
+    rng = np.random.default_rng(13)
+    x = pd.DataFrame(rng.random((1000, 4)), columns=["a", "b", "c", "e"])
+    y = ((x["a"] > 0.6) & (x["c"] < 0.5)).to_numpy()
+    result = d.prim_boxes(x, y, threshold=0.8)
+    assert result.outcome == "box" and result.threshold == 0.8
+    first = result.boxes.loc[result.boxes["box"] == 1].set_index("input")
+    assert set(first.index) == {"a", "c"}
+    assert first.loc["a", "low"] == pytest.approx(0.6, abs=0.1) and first.loc["c", "high"] == pytest.approx(0.5, abs=0.1)
+    assert result.summary.loc[0, "density"] >= 0.8 and result.summary.loc[0, "coverage"] >= 0.8
+    text = " ".join(_judgments(result, x, y))
+    assert "In the box where" in text and "No box reaches" not in text
+
+
 def test_prim_with_no_success_finds_no_box():
     x = pd.DataFrame({"a": np.linspace(0, 1, 50)})
-    result = d.prim_boxes(x, np.zeros(50, dtype=bool))
-    assert result.summary.empty and result.base_rate == 0.0
+    y = np.zeros(50, dtype=bool)
+    result = d.prim_boxes(x, y)
+    assert result.summary.empty and result.base_rate == 0.0 and result.outcome == "nowhere"
+    text = " ".join(_judgments(result, x, y))
+    assert "PRIM keeps no box for this goal: the goal holds in none of the 50 sampled futures, so there is no box to find." in text
+
+
+def test_prim_says_everywhere_only_when_the_goal_holds_in_every_future():
+    x = pd.DataFrame({"a": np.linspace(0, 1, 50), "b": np.linspace(1, 0, 50)})
+    y = np.ones(50, dtype=bool)
+    result = d.prim_boxes(x, y)
+    assert result.outcome == "everywhere" and not result.has_box
+    text = " ".join(_judgments(result, x, y))
+    assert "the goal holds in every one of the 50 sampled futures, so there is no box to find." in text
+    # Most but not all futures: the whole space is already above the threshold, and the text says how many.
+    y = (x["a"] > 0.1).to_numpy()
+    result = d.prim_boxes(x, y, threshold=0.8)
+    assert result.outcome == "everywhere"
+    text = " ".join(_judgments(result, x, y))
+    assert f"the goal holds in {y.mean():.0%} of the 50 sampled futures, already above the 80% density" in text
+    assert "every one of" not in text
+    # A rare success is never "everywhere".
+    y = np.zeros(50, dtype=bool)
+    y[:3] = True
+    assert d.prim_boxes(x, y).outcome != "everywhere"
+
+
+def test_levers_rank_among_the_inputs():
+    scores = pd.DataFrame({"input": ["a", "b", "c"], "outcome": "goal", "score": [0.6, 0.3, 0.1], "rank": [1, 2, 3]})
+    text = dtext.levers_text(scores, {"a": "uncertainty", "b": "lever", "c": "lever"}, {"b": "Speed", "c": "Odds"}, REFS)
+    assert text == "The policy levers rank speed 2nd and odds 3rd of the 3 inputs in separating success from failure (Figure 2)."
+
+
+def test_demand_cases_the_explored_scale_leaves_out(tables):
+    params = Params()
+    cases = d.demand_cases_outside(tables.demand, params)
+    central = cases.loc[cases["case"] == "central"]
+    assert central["ratio"].tolist() == pytest.approx([1.0, 1.0]) and not central["outside"].any()
+    spec = EXPLORATION_SPACE["demand_scale"]
+    assert (cases["outside"] == ((cases["ratio"] < spec.low) | (cases["ratio"] > spec.high))).all()
+    text = dtext.demand_cases_text(cases, spec.low, spec.high)
+    for row in cases.loc[cases["outside"]].itertuples(index=False):
+        assert f"{row.ratio:.2g} times" in text
+    covered = cases.assign(outside=False)
+    assert "covers all three demand cases" in dtext.demand_cases_text(covered, spec.low, spec.high)
+
+
+def test_scenario_run_outcomes_are_the_timeline_run(tables):
+    from rare_earth_lib.models import timeline as tl
+
+    params = Params(n_trials=300)
+    row = d.scenario_run_outcomes(params, tables).iloc[0]
+    run = tl.run_timeline(params, projects=tables.projects, analogs=tables.build_analogs, demand=tables.demand, as_of=tables.as_of)
+    for product in tl.PRODUCTS:
+        key = tl.PRODUCT_KEYS[product]
+        assert row[f"{key}_prob_by_year"] == tl.coverage_summary(run.result, product, params.probability_by_year)["prob_by_year"]
+    assert row["n_trials"] == 300
+
+
+def test_trial_precision():
+    assert dtext.trial_pct(0.998, 400) == "more than 99%"
+    assert dtext.trial_pct(0.0332, 10000) == "3%"
+    assert dtext.trial_pct(0.004, 10000) == "less than 1%"
+    assert dtext.trial_pct(1.0, 400) == "100% of 400 trials"
+    assert dtext.monte_carlo_error(0.5, 400) == pytest.approx(0.025)
 
 
 # --- Dask (slow: starts local clusters) ------------------------------------------------------

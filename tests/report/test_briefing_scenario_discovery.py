@@ -86,7 +86,7 @@ def test_runs_without_errors_and_records_metrics(runs):
     results = __import__("pandas").read_parquet(parquet)
     goal = d.goal_met(results, params.goal_probability, params.goal_products)
     assert metrics["discovery_goal_share"] == round(float(goal.mean()), 4)
-    analyses = d.analyse_goals(results, params.goal_probability, params.goal_products, params.prim_threshold)
+    analyses = d.analyse_goals(results, params.goal_probability, params.goal_products, params.prim_threshold, params.prim_lower_threshold)
     assert metrics["prim_goal"] == d.primary_goal(analyses)
     prim = analyses[metrics["prim_goal"]]
     if len(prim.summary):
@@ -102,8 +102,19 @@ def test_key_judgments_come_from_the_boxes_and_second_run_reads_the_cache(runs):
     assert f"holds in {metrics['discovery_goal_share']:.0%}" in text
     if metrics["prim_box1_density"] is not None:
         assert f"holds in {metrics['prim_box1_density']:.0%} of futures" in text
-    assert "Dask worker(s)" in text and "computed in" in text
-    assert "read from the cache" in text_of(second)
+    assert "computed for this build" in text
+    assert "read from the stored results" in text_of(second)
+    # no run details for readers: no store key, worker count or environment-variable name
+    assert metrics["discovery_results_key"] not in text
+    assert "worker" not in text and "DASK_SCHEDULER_ADDRESS" not in text and "Model field names" not in text
+    # the PRIM sentence matches what PRIM did: "everywhere" only when the goal holds in every future
+    if metrics["discovery_goal_share"] < 1:
+        assert "holds everywhere" not in text and "every one of" not in text.split("Appendix")[0]
+    if metrics["prim_outcome"] == "lower":
+        assert f"The best box at a lower threshold of {params.prim_lower_threshold:.0%}" in text
+    # this scenario's own figure comes from its full run (the refining-timeline briefing's)
+    assert metrics["scenario_point_trials"] == params.n_trials
+    assert f"run with the {params.n_trials:,} trials of the refining-timeline briefing" in text
     # the prose's numbers are the run's own
     assert f"{params.n_scenarios:,} futures were sampled" in text
     assert f"It holds in {pct(metrics['discovery_goal_share'])} of the sampled futures" in text

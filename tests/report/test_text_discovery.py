@@ -13,8 +13,10 @@ NO_BOX = pd.DataFrame(columns=["box", "coverage", "density", "mass", "n_restrict
 ONE_BOX = pd.DataFrame([{"box": 1, "coverage": 0.6, "density": 0.85, "mass": 0.2, "n_restricted": 2}])
 
 
-def _prim(summary: pd.DataFrame, base_rate: float) -> PrimResult:
-    return PrimResult(pd.DataFrame(), summary, pd.DataFrame(), base_rate)
+def _prim(summary: pd.DataFrame, base_rate: float, outcome: str | None = None) -> PrimResult:
+    if outcome is None:
+        outcome = "box" if len(summary) else ("nowhere" if base_rate == 0 else "none")
+    return PrimResult(pd.DataFrame(), summary, pd.DataFrame(), base_rate, outcome, 0.8 if outcome in ("box", "everywhere") else 0.5)
 
 
 def test_goal_text_and_us_funding_follow_the_parameters():
@@ -32,16 +34,28 @@ def test_fallback_sentence_only_when_the_charts_show_another_goal():
     assert dtext.goal_fallback_text(found, "both", "the goal", "Table 2") == ""
     missed = {"both": _prim(NO_BOX, 0.02), "ndpr": _prim(ONE_BOX, 0.45), "dytb": _prim(NO_BOX, 0.01)}
     text = dtext.goal_fallback_text(missed, "both", "the goal for NdPr oxide alone", "Table 2")
-    assert text.startswith("PRIM finds no box for the goal as set: it holds in 2% of the futures.")
+    assert text.startswith("PRIM keeps no box for the goal as set: no part of the explored space is denser in successes than the whole")
     assert "show the goal for NdPr oxide alone (met in 45% of the futures); Table 2 lists" in text
 
 
-def test_prim_outcome_names_the_box_kept_or_says_there_is_none():
+def test_prim_outcome_names_the_box_kept_or_says_why_there_is_none():
     kept = dtext.prim_outcome_text(_prim(ONE_BOX, 0.3), 0.8, REFS)
-    assert "The ring marks the box kept" in kept and "in Figure 3 and Table 2" in kept
-    none = dtext.prim_outcome_text(_prim(NO_BOX, 0.0), 0.8, REFS)
-    assert none.startswith("PRIM finds no box: no goal analysed separates success from failure with a density of 80%")
-    assert "Table 2 is empty" in none
+    assert "The ring marks the box kept" in kept and "in Figure 3 and Table 2" in kept and "No step reaches" not in kept
+    lower = dtext.prim_outcome_text(_prim(ONE_BOX.assign(density=0.45), 0.07, "lower"), 0.8, REFS, "the goal")
+    assert (
+        "No step reaches 80% density for the goal, so the ring marks the step with the highest coverage among those reaching a lower threshold of 50%"
+        in lower
+    )
+    assert "(here to 45%, against 7% over the whole space)" in lower
+    # no box: one sentence, no reference to a figure or table that is not shown
+    for outcome, base, words in (
+        ("nowhere", 0.0, "the goal holds in none of the sampled futures, so there is no box to find."),
+        ("everywhere", 1.0, "the goal holds in every one of the sampled futures, so there is no box to find."),
+        ("everywhere", 0.9, "the goal holds in 90% of the sampled futures, already above the 80% density a box must reach"),
+    ):
+        text = dtext.prim_outcome_text(_prim(NO_BOX, base, outcome), 0.8, {}, "the goal")
+        assert text.startswith("PRIM keeps no box for the goal: " + words), text
+        assert "Figure" not in text and "Table" not in text
 
 
 def test_strongest_inputs_sentence():
@@ -54,9 +68,12 @@ def test_strongest_inputs_sentence():
     assert "only the probabilities are scored" in dtext.strongest_text([], labels, "the goal", "Figure 5")
 
 
-def test_evaluation_text_says_computed_or_read_from_the_cache():
+def test_evaluation_text_says_computed_or_read_without_run_details():
     results = pd.DataFrame()
     computed = Evaluation(results, "abcdef0123456789", False, 1234.56, 2, "local cluster")
-    assert dtext.evaluation_text(computed) == "computed in 1,234.6 s on 2 Dask worker(s) (local cluster) and cached under key abcdef012345"
+    text = dtext.evaluation_text(computed)
+    assert text == "computed for this build (in 1,235 seconds) and stored, so a rebuild with the same inputs reads them"
     cached = Evaluation(results, "abcdef0123456789", True, 0.0, 0, "cache")
-    assert dtext.evaluation_text(cached) == "read from the cache of an earlier identical evaluation (key abcdef012345)"
+    assert dtext.evaluation_text(cached) == "read from the stored results of an earlier run with the same inputs, model code and data"
+    for words in (text, dtext.evaluation_text(cached)):
+        assert "abcdef" not in words and "Dask" not in words and "worker" not in words

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from rare_earth_lib.models.discovery.analysis import (
     GOAL_PRODUCTS,
+    PRIM_OUTCOMES,
     PrimResult,
     analyse_goals,
     box_conditions,
@@ -53,8 +54,17 @@ from rare_earth_lib.models.discovery.cluster import (
     quiet_dask,
     scheduler_address,
 )
-from rare_earth_lib.models.discovery.evaluate import OUTCOME_COLUMNS, TABLES, Tables, _DemandEstimate, chunks, evaluate_chunk, frame_hash
-from rare_earth_lib.models.discovery.space import fixed_inputs, sample_space, scenario_point, space_table
+from rare_earth_lib.models.discovery.evaluate import (
+    OUTCOME_COLUMNS,
+    TABLES,
+    Tables,
+    _DemandEstimate,
+    chunks,
+    evaluate_chunk,
+    frame_hash,
+    scenario_run_outcomes,
+)
+from rare_earth_lib.models.discovery.space import demand_cases_outside, fixed_inputs, sample_space, scenario_point, space_table
 from rare_earth_lib.models.fingerprint import library_hash
 
 __all__ = [
@@ -62,6 +72,7 @@ __all__ = [
     "DASK_SCHEDULER_ENV",
     "Evaluation",
     "GOAL_PRODUCTS",
+    "PRIM_OUTCOMES",
     "LibraryMismatchError",
     "OUTCOME_COLUMNS",
     "PrimResult",
@@ -77,6 +88,7 @@ __all__ = [
     "boxes_for_chart",
     "cache_dir",
     "cached_evaluation",
+    "demand_cases_outside",
     "check_workers",
     "chunks",
     "connect",
@@ -95,6 +107,7 @@ __all__ = [
     "quiet_dask",
     "sample_space",
     "scenario_point",
+    "scenario_run_outcomes",
     "scheduler_address",
     "space_table",
     "strongest_inputs",

@@ -41,6 +41,17 @@ def _ema() -> tuple[Any, Any]:
     return prim, feature_scoring
 
 
+PRIM_OUTCOMES: dict[str, str] = {
+    "box": "a box reaches the density threshold",
+    "lower": "no box reaches the density threshold; the best box at the lower threshold is kept",
+    "densest": "no box reaches even the lower threshold; the densest box on the peeling trajectory is kept",
+    "everywhere": "the whole explored space already reaches the density threshold: no box is needed",
+    "nowhere": "the goal holds in no sampled future: there is nothing to find",
+    "none": "PRIM finds no box denser than the whole explored space",
+}
+"""What PRIM's search for the first box ended with (:attr:`PrimResult.outcome`)."""
+
+
 @dataclass(frozen=True)
 class PrimResult:
     """PRIM boxes and the first box's peeling trajectory.
@@ -53,60 +64,107 @@ class PrimResult:
         trajectory: the first box's peeling trajectory: ``step``, ``coverage``, ``density``, ``mass``,
             ``n_restricted``, ``chosen`` (the step the box stopped at).
         base_rate: share of all scenarios meeting the goal.
+        outcome: what the search for the first box ended with, a key of :data:`PRIM_OUTCOMES`.
+        threshold: the density the first box was chosen at: the configured threshold, or the lower one when
+            no step of the peeling reaches it.
     """
 
     boxes: pd.DataFrame
     summary: pd.DataFrame
     trajectory: pd.DataFrame
     base_rate: float
+    outcome: str = "box"
+    threshold: float = 0.8
+
+    @property
+    def has_box(self) -> bool:
+        """Whether a box was kept (at the configured threshold, the lower one, or the densest step)."""
+        return not self.summary.empty
 
 
-def _choose_step(trajectory: pd.DataFrame, threshold: float) -> int:
+def _choose_step(trajectory: pd.DataFrame, threshold: float) -> int | None:
     """The step of a peeling trajectory with the highest coverage among those whose density reaches ``threshold``
-    (ties: fewer restricted inputs, then the earlier step); the densest step when none reaches it."""
-    meets = trajectory.loc[trajectory["density"] >= threshold - 1e-12]
-    if meets.empty:
-        return int(trajectory["density"].to_numpy().argmax())
-    order = meets.assign(_step=np.arange(len(trajectory))[trajectory["density"].to_numpy() >= threshold - 1e-12])
+    (ties: fewer restricted inputs, then the earlier step); None when no step reaches it."""
+    reaches = trajectory["density"].to_numpy() >= threshold - 1e-12
+    if not reaches.any():
+        return None
+    order = trajectory.loc[reaches].assign(_step=np.arange(len(trajectory))[reaches])
     order = order.sort_values(["coverage", "res_dim", "_step"], ascending=[False, True, True], kind="stable")
     return int(order["_step"].iloc[0])
 
 
-def prim_boxes(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.8, max_boxes: int = 3, significance: float = 0.05) -> PrimResult:
+_PRIM_FLOOR = 1e-6
+"""The threshold handed to PRIM itself. With a 0/1 outcome, PRIM's threshold does two things: it marks the cases
+of interest (y >= threshold: the successes, for any threshold in (0, 1]) and it is the density the *last*,
+smallest box of the peeling must reach for ``find_box`` to return the peeled box; otherwise it returns an
+unpeeled "dump box" of the whole space and the trajectory is lost. Handing it the density a box must reach
+(0.8) therefore threw every trajectory away whenever the smallest box fell short of 0.8, even when the
+trajectory held far denser boxes than the whole space. :func:`prim_boxes` applies the density thresholds to
+the steps of the trajectory instead, and PRIM is given a floor that only a last box with no success misses."""
+
+
+def prim_boxes(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    threshold: float = 0.8,
+    lower_threshold: float = 0.5,
+    max_boxes: int = 3,
+    significance: float = 0.05,
+) -> PrimResult:
     """Scenario discovery with the EMA Workbench's PRIM: boxes of the input space where the goal holds.
 
-    For each box, PRIM (``ema_workbench.analysis.prim``) peels and pastes; the step kept is the one with the
-    highest coverage among the steps whose density reaches ``threshold``. Restrictions that are not
-    significant (quasi-p-value above ``significance`` on every restricted side, Bryant and Lempert 2010) are
-    then dropped with PRIM's own ``drop_restriction``, so a box names only the inputs that matter. PRIM then
-    looks for the next box among the scenarios left, up to ``max_boxes``; a box whose density falls short of
-    the threshold ends the search.
+    PRIM (``ema_workbench.analysis.prim``) peels and pastes; of the steps of its peeling trajectory, the box
+    kept is the one with the highest coverage among the steps whose density reaches ``threshold``. When no
+    step reaches it, the box kept is the one with the highest coverage among the steps reaching
+    ``lower_threshold`` (outcome ``"lower"``), else the densest step (``"densest"``); the result says which.
+    Restrictions that are not significant (quasi-p-value above ``significance`` on every restricted side,
+    Bryant and Lempert 2010) are then dropped with PRIM's own ``drop_restriction``, so a box names only the
+    inputs that matter. When the first box reaches ``threshold``, PRIM looks for further boxes among the
+    scenarios left, up to ``max_boxes``; a box whose density falls short of the threshold ends the search.
+
+    When the goal holds nowhere, or the whole space already reaches ``threshold`` (the goal holds in nearly
+    every future), there is no box to find (outcomes ``"nowhere"`` and ``"everywhere"``).
 
     Args:
         x: explored inputs, one column per input (the sample).
         y: goal met per scenario (bool).
         threshold: density a box must reach.
+        lower_threshold: density of the box reported when no box reaches ``threshold``.
         max_boxes: at most this many boxes.
         significance: quasi-p-value above which a restriction is dropped.
     """
     prim, _ = _ema()
     y = np.asarray(y, dtype=bool)
     base_rate = float(y.mean()) if y.size else 0.0
-    empty = PrimResult(
-        pd.DataFrame(), pd.DataFrame(columns=["box", "coverage", "density", "mass", "n_restricted"]), pd.DataFrame(), base_rate
-    )
-    if y.sum() == 0 or y.all():
-        return empty
+    lower_threshold = min(lower_threshold, threshold)
+
+    def no_box(outcome: str) -> PrimResult:
+        summary = pd.DataFrame(columns=["box", "coverage", "density", "mass", "n_restricted"])
+        return PrimResult(pd.DataFrame(), summary, pd.DataFrame(), base_rate, outcome, threshold)
+
+    if not y.any():
+        return no_box("nowhere")
+    if base_rate >= threshold - 1e-12:
+        return no_box("everywhere")
     x = x.reset_index(drop=True).astype("float64")
     rows, summary, trajectory = [], [], pd.DataFrame()
+    outcome, used = "box", threshold
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        finder = prim.Prim(x, y, threshold=threshold)
+        finder = prim.Prim(x, y.astype("float64"), threshold=_PRIM_FLOOR)
         for number in range(1, max_boxes + 1):
             box = finder.find_box()
-            if box is None or box.mean < threshold:
+            if box is None or len(box.peeling_trajectory) < 2:
                 break
-            box.select(_choose_step(box.peeling_trajectory, threshold))
+            step = _choose_step(box.peeling_trajectory, threshold)
+            if step is None:
+                if number > 1:
+                    break
+                step = _choose_step(box.peeling_trajectory, lower_threshold)
+                outcome, used = ("lower", lower_threshold) if step is not None else ("densest", lower_threshold)
+                if step is None:
+                    step = int(box.peeling_trajectory["density"].to_numpy().argmax())
+            box.select(step)
             _drop_insignificant(box, significance)
             stats = box.peeling_trajectory.reset_index(drop=True).iloc[box._cur_box]
             if number == 1:
@@ -114,12 +172,17 @@ def prim_boxes(x: pd.DataFrame, y: np.ndarray, threshold: float = 0.8, max_boxes
             elif stats["density"] < threshold:
                 break
             restrictions = _restrictions(box, number, x.columns, stats)
+            if not restrictions:
+                break
             rows += restrictions
             summary.append({"box": number, **_box_stats(stats), "n_restricted": len(restrictions)})
+            if outcome != "box":
+                break
+    if not summary:
+        return no_box("none")
     boxes = pd.DataFrame(rows)
-    if not boxes.empty:
-        boxes["input"] = boxes["input"].astype("string")
-    return PrimResult(boxes, pd.DataFrame(summary), trajectory, base_rate)
+    boxes["input"] = boxes["input"].astype("string")
+    return PrimResult(boxes, pd.DataFrame(summary), trajectory, base_rate, outcome, used)
 
 
 def _drop_insignificant(box: Any, significance: float) -> None:
@@ -243,7 +306,7 @@ def _fmt(value: float, name: str) -> str:
 
 
 def box_conditions(boxes: pd.DataFrame, box: int, labels: Mapping[str, str]) -> list[str]:
-    """Each restricted input of a box as text: ``"slip multiplier <= 1.2"``, ``"0.4 <= demand scale <= 0.9"``."""
+    """Each restricted input of a box as text: ``"slip multiplier ≤ 1.2"``, ``"0.4 ≤ demand scale ≤ 0.9"``."""
     parts = []
     for row in boxes.loc[boxes["box"] == box].itertuples(index=False):
         name = str(row.input)
@@ -251,11 +314,11 @@ def box_conditions(boxes: pd.DataFrame, box: int, labels: Mapping[str, str]) -> 
         lower = row.low > row.space_low + 1e-12
         upper = row.high < row.space_high - 1e-12
         if lower and upper:
-            parts.append(f"{_fmt(row.low, name)} <= {label} <= {_fmt(row.high, name)}")
+            parts.append(f"{_fmt(row.low, name)} ≤ {label} ≤ {_fmt(row.high, name)}")
         elif lower:
-            parts.append(f"{label} >= {_fmt(row.low, name)}")
+            parts.append(f"{label} ≥ {_fmt(row.low, name)}")
         elif upper:
-            parts.append(f"{label} <= {_fmt(row.high, name)}")
+            parts.append(f"{label} ≤ {_fmt(row.high, name)}")
     return parts
 
 
@@ -263,7 +326,9 @@ GOAL_PRODUCTS: dict[str, str] = {"both": "NdPr and Dy+Tb oxide", "ndpr": "NdPr o
 """Goal -> the products it asks about, in words."""
 
 
-def analyse_goals(results: pd.DataFrame, goal_probability: float, configured: str, threshold: float) -> dict[str, PrimResult]:
+def analyse_goals(
+    results: pd.DataFrame, goal_probability: float, configured: str, threshold: float, lower_threshold: float = 0.5
+) -> dict[str, PrimResult]:
     """PRIM for the configured goal and, when it asks for both products, for each product alone.
 
     The joint goal can fail everywhere because one product never gets there; the single-product analyses
@@ -271,21 +336,34 @@ def analyse_goals(results: pd.DataFrame, goal_probability: float, configured: st
     """
     names = [configured, "ndpr", "dytb"] if configured == "both" else [configured]
     x = results[list(EXPLORATION_SPACE)]
-    return {name: prim_boxes(x, goal_met(results, goal_probability, name).to_numpy(), threshold=threshold) for name in names}
+    return {
+        name: prim_boxes(x, goal_met(results, goal_probability, name).to_numpy(), threshold=threshold, lower_threshold=lower_threshold)
+        for name in names
+    }
 
 
 def primary_goal(analyses: Mapping[str, PrimResult]) -> str:
-    """The goal whose boxes the briefing charts: the configured goal if PRIM found a box for it, else the first
+    """The goal whose boxes the briefing charts: the configured goal if PRIM kept a box for it, else the first
     single-product goal that has one, else the configured goal."""
     for name, result in analyses.items():
-        if not result.summary.empty:
+        if result.has_box:
             return name
     return next(iter(analyses))
 
 
 def box_table_all(analyses: Mapping[str, PrimResult], labels: Mapping[str, str]) -> pd.DataFrame:
-    """The boxes of every goal analysed, as one display table with a ``Goal`` column."""
-    frames = [box_table(result, labels).assign(Goal=GOAL_PRODUCTS[name]) for name, result in analyses.items() if not result.boxes.empty]
+    """The boxes of every goal analysed, as one display table with a ``Goal`` column; goals met in exactly the same
+    futures (so with the same boxes) share one set of rows, their names joined."""
+    groups: list[tuple[PrimResult, list[str]]] = []
+    for name, result in analyses.items():
+        if result.boxes.empty:
+            continue
+        same = next((names for other, names in groups if other.base_rate == result.base_rate and other.boxes.equals(result.boxes)), None)
+        if same is not None:
+            same.append(f"{GOAL_PRODUCTS[name]} alone (the same futures)")
+        else:
+            groups.append((result, [GOAL_PRODUCTS[name]]))
+    frames = [box_table(result, labels).assign(Goal="; ".join(names)) for result, names in groups]
     if not frames:
         return box_table(next(iter(analyses.values())), labels).assign(Goal=pd.Series(dtype="string"))
     out = pd.concat(frames, ignore_index=True)

@@ -144,3 +144,25 @@ def chunks(frame: pd.DataFrame, size: int) -> list[pd.DataFrame]:
     if size < 1:
         raise ValueError(f"chunk size must be >= 1; got {size!r}")
     return [frame.iloc[start : start + size] for start in range(0, len(frame), size)]
+
+
+def scenario_run_outcomes(params: Any, tables: Tables) -> pd.DataFrame:
+    """The scenario's own outcomes from its full timeline run (``n_trials`` trials, the scenario's seed).
+
+    The same run as the refining-timeline briefing's (:func:`rare_earth_lib.models.timeline.run_timeline` with
+    ``shared=True``: in a build it is computed once for both), so the two briefings report one figure for the
+    scenario. One row with the outcome columns of :func:`evaluate_chunk` (coverage year P10/P50/P90,
+    ``prob_by_year``, ``share_never`` per product) and ``n_trials``.
+    """
+    run = tl.run_timeline(
+        params, projects=tables.projects, analogs=tables.build_analogs, demand=tables.demand, as_of=tables.as_of, shared=True
+    )
+    row: dict[str, Any] = {"n_trials": int(params.n_trials)}
+    for product in tl.PRODUCTS:
+        summary = tl.coverage_summary(run.result, product, params.probability_by_year)
+        key = tl.PRODUCT_KEYS[product]
+        for name in ("p10", "p50", "p90"):
+            row[f"{key}_coverage_year_{name}"] = float("nan") if summary[name] is None else float(summary[name])
+        row[f"{key}_prob_by_year"] = summary["prob_by_year"]
+        row[f"{key}_share_never"] = summary["share_never"]
+    return pd.DataFrame([row])

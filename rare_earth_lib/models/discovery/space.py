@@ -76,3 +76,23 @@ def scenario_point(params: Any, space: Mapping[str, Explore] = EXPLORATION_SPACE
     """The scenario's own values of the explored inputs, as a one-row frame (``scenario_id`` = -1)."""
     row = {"scenario_id": -1, **{name: float(getattr(params, name)) for name in space}}
     return pd.DataFrame([row])
+
+
+def demand_cases_outside(demand: pd.DataFrame, params: Any, space: Mapping[str, Explore] = EXPLORATION_SPACE) -> pd.DataFrame:
+    """The demand cases of the one alliance demand model (low, central, high) that the explored demand scale does not reach.
+
+    Each case's alliance total over the central case's (the same growth, so one ratio per product), and whether it
+    lies outside the explored ``demand_scale`` range: the futures sampled never see that much (or that little) demand.
+
+    Returns:
+        ``product``, ``case``, ``ratio`` (case / central), ``outside`` (bool), one row per product and case.
+    """
+    from rare_earth_lib.models import demand as demand_model
+
+    spec = space["demand_scale"]
+    year = int(params.start_year)
+    unscaled = params.model_copy(update={"demand_scale": 1.0})
+    cases = demand_model.demand_range(demand, [year], unscaled).groupby(["product", "case"])["tonnes"].sum().unstack("case")
+    ratios = cases.div(cases["central"], axis=0).stack().rename("ratio").reset_index()
+    ratios["outside"] = (ratios["ratio"] < spec.low - 1e-9) | (ratios["ratio"] > spec.high + 1e-9)
+    return ratios[["product", "case", "ratio", "outside"]]

@@ -17,11 +17,16 @@ from rare_earth_lib.report.text.feasibility import pct
 
 __all__ = [
     "count",
+    "monte_carlo_error",
+    "trial_pct",
+    "demand_cases_text",
     "evaluation_text",
     "goal_fallback_text",
     "goal_text",
     "headline",
     "key_judgments",
+    "levers_text",
+    "no_box_reason",
     "pct",
     "prim_outcome_text",
     "products_text",
@@ -35,6 +40,28 @@ PRODUCTS_TEXT = {"both": "NdPr and Dy+Tb oxide", "ndpr": "NdPr oxide", "dytb": "
 def count(n: float) -> str:
     """A count for prose, with thousands separators: ``1200`` -> ``"1,200"``."""
     return f"{int(n):,}"
+
+
+def trial_pct(probability: float, n_trials: int) -> str:
+    """A probability estimated from ``n_trials`` Monte Carlo trials, to whole percent, never more precise than the trials allow.
+
+    Near 0 or 1 a whole percent would round to a certainty the trials do not show: ``"more than 99%"``,
+    ``"less than 1%"`` (and exactly ``"0%"`` / ``"100%"`` only when no trial / every trial succeeded).
+    """
+    if probability >= 1.0:
+        return f"100% of {n_trials:,} trials"
+    if probability <= 0.0:
+        return f"0% of {n_trials:,} trials"
+    if probability > 0.99:
+        return "more than 99%"
+    if probability < 0.01:
+        return "less than 1%"
+    return f"{probability:.0%}"
+
+
+def monte_carlo_error(probability: float, n_trials: int) -> float:
+    """Standard error of a probability estimated from ``n_trials`` independent trials: sqrt(p (1 - p) / n)."""
+    return float((probability * (1.0 - probability) / n_trials) ** 0.5)
 
 
 def products_text(goal_products: str) -> str:
@@ -56,34 +83,59 @@ def us_funding_text(params: Any) -> str:
 
 
 def goal_fallback_text(analyses: Mapping[str, PrimResult], goal_products: str, charted_goal: str, table_ref: str) -> str:
-    """Why the charts show another goal than the configured one (PRIM found no box for it); empty when they do not."""
+    """Why the charts show another goal than the configured one (PRIM kept no box for it); empty when they do not."""
     primary = primary_goal(analyses)
     if primary == goal_products:
         return ""
     return (
-        f"PRIM finds no box for the goal as set: it holds in {analyses[goal_products].base_rate:.0%} of the futures. "
+        f"PRIM keeps no box for the goal as set: {no_box_reason(analyses[goal_products])} "
         f"The charts below therefore show {charted_goal} (met in {analyses[primary].base_rate:.0%} of the futures); "
         f"{table_ref} lists the boxes of every goal analysed."
     )
 
 
-def prim_outcome_text(prim: PrimResult, threshold: float, refs: Mapping[str, str]) -> str:
-    """What PRIM's search ended with: the box kept and where its ranges are shown, or no box at all.
+def no_box_reason(result: PrimResult, n_futures: int | None = None) -> str:
+    """Why PRIM kept no box, from the share of futures meeting the goal (one sentence).
+
+    Only a goal that holds in every future is said to hold everywhere; one that holds in most futures but not
+    all is said to already exceed the density threshold over the whole space.
+    """
+    futures = f"the {n_futures:,} sampled futures" if n_futures else "the sampled futures"
+    if result.outcome == "nowhere" or result.base_rate == 0:
+        return f"the goal holds in none of {futures}, so there is no box to find."
+    if result.base_rate >= 1.0:
+        return f"the goal holds in every one of {futures}, so there is no box to find."
+    if result.outcome == "everywhere":
+        return (
+            f"the goal holds in {result.base_rate:.0%} of {futures}, already above the {result.threshold:.0%} density a box "
+            "must reach over the whole explored space, so no box narrows it."
+        )
+    return f"no part of the explored space is denser in successes than the whole (the goal holds in {result.base_rate:.0%} of {futures})."
+
+
+def prim_outcome_text(prim: PrimResult, threshold: float, refs: Mapping[str, str], charted_goal: str = "the goal") -> str:
+    """What PRIM's search ended with: the box kept and where its ranges are shown, or why there is no box.
 
     Args:
         prim: the charted goal's PRIM result.
         threshold: the density a box must reach.
-        refs: labels -> "Figure N"/"Table N" for ``trajectory``, ``boxes`` and ``box_table``.
+        refs: labels -> "Figure N"/"Table N" for ``trajectory``, ``boxes`` and ``box_table`` (needed only when a box was kept).
+        charted_goal: the charted goal in words.
     """
-    if len(prim.summary):
-        return (
-            "Restrictions that are not statistically significant are then dropped, which can lower the density. The ring marks "
-            f"the box kept. The boxes and the ranges they impose are in {refs['boxes']} and {refs['box_table']}."
-        )
+    if not prim.has_box:
+        return f"PRIM keeps no box for {charted_goal}: {no_box_reason(prim)}"
+    first = prim.summary.iloc[0]
+    where = f"The boxes and the ranges they impose are in {refs['boxes']} and {refs['box_table']}."
+    dropped = "Restrictions that are not statistically significant are then dropped, which can lower the density"
+    if prim.outcome == "box":
+        return f"Each step of the peeling is a point in {refs['trajectory']}. {dropped}. The ring marks the box kept. {where}"
+    if prim.outcome == "lower":
+        chosen = f"so the ring marks the step with the highest coverage among those reaching a lower threshold of {prim.threshold:.0%}"
+    else:
+        chosen = f"nor even {prim.threshold:.0%}, so the ring marks the densest step"
     return (
-        f"PRIM finds no box: no goal analysed separates success from failure with a density of {threshold:.0%} "
-        f"({refs['trajectory']} shows only the starting point, the whole space; {refs['boxes']} the unrestricted "
-        f"ranges; {refs['box_table']} is empty)."
+        f"Each step of the peeling is a point in {refs['trajectory']}. No step reaches {threshold:.0%} density for {charted_goal}, "
+        f"{chosen}. {dropped} (here to {first['density']:.0%}, against {prim.base_rate:.0%} over the whole space). {where}"
     )
 
 
@@ -97,27 +149,95 @@ def strongest_text(strongest: list[str], labels: Mapping[str, str], charted_goal
     )
 
 
-def evaluation_text(evaluation: Evaluation) -> str:
-    """How the results were obtained: read from the cache of an identical evaluation, or computed on Dask and cached."""
-    if evaluation.cached:
-        return f"read from the cache of an earlier identical evaluation (key {evaluation.key[:12]})"
+def demand_cases_text(cases: pd.DataFrame, low: float, high: float) -> str:
+    """Which demand cases of the other briefings the explored demand scale leaves out (from
+    :func:`~rare_earth_lib.models.discovery.space.demand_cases_outside`); empty when it covers them all."""
+    from rare_earth_lib.models.demand import CASE_LABELS
+
+    outside = cases.loc[cases["outside"]]
+    if outside.empty:
+        return f"The explored demand scale ({low:.2g} to {high:.2g} times the central estimate) covers all three demand cases of the other briefings."
+    parts = []
+    for case in ("high", "low"):
+        rows = outside.loc[outside["case"] == case]
+        if rows.empty:
+            continue
+        ratios = ", ".join(
+            f"{row.ratio:.2g} times for {PRODUCTS_TEXT[_PRODUCT_KEYS[str(row.product)]]}" for row in rows.itertuples(index=False)
+        )
+        parts.append(f"the {CASE_LABELS[case]} case ({ratios})")
     return (
-        f"computed in {evaluation.seconds:,.1f} s on {evaluation.n_workers} Dask worker(s) ({evaluation.scheduler}) "
-        f"and cached under key {evaluation.key[:12]}"
+        f"The explored demand scale ({low:.2g} to {high:.2g} times the central estimate) leaves out "
+        + " and ".join(parts)
+        + ", which the alliance-feasibility and refining-timeline briefings also show: no sampled future has that much (or that little) "
+        "demand, so the shares of futures meeting the goal hold only within this range."
     )
 
 
-def _box_sentences(result: PrimResult, labels: Mapping[str, str], refs: Mapping[str, str], goal_words: str) -> list[str]:
+_PRODUCT_KEYS = {"ndpr_oxide": "ndpr", "dytb_oxide": "dytb"}
+
+
+def evaluation_text(evaluation: Evaluation) -> str:
+    """How the futures' results were obtained, in plain words: computed for this build, or read from the stored
+    results of an earlier run with the same inputs, code and data (run details such as the store's key or the
+    workers stay in the build's log, not the briefing)."""
+    if evaluation.cached:
+        return "read from the stored results of an earlier run with the same inputs, model code and data"
+    return f"computed for this build (in {evaluation.seconds:,.0f} seconds) and stored, so a rebuild with the same inputs reads them"
+
+
+def _box_sentences(result: PrimResult, labels: Mapping[str, str], refs: Mapping[str, str], goal_words: str, threshold: float) -> list[str]:
     out = []
     for row in result.summary.itertuples(index=False):
-        conditions = box_conditions(result.boxes, int(row.box), labels)
+        conditions = box_conditions(result.boxes, int(row.box), {name: _in_sentence(label) for name, label in labels.items()})
         where = " and ".join(conditions) if conditions else "anywhere"
-        lead = "In the box where" if int(row.box) == 1 else f"A further box (number {int(row.box)}):"
+        joint = ","
+        if int(row.box) > 1:
+            lead = f"A further box (number {int(row.box)}): where"
+        elif result.outcome == "box":
+            lead = "In the box where"
+        elif result.outcome == "lower":
+            lead = (
+                f"No box reaches PRIM's {threshold:.0%} density threshold for {goal_words}. The best box at a lower threshold of "
+                f"{result.threshold:.0%}, keeping only its statistically significant limits, is where"
+            )
+        else:
+            lead = (
+                f"No box reaches PRIM's {threshold:.0%} density threshold for {goal_words}, nor {result.threshold:.0%}. "
+                "The densest box PRIM finds, keeping only its statistically significant limits, is where"
+            )
+        if result.outcome != "box" and int(row.box) == 1:
+            joint = "; there"
         out.append(
-            f"{lead} {where}, {goal_words} holds in {row.density:.0%} of futures (against {result.base_rate:.0%} overall); the box "
-            f"holds {row.mass:.0%} of the sampled futures and {row.coverage:.0%} of all successes ({refs['boxes']}, {refs['trajectory']})."
+            f"{lead} {where}{joint} {goal_words} holds in {row.density:.0%} of futures (against {result.base_rate:.0%} overall); the box "
+            f"holds {row.mass:.0%} of the sampled futures and {row.coverage:.0%} of all successes ({refs['trajectory']}, {refs['boxes']})."
         )
     return out
+
+
+def _in_sentence(label: str) -> str:
+    """A label inside a sentence: first letter lower case, unless it is an abbreviation or a symbol such as ``P(built)``."""
+    if len(label) > 1 and (label[1] == "(" or label[:2].isupper()):
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def levers_text(scores: pd.DataFrame, kinds: Mapping[str, str], labels: Mapping[str, str], refs: Mapping[str, str]) -> str:
+    """Where the policy levers rank among the inputs for the goal (feature scores); empty when none is scored."""
+    goal_scores = scores.loc[scores["outcome"] == "goal"] if len(scores) else scores
+    levers = goal_scores.loc[goal_scores["input"].astype(str).map(lambda name: kinds.get(name) == "lever")].sort_values("rank")
+    if levers.empty:
+        return ""
+    ranks = " and ".join(
+        f"{labels.get(str(r.input), str(r.input)).lower()} {_ordinal(int(r.rank))}" for r in levers.itertuples(index=False)
+    )
+    noun = "lever ranks" if len(levers) == 1 else "levers rank"
+    return f"The policy {noun} {ranks} of the {len(goal_scores)} inputs in separating success from failure ({refs['scores']})."
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def key_judgments(
@@ -129,6 +249,8 @@ def key_judgments(
     labels: Mapping[str, str],
     goal_text: str,
     refs: Mapping[str, str],
+    threshold: float = 0.8,
+    kinds: Mapping[str, str] | None = None,
     scenario_in_box: bool | None = None,
     scenario_met: bool | None = None,
 ) -> list[str]:
@@ -141,14 +263,17 @@ def key_judgments(
         goal_probability: the goal's probability.
         labels: input name -> label.
         goal_text: the configured goal in words.
-        refs: labels -> "Figure N"/"Table N" for ``boxes``, ``trajectory``, ``scores`` and ``scatter``.
+        refs: labels -> "Figure N"/"Table N" for ``outcomes``, ``scores`` and ``scatter``, and, when a box was
+            kept, ``boxes`` and ``trajectory``.
+        threshold: the density a PRIM box must reach.
+        kinds: input name -> "uncertainty" or "lever" (the levers' ranks are then stated).
         scenario_in_box: whether the scenario's own inputs lie in the charted goal's first box (None: no box).
         scenario_met: whether the scenario's own point meets the configured goal (None: not known).
     """
     configured = next(iter(analyses))
     main = analyses[configured]
     n = len(results)
-    sentences = [f"Of {n:,} sampled futures, the goal ({goal_text}) holds in {main.base_rate:.0%} ({refs['boxes']})."]
+    sentences = [f"Of {n:,} sampled futures, the goal ({goal_text}) holds in {main.base_rate:.0%} ({refs['outcomes']})."]
     if configured == "both":
         parts = []
         for key in ("ndpr", "dytb"):
@@ -156,14 +281,14 @@ def key_judgments(
             share = float((probs >= goal_probability - 1e-12).mean())
             parts.append(f"{GOAL_PRODUCTS[key]} meets its part in {share:.0%} (highest probability in any future {probs.max():.0%})")
         sentences.append("Product by product: " + "; ".join(parts) + ".")
-    if not main.summary.empty:
-        sentences.extend(_box_sentences(main, labels, refs, "the goal"))
+    if main.has_box:
+        sentences.extend(_box_sentences(main, labels, refs, "the goal", threshold))
     else:
-        why = "nowhere" if main.base_rate == 0 else "everywhere"
-        sentences.append(f"PRIM finds no box for this goal: it holds {why} in the explored space.")
+        reason = no_box_reason(main, n)
+        sentences.append(f"PRIM keeps no box for this goal: {reason}")
         primary = primary_goal(analyses)
         if primary != configured:
-            sentences.extend(_box_sentences(analyses[primary], labels, refs, f"the goal for {GOAL_PRODUCTS[primary]} alone"))
+            sentences.extend(_box_sentences(analyses[primary], labels, refs, f"the goal for {GOAL_PRODUCTS[primary]} alone", threshold))
     goal_scores = scores.loc[scores["outcome"] == "goal"].sort_values("rank") if len(scores) else scores
     if len(goal_scores) >= 2:
         first, second = goal_scores.iloc[0], goal_scores.iloc[1]
@@ -172,11 +297,15 @@ def key_judgments(
             f"(feature score {first['score']:.2f}) and {labels.get(second['input'], second['input']).lower()} ({second['score']:.2f}) "
             f"({refs['scores']}, {refs['scatter']})."
         )
+    if kinds:
+        levers = levers_text(scores, kinds, labels, refs)
+        if levers:
+            sentences.append(levers)
     if scenario_met is not None:
         where = (
             "" if scenario_in_box is None else (" and lie inside the first box" if scenario_in_box else " and lie outside the first box")
         )
-        sentences.append(f"This scenario's own settings {'meet' if scenario_met else 'do not meet'} the goal{where} ({refs['boxes']}).")
+        sentences.append(f"This scenario's own settings {'meet' if scenario_met else 'do not meet'} the goal{where} ({refs['scatter']}).")
     return sentences
 
 
@@ -206,6 +335,8 @@ def headline(
     prim_result = analyses[primary]
     summary = prim_result.summary
     out["prim_goal"] = primary
+    out["prim_outcome"] = prim_result.outcome
+    out["prim_box1_threshold"] = float(prim_result.threshold) if prim_result.has_box else None
     out["prim_n_boxes"] = int(len(summary))
     if len(summary):
         first = summary.iloc[0]
