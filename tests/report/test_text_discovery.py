@@ -77,3 +77,12 @@ def test_evaluation_text_says_computed_or_read_without_run_details():
     assert dtext.evaluation_text(cached) == "read from the stored results of an earlier run with the same inputs, model code and data"
     for words in (text, dtext.evaluation_text(cached)):
         assert "abcdef" not in words and "Dask" not in words and "worker" not in words
+
+
+def test_labels_inside_sentences_keep_symbols_and_abbreviations():
+    scores = pd.DataFrame({"input": ["a", "b"], "outcome": "goal", "score": [0.7, 0.3], "rank": [1, 2]})
+    text = dtext.levers_text(scores, {"a": "lever", "b": "lever"}, {"a": "P(built) at feasibility", "b": "Decision speed-up"}, REFS)
+    assert (
+        text
+        == "The policy levers rank P(built) at feasibility 1st and decision speed-up 2nd of the 2 inputs in separating success from failure (Figure 4)."
+    )

@@ -229,7 +229,7 @@ def levers_text(scores: pd.DataFrame, kinds: Mapping[str, str], labels: Mapping[
     if levers.empty:
         return ""
     ranks = " and ".join(
-        f"{labels.get(str(r.input), str(r.input)).lower()} {_ordinal(int(r.rank))}" for r in levers.itertuples(index=False)
+        f"{_in_sentence(labels.get(str(r.input), str(r.input)))} {_ordinal(int(r.rank))}" for r in levers.itertuples(index=False)
     )
     noun = "lever ranks" if len(levers) == 1 else "levers rank"
     return f"The policy {noun} {ranks} of the {len(goal_scores)} inputs in separating success from failure ({refs['scores']})."
@@ -293,8 +293,8 @@ def key_judgments(
     if len(goal_scores) >= 2:
         first, second = goal_scores.iloc[0], goal_scores.iloc[1]
         sentences.append(
-            f"The inputs that best separate success from failure are {labels.get(first['input'], first['input']).lower()} "
-            f"(feature score {first['score']:.2f}) and {labels.get(second['input'], second['input']).lower()} ({second['score']:.2f}) "
+            f"The inputs that best separate success from failure are {_in_sentence(labels.get(first['input'], first['input']))} "
+            f"(feature score {first['score']:.2f}) and {_in_sentence(labels.get(second['input'], second['input']))} ({second['score']:.2f}) "
             f"({refs['scores']}, {refs['scatter']})."
         )
     if kinds:
