@@ -46,7 +46,7 @@ def test_prim_outcome_names_the_box_kept_or_says_why_there_is_none():
         "No step reaches 80% density for the goal, so the ring marks the step with the highest coverage among those reaching a lower threshold of 50%"
         in lower
     )
-    assert "(here to 45%, against 7% over the whole space)" in lower
+    assert "(the box kept: 45%, against 7% over the whole space)" in lower
     # no box: one sentence, no reference to a figure or table that is not shown
     for outcome, base, words in (
         ("nowhere", 0.0, "the goal holds in none of the sampled futures, so there is no box to find."),

@@ -165,7 +165,8 @@ def prim_boxes(
                 if step is None:
                     step = int(box.peeling_trajectory["density"].to_numpy().argmax())
             box.select(step)
-            _drop_insignificant(box, significance)
+            chosen_density = float(box.peeling_trajectory["density"].to_numpy()[step])
+            _drop_insignificant(box, significance, floor=used if outcome != "densest" else chosen_density)
             stats = box.peeling_trajectory.reset_index(drop=True).iloc[box._cur_box]
             if number == 1:
                 trajectory = _trajectory_frame(box)
@@ -185,12 +186,20 @@ def prim_boxes(
     return PrimResult(boxes, pd.DataFrame(summary), trajectory, base_rate, outcome, used)
 
 
-def _drop_insignificant(box: Any, significance: float) -> None:
-    """Drop (PRIM's ``drop_restriction``) every restriction whose quasi-p-values exceed ``significance`` on each restricted side."""
+def _drop_insignificant(box: Any, significance: float, floor: float) -> None:
+    """Drop (PRIM's ``drop_restriction``) the restrictions whose quasi-p-values exceed ``significance`` on each
+    restricted side, least significant first, as long as the box's density stays at or above ``floor`` (a drop
+    that would take it below is undone, so a box said to reach a threshold does)."""
+    candidates = []
     for name, values in box.qp[box._cur_box].items():
         sides = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v)) and v >= 0]
         if sides and min(sides) > significance:
-            box.drop_restriction(name)
+            candidates.append((min(sides), str(name)))
+    for _, name in sorted(candidates, reverse=True):
+        before = box._cur_box
+        box.drop_restriction(name)
+        if float(box.peeling_trajectory.reset_index(drop=True).iloc[box._cur_box]["density"]) < floor - 1e-12:
+            box.select(before)
 
 
 def _trajectory_frame(box: Any) -> pd.DataFrame:

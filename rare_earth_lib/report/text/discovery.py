@@ -126,7 +126,7 @@ def prim_outcome_text(prim: PrimResult, threshold: float, refs: Mapping[str, str
         return f"PRIM keeps no box for {charted_goal}: {no_box_reason(prim)}"
     first = prim.summary.iloc[0]
     where = f"The boxes and the ranges they impose are in {refs['boxes']} and {refs['box_table']}."
-    dropped = "Restrictions that are not statistically significant are then dropped, which can lower the density"
+    dropped = "Restrictions that are not statistically significant are then dropped, as long as the box keeps that density"
     if prim.outcome == "box":
         return f"Each step of the peeling is a point in {refs['trajectory']}. {dropped}. The ring marks the box kept. {where}"
     if prim.outcome == "lower":
@@ -135,7 +135,7 @@ def prim_outcome_text(prim: PrimResult, threshold: float, refs: Mapping[str, str
         chosen = f"nor even {prim.threshold:.0%}, so the ring marks the densest step"
     return (
         f"Each step of the peeling is a point in {refs['trajectory']}. No step reaches {threshold:.0%} density for {charted_goal}, "
-        f"{chosen}. {dropped} (here to {first['density']:.0%}, against {prim.base_rate:.0%} over the whole space). {where}"
+        f"{chosen}. {dropped} (the box kept: {first['density']:.0%}, against {prim.base_rate:.0%} over the whole space). {where}"
     )
 
 
@@ -199,12 +199,12 @@ def _box_sentences(result: PrimResult, labels: Mapping[str, str], refs: Mapping[
         elif result.outcome == "lower":
             lead = (
                 f"No box reaches PRIM's {threshold:.0%} density threshold for {goal_words}. The best box at a lower threshold of "
-                f"{result.threshold:.0%}, keeping only its statistically significant limits, is where"
+                f"{result.threshold:.0%} is where"
             )
         else:
             lead = (
                 f"No box reaches PRIM's {threshold:.0%} density threshold for {goal_words}, nor {result.threshold:.0%}. "
-                "The densest box PRIM finds, keeping only its statistically significant limits, is where"
+                "The densest box PRIM finds is where"
             )
         if result.outcome != "box" and int(row.box) == 1:
             joint = "; there"
