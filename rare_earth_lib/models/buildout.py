@@ -16,8 +16,9 @@ Conventions:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -126,6 +127,63 @@ def decimal_year(dates: pd.Series | pd.DatetimeIndex | Sequence) -> np.ndarray:
     days_in_year = np.where(stamps.dt.is_leap_year.fillna(False).astype(bool), 366.0, 365.0)
     frac = (stamps - start).dt.total_seconds().astype("float64") / (days_in_year * 86400.0)
     return (year + frac).to_numpy(dtype="float64", na_value=np.nan)
+
+
+_STATED = re.compile(r"(?P<field>first_output_target|first_output_planned)\s*: '(?P<text>[^']*)' \((?P<precision>[a-z_]+)")
+
+
+def stated_period_end(date: Any, precision: str | None, text: str = "") -> pd.Timestamp | None:
+    """Last day of the period a stored date stands for (the README's date convention, read backwards).
+
+    A date stored from a stated year, half, quarter, month, fiscal year or part of a year sits inside that
+    period (``'Q4 2026'`` -> 2026-11-15); a target expressed that way is only missed once the whole period is
+    over (``'Q4 2026'`` -> 2026-12-31). ``early`` / ``mid`` parts of a year end on 06-30 / 09-30; ``late`` and
+    ``end`` on 12-31; a Lynas fiscal year (July-June) stored on 01-01 ends on 06-30. A date without a stated
+    precision is its own end.
+
+    Args:
+        date: the stored date.
+        precision: the precision named in ``dates_as_stated`` (``year``, ``half``, ``quarter``, ``month``,
+            ``part_year``, ``fiscal_year``), or ``None``.
+        text: the stated text (used for part-year words).
+
+    Returns:
+        The period's last day, or ``None`` for a missing date.
+    """
+    stamp = pd.to_datetime(date, errors="coerce")
+    if pd.isna(stamp):
+        return None
+    year = stamp.year
+    if precision == "year":
+        return pd.Timestamp(year, 12, 31)
+    if precision == "half":
+        return pd.Timestamp(year, 6, 30) if stamp.month <= 6 else pd.Timestamp(year, 12, 31)
+    if precision == "quarter":
+        return (stamp + pd.offsets.QuarterEnd(0)).normalize()
+    if precision == "month":
+        return (stamp + pd.offsets.MonthEnd(0)).normalize()
+    if precision == "fiscal_year":
+        return pd.Timestamp(year, 6, 30) if stamp.month <= 6 else pd.Timestamp(year + 1, 6, 30)
+    if precision == "part_year":
+        word = text.lower()
+        if "early" in word:
+            return pd.Timestamp(year, 6, 30)
+        if "mid" in word:
+            return pd.Timestamp(year, 9, 30)
+        return pd.Timestamp(year, 12, 31)
+    return stamp.normalize()
+
+
+def _target_period_end(sub: pd.DataFrame) -> np.ndarray:
+    """Decimal year at the end of the stated period of each row's latest first-output target (the plan where no target)."""
+    ends = []
+    stated_col = sub["dates_as_stated"] if "dates_as_stated" in sub else pd.Series("", index=sub.index)
+    for target, planned, stated in zip(sub["first_output_target_date"], sub["first_output_planned_date"], stated_col, strict=False):
+        found = {m["field"]: m for m in _STATED.finditer(str(stated) if pd.notna(stated) else "")}
+        field, date = ("first_output_target", target) if pd.notna(target) and str(target) else ("first_output_planned", planned)
+        match = found.get(field)
+        ends.append(stated_period_end(date, match["precision"] if match else None, match["text"] if match else ""))
+    return decimal_year(pd.Series(ends, dtype="datetime64[ns]")) if ends else np.array([], dtype="float64")
 
 
 def ramp_utilisation(
@@ -321,7 +379,8 @@ def refining_pipeline(
         ``alliance_country``, both capacities (t oxide/yr, missing -> 0; with ``alliance_only`` the alliance's
         part under the one joint-venture rule, :func:`rare_earth_lib.models.capacity.alliance_share`), ``capacity_is_estimate``,
         ``planned_first_output_year`` (earliest public plan; falls back to the latest target),
-        ``target_first_output_year`` (latest public target; falls back to the plan),
+        ``target_first_output_year`` (latest public target; falls back to the plan), ``target_period_end_year``
+        (end of the period that target was stated as: 'Q4 2026' ends 2026-12-31; see :func:`stated_period_end`),
         ``actual_first_output_year`` (NaN if not yet producing), ``decision_year`` (FID, else construction
         start, else announcement), ``funding_us_musd`` etc., ``us_backed`` (US public funding > 0) and
         ``source_ids``. Sorted by planned first output.
@@ -445,6 +504,7 @@ def _pipeline_dates(sub: pd.DataFrame) -> dict[str, np.ndarray]:
     return {
         "planned_first_output_year": np.where(np.isnan(planned), target, planned),
         "target_first_output_year": np.where(np.isnan(target), planned, target),
+        "target_period_end_year": _target_period_end(sub),
         "actual_first_output_year": decimal_year(sub["first_output_actual_date"]),
         "decision_year": decision,
     }

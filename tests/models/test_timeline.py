@@ -605,11 +605,11 @@ def test_dates_relative_to_a_fixed_build_date(monkeypatch):
     dist = tl.coverage_distribution(r.result, "ndpr_oxide", today).set_index("label")
     assert dist.loc["2026", "when"] == "under way" and dist.loc["2027", "when"] == "forecast"
     assert dist.iloc[-1]["when"] == "never"
-    table = tl.pipeline_table(r, today).set_index("project_id")
-    # Lynas's heavy-REE target (2026-04-15) and MP's (2026-07-01) have passed without output; White Mesa's 2029 target has not
+    table = tl.pipeline_table(r, today, as_of=AS_OF).set_index("project_id")
+    # Lynas's heavy-REE target (2026-04-15) and MP's (2026-07-01) had passed without output by the data date; White Mesa's 2029 target had not
     assert table.loc["hre_new", "target_passed"] and table.loc["mp_hre", "target_passed"]
     assert not table.loc["ef2", "target_passed"] and not table.loc["lamp", "target_passed"]
-    assert not tl.pipeline_table(r, dt.date(2025, 1, 1)).set_index("project_id").loc["hre_new", "target_passed"]
+    assert not tl.pipeline_table(r, dt.date(2025, 1, 1), as_of="2025-01-01").set_index("project_id").loc["hre_new", "target_passed"]
 
 
 def test_briefing_results_carry_todays_capacity_and_all_three_demand_cases():

@@ -90,6 +90,7 @@ from rare_earth_lib.models.timeline.tables import (
     format_decimal_year,
     pipeline_table,
     short_project_label,
+    target_after_data,
     target_passed,
     year_text,
 )
@@ -151,6 +152,7 @@ __all__ = [
     "simulate_trials",
     "slip_model",
     "simulated_years",
+    "target_after_data",
     "target_passed",
     "truncated_slip_quantile",
     "year_or_none",

@@ -60,7 +60,7 @@ def short_project_label(company: str, site: str) -> str:
     return f"{name} - {place}" if name and place else name or place
 
 
-def pipeline_table(run: TimelineRun, today: dt.date | None = None) -> pd.DataFrame:
+def pipeline_table(run: TimelineRun, today: dt.date | None = None, *, as_of: Any = None) -> pd.DataFrame:
     """One row per simulated project, for the briefing's pipeline table and Gantt chart.
 
     Returns:
@@ -70,7 +70,9 @@ def pipeline_table(run: TimelineRun, today: dt.date | None = None) -> pd.DataFra
         public plan), ``target_first_output_year`` (latest public target), ``actual_first_output_year``,
         ``sim_first_output_p10_year`` / ``p50`` / ``p90`` (decimal years over all trials; NaN = not built at that
         percentile), ``share_built`` (trials built by the horizon), ``completion_probability``, ``target_passed``
-        (the latest public target lies before ``today`` and the plant has not produced: a missed target), ``capex`` (text with currency), ``public_funding_musd`` (US + Japan +
+        (the latest public target's period ended before the data's ``as_of`` date without first output: a missed
+        target), ``target_after_data`` (the target has come by ``today`` but its period ran past ``as_of``: outcome
+        unknown), ``capex`` (text with currency), ``public_funding_musd`` (US + Japan +
         Australia + other, US$ million), ``funding_us_musd``, ``source_ids``.
     """
     w = project_windows(run.result)
@@ -98,7 +100,8 @@ def pipeline_table(run: TimelineRun, today: dt.date | None = None) -> pd.DataFra
             "sim_first_output_p90_year": w["first_output_p90_year"],
             "share_built": w["share_built"],
             "completion_probability": w["completion_probability"],
-            "target_passed": pd.array(target_passed(w, today), dtype="boolean"),
+            "target_passed": pd.array(target_passed(w, as_of), dtype="boolean"),
+            "target_after_data": pd.array(target_after_data(w, as_of, today), dtype="boolean"),
             "capex": pd.array(capex, dtype="string"),
             "public_funding_musd": w[funding_cols].sum(axis=1, min_count=1),
             "funding_us_musd": w["funding_us_musd"],
@@ -136,10 +139,36 @@ def analog_table(slips: pd.DataFrame, as_of: Any) -> pd.DataFrame:
     return out.sort_values("planned_year").reset_index(drop=True)
 
 
-def target_passed(pipeline: pd.DataFrame, today: dt.date | None) -> np.ndarray:
-    """True where a plant's latest public first-output target lies before ``today`` and it has not produced."""
-    if today is None:
+def target_passed(pipeline: pd.DataFrame, as_of: Any) -> np.ndarray:
+    """True where a plant's latest public first-output target was missed by the data's as-of date.
+
+    Missed means the whole period the target was stated as ended before ``as_of`` and the plant had not
+    produced ('Q2 2025' is missed by 2026-05-27; 'Q4 2026' is not, it runs to 2026-12-31). What happened after
+    the as-of date is outside the data, whatever the build date: see :func:`target_after_data`.
+    """
+    if as_of is None:
+        return np.zeros(len(pipeline), dtype=bool)
+    end = _target_end(pipeline)
+    actual = pipeline["actual_first_output_year"].to_numpy(dtype="float64")
+    return (end < decimal_as_of(as_of)) & np.isnan(actual)
+
+
+def target_after_data(pipeline: pd.DataFrame, as_of: Any, today: dt.date | None) -> np.ndarray:
+    """True where a plant without first output in the data has a latest public target that the build date has
+    reached (the stated date lies on or before ``today``) but whose period had not ended by the data's as-of
+    date: whether it was met is not in the data (outcome unknown)."""
+    if as_of is None or today is None:
         return np.zeros(len(pipeline), dtype=bool)
     target = pipeline["target_first_output_year"].to_numpy(dtype="float64")
+    end = _target_end(pipeline)
     actual = pipeline["actual_first_output_year"].to_numpy(dtype="float64")
-    return (target < decimal_as_of(today)) & np.isnan(actual)
+    return (end >= decimal_as_of(as_of)) & (target <= decimal_as_of(today)) & np.isnan(actual)
+
+
+def _target_end(pipeline: pd.DataFrame) -> np.ndarray:
+    """End of each target's stated period (decimal years; the target itself where the period is not known)."""
+    target = pipeline["target_first_output_year"].to_numpy(dtype="float64")
+    if "target_period_end_year" not in pipeline:
+        return target
+    end = pipeline["target_period_end_year"].to_numpy(dtype="float64")
+    return np.where(np.isnan(end), target, end)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from rare_earth_lib.models import timeline as tl
 from rare_earth_lib.report.charts import PALETTE, TALL, status_scale, wrapped_labels
+from rare_earth_lib.report.labels import display_name
 
 TODAY_COLOUR = "#b22222"
 PRODUCT_LABEL = {"ndpr_oxide": "NdPr oxide", "dytb_oxide": "Dy+Tb oxide"}
@@ -22,6 +23,12 @@ _COUNTRY_SHORT = {"United States": "US", "Japan": "JP", "Australia": "AU"}
 def decimal_date(day: dt.date) -> float:
     """A date as a decimal year (2026-07-02 -> about 2026.5)."""
     return tl.decimal_as_of(day)
+
+
+def _status_names_scale() -> alt.Scale:
+    """The status colour scale over the reader's status names (``Before investment decision``, not ``pre_fid``)."""
+    scale = status_scale()
+    return alt.Scale(domain=[display_name(s) for s in scale.domain], range=scale.range)
 
 
 def today_rule(today: dt.date, scale: alt.Scale | None = None, field: str = "year") -> alt.LayerChart:
@@ -78,7 +85,7 @@ def pipeline_gantt(pipeline: pd.DataFrame, *, today: dt.date, horizon: int) -> a
     window = base.mark_bar(height=9, opacity=0.85).encode(
         x=alt.X("bar_start:Q", scale=x_scale, title="First output (year)", axis=alt.Axis(format="d")),
         x2="bar_end:Q",
-        color=alt.Color("status:N", scale=status_scale(), legend=alt.Legend(title="Status", columns=4)),
+        color=alt.Color("status:N", scale=_status_names_scale(), legend=alt.Legend(title="Status", columns=4)),
         tooltip=tips,
     )
     median = (
@@ -125,6 +132,7 @@ def _gantt_frame(pipeline: pd.DataFrame, horizon: int) -> pd.DataFrame:
         + " to "
         + tl.format_decimal_year(pipeline["sim_first_output_p90_year"]).fillna("not built"),
         p_built=pipeline["completion_probability"],
+        status=pipeline["status"].map(display_name),
         bar_start=pipeline["sim_first_output_p10_year"].fillna(horizon + 1),
         bar_end=pipeline["sim_first_output_p90_year"].fillna(horizon + 1),
     )

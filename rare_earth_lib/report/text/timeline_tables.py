@@ -59,21 +59,27 @@ def threshold_frame(results: Any, params: Any) -> pd.DataFrame:
 
 
 def pipeline_counts(pipeline: pd.DataFrame) -> dict[str, int]:
-    """Counts the pipeline paragraph states: plants, producing, capacity estimated, target passed."""
+    """Counts the pipeline paragraph states: plants, producing, capacity estimated, target missed by the data date,
+    target come by the build date with its outcome after the data date."""
     notes = pipeline["capacity_basis_note"]
     return {
         "plants": len(pipeline),
         "producing": int(pipeline["status"].isin(["operating", "ramping"]).sum()),
         "estimated": int(notes.str.startswith(MODEL_ESTIMATE).sum()),
         "target_passed": int(pipeline["target_passed"].sum()),
+        "target_after_data": int(pipeline["target_after_data"].sum()) if "target_after_data" in pipeline else 0,
     }
 
 
 def project_frame(pipeline: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, str]:
     """The projects table and the note listing how each estimated capacity was obtained."""
     target_text = tl.format_decimal_year(pipeline["target_first_output_year"])
+    after_data = pipeline["target_after_data"] if "target_after_data" in pipeline else np.zeros(len(pipeline), dtype=bool)
+    mark = np.where(
+        pipeline["target_passed"], " (missed by the data date)", np.where(after_data, " (after the data date; outcome unknown)", "")
+    )
     first_output = tl.format_decimal_year(pipeline["actual_first_output_year"]).fillna(
-        ("target " + target_text + np.where(pipeline["target_passed"], " (past, missed)", "")).fillna("none public")
+        ("target " + target_text + mark).fillna("none public")
     )
     frame = pd.DataFrame(
         {
