@@ -83,12 +83,16 @@ def test_ranges_come_first_and_a_year_under_way_gets_no_forecast_probability():
     refs = {"fan_ndpr": "Figure 3", "fan_dytb": "Figure 4", "coverage": "Figure 1", "tornado": "Figure 6", "hindcast": "Table 3"}
     today = dt.date(2026, 11, 30)
     text = timeline_text.key_judgment_sentences(head, refs, probability_by_year=2026, ranges=ranges, today=today)
-    # the range, the most likely year and the never share come before the percentiles
-    assert text[0].startswith("NdPr oxide: alliance separation capacity first covers 75% of estimated alliance demand in 2031-2036")
-    assert "most likely in 2032; 34% of trials never reach it by 2045 (1 trial in 3)" in text[0]
-    assert text[0].index("2031-2036") < text[0].index("most likely") < text[0].index("never") < text[0].index("P50 2032")
+    # one headline statistic: the median over all trials with its percentiles and the never share, then the
+    # range of the trials that reach it; never the modal year
+    assert text[0].startswith(
+        "NdPr oxide: over all trials, alliance separation capacity first covers 75% of estimated alliance demand by 2032 at the median (P10"
+    )
+    assert "34% of trials never reach it by 2045 (1 trial in 3); the trials that reach it do so in 2031-2036 (80% of them)" in text[0]
+    assert text[0].index("P50 2032") < text[0].index("never") < text[0].index("2031-2036")
     assert text[0].endswith("(Figure 1, Figure 3).")
-    assert "most likely in 2026 (the year under way); 0% of trials never reach it by 2045" in text[1]
+    assert "by 2033 at the median (P10 2030, P50 2033, P90 not by 2045); 0% of trials never reach it by 2045" in text[1]
+    assert not any("most likely" in t for t in text)
     assert "2026 is under way at the build date (2026-11-30), so no forecast probability is given" in text[2]
     assert "%" not in text[2].split("(")[0]
     later = timeline_text.key_judgment_sentences(head, refs, probability_by_year=2030, ranges=ranges, today=today)
@@ -199,4 +203,5 @@ def test_a_range_that_most_trials_never_reach_leads_with_the_never_share():
     rng = {"low": 2031, "high": 2038, "most_likely": 2032, "share_never": 0.52, "horizon_year": 2045}
     sentence = timeline_text.coverage_sentence("Dy+Tb oxide", "dytb", head, rng, None)
     assert sentence.startswith("Dy+Tb oxide: in most trials alliance separation capacity does not cover 75%")
-    assert sentence.index("52% of trials never reach it by 2045") < sentence.index("2031-2038")
+    assert sentence.index("52% of trials never reach it by 2045") < sentence.index("P10 2032") < sentence.index("2031-2038")
+    assert "most likely" not in sentence

@@ -28,6 +28,11 @@ def test_summary_is_four_to_six_plain_sentences_from_the_numbers(results):
     assert f"{res.headline['ndpr_capacity_today_tpa']:,.0f} tonnes of NdPr oxide" in joined
     assert f"{res.headline['dytb_today_coverage_central']:.0%} of its Dy+Tb need" in joined
     assert f"{res.hindcast_cov['n_inside']} of the {res.hindcast_cov['n_decided']} finished plants" in joined
+    # the summary's coverage year is the same statistic as the key judgments': the median over all trials
+    head = res.headline
+    if head["dytb_coverage_year_p50"] is not None:
+        assert f"of Dy+Tb need by {head['dytb_coverage_year_p50']}" in joined
+    assert "most likely" not in joined
     for jargon in ("P50", "P10", "Monte Carlo", "trials", "pillar"):
         assert jargon not in joined, jargon
 

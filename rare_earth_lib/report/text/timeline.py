@@ -23,8 +23,9 @@ def key_judgment_sentences(
 ) -> list[str]:
     """Key-judgment sentences built from the headline figures (no number typed by hand).
 
-    Ranges first: each product's sentence opens with its coverage-year range, the most likely year and the
-    share of trials that never reach the threshold, and gives the percentiles after. A range that lies in
+    One headline statistic everywhere: each product's sentence gives the median coverage year over all trials
+    with P10 and P90, and the share of trials that never reach the threshold (first, when it is most of them);
+    the 80% range of the trials that reach it comes after. A range that lies in
     the year under way (or past) at the build date is said to be a reading of today's plants, not a forecast.
 
     Args:
@@ -72,11 +73,11 @@ def _percentiles(head: Mapping[str, Any], key: str) -> str:
 
 
 def coverage_sentence(label: str, key: str, head: Mapping[str, Any], rng: Mapping[str, Any] | None, today: dt.date | None) -> str:
-    """One product's answer, range first (no closing full stop).
+    """One product's answer, the median over all trials first (no closing full stop).
 
-    "Dy+Tb oxide: ... covers 75% of estimated alliance demand in 2031-2038 in 80% of the trials that reach
-    it, most likely in 2032; 42% of trials never reach it by 2045 (2 trials in 5); percentiles (P10 2031,
-    P50 2037, P90 not by 2045)". When every reaching trial covers demand in a year under way or past at the
+    "Dy+Tb oxide: over all trials, alliance separation capacity first covers 75% of estimated alliance demand
+    by 2037 at the median (P10 2031, P50 2037, P90 not by 2045); 42% of trials never reach it by 2045 (2 trials
+    in 5); the trials that reach it do so in 2031-2038 (80% of them)". When every reaching trial covers demand in a year under way or past at the
     build date, the sentence says it is today's capacity against the demand estimate, not a forecast.
     """
     horizon = int(head["horizon_year"])
@@ -107,13 +108,13 @@ def coverage_sentence(label: str, key: str, head: Mapping[str, Any], rng: Mappin
     if never >= 0.5:  # most trials never get there: say so before the range of the others
         return (
             f"{label}: in most trials alliance separation capacity does not cover {threshold:.0%} of estimated alliance demand by "
-            f"{horizon}: {never_text}; the trials that reach it do so in {span} (80% of them), most likely in "
-            f"{_year_when(rng['most_likely'], today)}; over all trials {pct}"
+            f"{horizon}: {never_text}; over all trials {pct}; the trials that reach it do so in {span} (80% of them)"
         )
+    # one headline statistic in every summary: the median year over all trials, with P10 and the never share
     return (
-        f"{label}: alliance separation capacity first covers {threshold:.0%} of estimated alliance demand in {span} in 80% of the "
-        f"trials that reach it, most likely in {_year_when(rng['most_likely'], today)}; {never_text}; over all trials "
-        f"{pct}"
+        f"{label}: over all trials, alliance separation capacity first covers {threshold:.0%} of estimated alliance demand by "
+        f"{_year_when(head[f'{key}_coverage_year_p50'], today)} at the median {pct}; {never_text}; the trials that reach it do so "
+        f"in {span} (80% of them)"
     )
 
 
@@ -394,17 +395,19 @@ def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str
                 f" the middle year would be {high_p50}, and in {high['share_never']:.0%} of simulated futures not by {horizon}."
             )
             continue
-        span = f"in {rng['low']}" if rng["low"] == rng["high"] else f"between {rng['low']} and {rng['high']}"
-        when = _year_when(rng["most_likely"], results.today)
-        if rng["share_never"] >= 0.5:
+        # the same statistic as the key judgments, the tables and the feasibility briefing: the median year over all
+        # simulated futures, the year one in ten reaches, and the share that never does
+        p10, p50 = head[f"{key}_coverage_year_p10"], head[f"{key}_coverage_year_p50"]
+        early = "" if p10 is None else f" (in one in ten, by {_year_when(p10, results.today)})"
+        if p50 is None:
             sentences.append(
                 f"In most simulated futures ({share}) plants built and planned do not cover {params.coverage_threshold:.0%} of {label}"
-                f" need by {horizon}; where they do, it is {span}, most likely {when}."
+                f" need by {horizon}{'' if p10 is None else f'; in one in ten they do by {p10}'}."
             )
             continue
         sentences.append(
-            f"Where it happens at all, plants built and planned cover {params.coverage_threshold:.0%} of {label} need {span},"
-            f" most likely {when}{never}."
+            f"In half of the simulated futures plants built and planned cover {params.coverage_threshold:.0%} of {label} need by"
+            f" {_year_when(p50, results.today)}{early}{never}."
         )
     sentences.append(
         f"These dates allow for delays: past plants outside China started a median of {head['slip_median_years']:.1f} years late,"
