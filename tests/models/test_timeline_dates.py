@@ -90,3 +90,27 @@ def test_a_producing_plant_never_missed_its_target():
     frame["status"] = ["ramping"]
     pipeline = buildout.refining_pipeline(frame)
     assert not tl.target_passed(pipeline, AS_OF).any() and not tl.target_after_data(pipeline, AS_OF, BUILD).any()
+
+
+def test_a_stalled_build_is_not_inside_so_far_and_not_scored():
+    from rare_earth_lib.models.timeline.hindcast import STALLED_OUTCOME, hindcast_coverage, mark_stalled
+
+    table = pd.DataFrame(
+        {
+            "analog_id": ["done", "texas", "open", "late"],
+            "project": ["A", "Lynas - Texas", "C", "Arafura - Nolans"],
+            "censored": [False, True, True, True],
+            "outcome": ["inside", "still open, inside so far", "still open, inside so far", "later than P90"],
+            "decided": [True, False, False, True],
+            "inside": [True, False, False, False],
+        }
+    )
+    analogs = pd.DataFrame({"analog_id": ["done", "texas", "open", "late"], "project_id": ["a", "seadrift", "c", "nolans"]})
+    projects = pd.DataFrame({"project_id": ["a", "seadrift", "c", "nolans"], "status": ["operating", "stalled", "construction", "pre_fid"]})
+    marked = mark_stalled(table, analogs, projects).set_index("analog_id")
+    assert marked.loc["texas", "outcome"] == STALLED_OUTCOME and not marked.loc["texas", "decided"]
+    assert marked.loc["open", "outcome"] == "still open, inside so far"
+    cov = hindcast_coverage(marked.reset_index())
+    assert (cov["n_open"], cov["n_stalled"], cov["n_decided"], cov["coverage_rate"]) == (1, 1, 2, 0.5)
+    # finished plants apart from the unbuilt miss
+    assert (cov["n_finished"], cov["n_finished_inside"], cov["unbuilt_missed"]) == (1, 1, ["Arafura - Nolans"])

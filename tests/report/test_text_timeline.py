@@ -205,3 +205,13 @@ def test_a_range_that_most_trials_never_reach_leads_with_the_never_share():
     assert sentence.startswith("Dy+Tb oxide: in most trials alliance separation capacity does not cover 75%")
     assert sentence.index("52% of trials never reach it by 2045") < sentence.index("P10 2032") < sentence.index("2031-2038")
     assert "most likely" not in sentence
+
+
+def test_calibration_sentence_separates_finished_plants_from_unbuilt_misses_and_says_in_sample():
+    cov = {"n_inside": 5, "n_decided": 6, "n_finished": 5, "n_finished_inside": 5, "unbuilt_missed": ["Arafura - Nolans"]}
+    text = timeline_text.calibration_sentence(cov, tuned=True)
+    assert text.startswith("The model's ranges, made as of each past plant's decision date, held all 5 finished plants")
+    assert "missed 1 plant still not built (Arafura - Nolans)" in text and "not an independent test" in text
+    assert "5 of the 6 finished" not in text
+    plain = timeline_text.calibration_sentence({**cov, "n_finished_inside": 4, "unbuilt_missed": []}, tuned=False)
+    assert "held 4 of the 5 finished plants." in plain and "independent" not in plain

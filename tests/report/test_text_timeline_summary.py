@@ -27,7 +27,17 @@ def test_summary_is_four_to_six_plain_sentences_from_the_numbers(results):
     joined = " ".join(sentences)
     assert f"{res.headline['ndpr_capacity_today_tpa']:,.0f} tonnes of NdPr oxide" in joined
     assert f"{res.headline['dytb_today_coverage_central']:.0%} of its Dy+Tb need" in joined
-    assert f"{res.hindcast_cov['n_inside']} of the {res.hindcast_cov['n_decided']} finished plants" in joined
+    cov = res.hindcast_cov
+    held = (
+        f"all {cov['n_finished']}"
+        if cov["n_finished_inside"] == cov["n_finished"]
+        else f"{cov['n_finished_inside']} of the {cov['n_finished']}"
+    )
+    assert f"held {held} finished plants" in joined
+    for project in cov["unbuilt_missed"]:  # a plant never built is not called finished
+        assert project in joined
+    if res.headline["slip_spread_calibrated"]:
+        assert "not an independent test" in joined
     # the summary's coverage year is the same statistic as the key judgments': the median over all trials
     head = res.headline
     if head["dytb_coverage_year_p50"] is not None:

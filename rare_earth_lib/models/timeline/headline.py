@@ -48,6 +48,7 @@ def headline(run: TimelineRun, hindcast_table: pd.DataFrame | None = None, sensi
         out["hindcast_n_inside"] = cov["n_inside"]
         out["hindcast_n_decided"] = cov["n_decided"]
         out["hindcast_n_open"] = cov["n_open"]
+        out["hindcast_n_stalled"] = cov.get("n_stalled", 0)
         low, high = binomial_interval(cov["n_inside"], cov["n_decided"])
         out["hindcast_coverage_ci_low"] = None if low is None else round(low, 4)
         out["hindcast_coverage_ci_high"] = None if high is None else round(high, 4)

@@ -128,12 +128,39 @@ def hindcast_slips(
     return out
 
 
+STALLED_OUTCOME = "not built, stalled: not scored"
+
+
+def mark_stalled(table: pd.DataFrame, analogs: pd.DataFrame, projects: pd.DataFrame) -> pd.DataFrame:
+    """Open hindcast cases whose project the data package lists as stalled or cancelled are not "inside so far".
+
+    A build its owner no longer expects to proceed (Lynas's Texas plant: "unlikely the proposed facility will
+    proceed", Nov 2025) has no first-output date to score; it stays out of the coverage rate (undecided, like
+    every censored build) but its outcome says it is stalled, so it cannot read as a build on its way.
+
+    Args:
+        table: :func:`hindcast` output.
+        analogs: the build_analogs table (``analog_id`` -> ``project_id``).
+        projects: the projects table (``project_id`` -> ``status``).
+    """
+    if "project_id" not in analogs or "status" not in projects:
+        return table
+    status = analogs.set_index("analog_id")["project_id"].map(projects.drop_duplicates("project_id").set_index("project_id")["status"])
+    stalled = table["analog_id"].map(status).isin(["stalled", "cancelled"]).to_numpy() & ~table["decided"].to_numpy(dtype=bool)
+    out = table.copy()
+    out.loc[stalled, "outcome"] = STALLED_OUTCOME
+    return out
+
+
 def hindcast_coverage(table: pd.DataFrame) -> dict[str, Any]:
     """Coverage rate of a :func:`hindcast` table, with its counts.
 
     Returns:
         Dict with ``coverage_rate`` (inside / decided, ``None`` if nothing is decided), ``n_inside``,
-        ``n_decided``, ``n_open`` (censored, still possible), ``n_total``, ``n_early``, ``n_late``.
+        ``n_decided``, ``n_open`` (censored, still possible), ``n_stalled`` (censored, project stalled or
+        cancelled: not scored), ``n_total``, ``n_early``, ``n_late``, ``n_finished``
+        (decided builds that reached first output), ``n_finished_inside``, ``unbuilt_missed`` (projects not yet
+        producing already past their window's P90: decided misses that were never built).
     """
     decided = table.loc[table["decided"]]
     n_decided = int(len(decided))
@@ -142,8 +169,13 @@ def hindcast_coverage(table: pd.DataFrame) -> dict[str, Any]:
         "coverage_rate": (n_inside / n_decided) if n_decided else None,
         "n_inside": n_inside,
         "n_decided": n_decided,
-        "n_open": int((~table["decided"]).sum()),
+        "n_open": int((~table["decided"] & (table["outcome"] != STALLED_OUTCOME)).sum()),
+        "n_stalled": int((table["outcome"] == STALLED_OUTCOME).sum()),
         "n_total": int(len(table)),
         "n_early": int((table["outcome"] == "earlier than P10").sum()),
         "n_late": int((table["outcome"] == "later than P90").sum()),
+        # finished builds (first output observed) apart from builds not yet producing whose window has already passed
+        "n_finished": int((~decided["censored"].astype(bool)).sum()),
+        "n_finished_inside": int((decided["inside"] & ~decided["censored"].astype(bool)).sum()),
+        "unbuilt_missed": [str(p) for p in decided.loc[decided["censored"].astype(bool) & ~decided["inside"], "project"]],
     }

@@ -12,7 +12,7 @@ import pandas as pd
 from rare_earth_lib.models import capacity
 from rare_earth_lib.models import demand as demand_model
 from rare_earth_lib.models.timeline.headline import headline
-from rare_earth_lib.models.timeline.hindcast import hindcast, hindcast_coverage
+from rare_earth_lib.models.timeline.hindcast import hindcast, hindcast_coverage, mark_stalled
 from rare_earth_lib.models.timeline.run import TimelineRun, announced_capacity, check_run, run_timeline
 from rare_earth_lib.models.timeline.sensitivity import sensitivity
 from rare_earth_lib.models.timeline.simulate import PRODUCT_KEYS, PRODUCTS, simulate_trials, simulated_years
@@ -116,6 +116,7 @@ def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: 
     table = hindcast(
         analogs, as_of=as_of, scope=params.analog_scope, offset_years=params.slip_offset_years, spread_factor=run.spread_factor
     )
+    table = mark_stalled(table, analogs, projects)
     sens = sensitivity(params, projects=projects, analogs=analogs, demand=demand, as_of=as_of, base=run)
     by_year = params.probability_by_year
     plain_run = None

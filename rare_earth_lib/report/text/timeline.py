@@ -159,6 +159,11 @@ def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
+def _stalled(head: Mapping[str, Any]) -> str:
+    n = int(head.get("hindcast_n_stalled") or 0)
+    return "" if n == 0 else f" and {n} stalled with no first output in sight (not scored)"
+
+
 def hindcast_sentence(head: Mapping[str, Any]) -> str:
     """One sentence on the leave-one-out hindcast: coverage with its counts and binomial interval, and,
     when the spread is calibrated, the plain fit's coverage beside it (no closing full stop)."""
@@ -172,11 +177,12 @@ def hindcast_sentence(head: Mapping[str, Any]) -> str:
             f"Calibrated on past builds: with the spread of slips widened x{head['slip_spread_factor']:g}, the model's P10-P90 window, "
             f"made as of each historical build's decision date, held {counts}; the plain fit held "
             f"{_share(head.get('hindcast_coverage_rate_uncalibrated'))}. With {decided} decided builds the calibration itself is "
-            f"uncertain; {head['hindcast_n_open']} builds are still open"
+            f"uncertain, and because the spread was tuned on these same builds the coverage is in-sample, not an independent test; "
+            f"{head['hindcast_n_open']} builds are still open{_stalled(head)}"
         )
     return (
         f"Run as of each historical build's decision date, the model's P10-P90 window held {counts}; "
-        f"{head['hindcast_n_open']} builds are still open"
+        f"{head['hindcast_n_open']} builds are still open{_stalled(head)}"
     )
 
 
@@ -409,13 +415,28 @@ def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str
             f"In half of the simulated futures plants built and planned cover {params.coverage_threshold:.0%} of {label} need by"
             f" {_year_when(p50, results.today)}{early}{never}."
         )
+    calibration = calibration_sentence(results.hindcast_cov, tuned=bool(head.get("slip_spread_calibrated")))
     sentences.append(
-        f"These dates allow for delays: past plants outside China started a median of {head['slip_median_years']:.1f} years late,"
-        f" and the spread of delays is set so that the model's ranges held {results.hindcast_cov['n_inside']} of the"
-        f" {results.hindcast_cov['n_decided']} finished plants it was tested on."
+        f"These dates allow for delays: past plants outside China started a median of {head['slip_median_years']:.1f} years late;"
+        f" {calibration[0].lower()}{calibration[1:]}"
     )
     sentences.append(f"The data end on {as_of.isoformat()}; nothing that happened after that date is in them.")
     return sentences
+
+
+def calibration_sentence(cov: Mapping[str, Any], *, tuned: bool) -> str:
+    """How the model's ranges did on past builds, in plain words: finished plants held, unbuilt ones missed, and
+    (when the spread was tuned on them) that this is a fit to the same cases, not an independent test."""
+    finished, inside = cov.get("n_finished", cov["n_decided"]), cov.get("n_finished_inside", cov["n_inside"])
+    held = f"all {finished}" if inside == finished else f"{inside} of the {finished}"
+    text = f"The model's ranges, made as of each past plant's decision date, held {held} finished plants"
+    missed = list(cov.get("unbuilt_missed", []))
+    if missed:
+        plural = "plants" if len(missed) > 1 else "plant"
+        text += f" and missed {len(missed)} {plural} still not built ({', '.join(missed)})"
+    if tuned:
+        text += "; the spread of delays was tuned on these same cases, so this is a fit, not an independent test"
+    return text + "."
 
 
 def demand_sentence(results: Any, params: Any, ref: str) -> str:

@@ -258,6 +258,8 @@ def methods_values(results: Any, params: Any, tables: dict[str, pd.DataFrame], r
     return {
         "n_observed": str(fit.n_observed),
         "n_censored": str(fit.n_censored),
+        # builds not producing whose planned date had not come by the data date: no slip yet, left out of the fit
+        "n_not_due": str(int(run.slips["censored"].astype(bool).sum()) - fit.n_censored),
         "offset": f"{fit.offset_years:g}",
         "mu": f"{fit.mu:.2f}",
         "sigma_plain": f"{fit.sigma / run.spread_factor:.2f}",
