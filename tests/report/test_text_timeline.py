@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from rare_earth_lib.report.text import timeline as timeline_text
@@ -180,6 +182,10 @@ def test_sobol_paragraph_and_chart_from_indices():
     text = timeline_text.sobol_paragraph(res, 2045)
     assert "NdPr: P50 coverage year: demand scale (total index 0.80 +/- 0.10, 0.20 of it in interaction" in text
     assert "Dy+Tb: P50 coverage year: no input moves it" in text and "288 model runs of 200 trials" in text
+    # the key judgment gives a ranking with the interval width, never two decimals
+    kj = timeline_text.sobol_sentence(res)
+    assert "demand scale ranks first for the NdPr P50 year (total index about 0.8, give or take 0.1), ahead of slip multiplier" in kj
+    assert "base sample of 16" in kj and "0.80" not in kj and "no input moves the Dy+Tb P50 year" in kj
     spec = timeline_charts.sobol_chart(indices).to_dict()
     assert spec["facet"]["field"] == "output_label"
     # with the outputs' ranges over the sample, a reader sees how far each output moves at all
@@ -215,3 +221,19 @@ def test_calibration_sentence_separates_finished_plants_from_unbuilt_misses_and_
     assert "5 of the 6 finished" not in text
     plain = timeline_text.calibration_sentence({**cov, "n_finished_inside": 4, "unbuilt_missed": []}, tuned=False)
     assert "held 4 of the 5 finished plants." in plain and "independent" not in plain
+
+
+def test_driver_sentence_names_every_single_factor_that_pushes_dytb_past_the_horizon():
+    head = {"horizon_year": 2045, "largest_driver": "Demand scale"}
+    table = pd.DataFrame(
+        {
+            "label": ["Demand scale", "Demand scale", "Mature utilisation", "Completion odds", "Slip multiplier"],
+            "product": ["dytb_oxide", "ndpr_oxide", "dytb_oxide", "dytb_oxide", "dytb_oxide"],
+            "setting": ["x1.5", "x1.5", "0.7", "failure odds doubled", "x2"],
+            "p50_year": [np.nan, 2027.0, np.nan, np.nan, 2040.0],
+        }
+    )
+    text = timeline_text.driver_sentence(head, table)
+    assert "with x1.5 the Dy+Tb P50 is not reached by 2045" in text
+    assert "not alone: mature utilisation (0.7), completion odds (failure odds doubled) each also push the Dy+Tb P50 beyond 2045" in text
+    assert "slip multiplier" not in text

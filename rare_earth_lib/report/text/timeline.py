@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rare_earth_lib.models.timeline import year_status, year_text
@@ -131,6 +132,18 @@ def driver_sentence(head: Mapping[str, Any], sensitivity_table: pd.DataFrame | N
             for row in rows.itertuples()
         ]
         detail = (": " + "; ".join(parts)) if parts else ""
+        # "largest" must not hide that other single factors reach the same verdict for Dy+Tb
+        beyond = sensitivity_table.loc[
+            (sensitivity_table["product"] == "dytb_oxide")
+            & sensitivity_table["p50_year"].isna()
+            & (sensitivity_table["label"] != head["largest_driver"])
+        ]
+        others = list(dict.fromkeys(f"{row.label[0].lower() + row.label[1:]} ({row.setting})" for row in beyond.itertuples()))
+        if others:
+            detail += (
+                f"; but it is not alone: {', '.join(others)} each also push{'es' if len(others) == 1 else ''} the Dy+Tb P50 beyond {horizon} on "
+                f"{'its' if len(others) == 1 else 'their'} own"
+            )
     return (
         f"Moving one factor at a time, the largest driver of the date among the factors that describe the world (rather than the "
         f"question asked) is the {head['largest_driver'][0].lower() + head['largest_driver'][1:]}{detail}"
@@ -138,21 +151,26 @@ def driver_sentence(head: Mapping[str, Any], sensitivity_table: pd.DataFrame | N
 
 
 def sobol_sentence(sobol: Any) -> str:
-    """What the Sobol indices say in one sentence (no closing full stop): per product, the input with the
-    largest total index for the coverage year and how much of it is interaction, or that nothing moves it."""
-    from rare_earth_lib.models.timeline.sobol import top_input
-
+    """What the Sobol indices say in one sentence (no closing full stop): per product, the ranking of the inputs
+    with the largest total index for the coverage year and how wide the bootstrap interval is at this sample
+    size (a ranking, not a measurement), or that nothing moves it."""
     parts = []
     for output, name in (("ndpr_coverage_year_p50", "NdPr"), ("dytb_coverage_year_p50", "Dy+Tb")):
-        top = top_input(sobol.indices, output)
-        if top is None:
+        rows = sobol.indices[(sobol.indices["output"] == output) & np.isfinite(sobol.indices["ST"])]
+        if rows.empty or not rows["ST"].max() > 0:
             parts.append(f"no input moves the {name} P50 year within the ranges explored")
             continue
-        parts.append(
-            f"the {name} P50 year depends most on {top['label'][0].lower() + top['label'][1:]} (total index {top['ST']:.2f}, "
-            f"{top['interaction']:.2f} of it through interactions with other inputs)"
-        )
-    return "Varying all uncertain inputs together (Sobol indices), " + "; ".join(parts)
+        ranked = rows.sort_values("ST", ascending=False)
+        top = ranked.iloc[0]
+        text = f"{top['label'][0].lower() + top['label'][1:]} ranks first for the {name} P50 year (total index about {top['ST']:.1f}, give or take {top['ST_conf']:.1f})"
+        if len(ranked) > 1 and ranked.iloc[1]["ST"] > 0:
+            second = ranked.iloc[1]
+            text += f", ahead of {second['label'][0].lower() + second['label'][1:]} (about {max(second['ST'], 0.0):.1f} ± {second['ST_conf']:.1f})"
+        parts.append(text)
+    return (
+        f"Varying all uncertain inputs together (Sobol indices from a base sample of {sobol.n_base}, so a ranking with wide "
+        f"intervals, not a measurement), " + "; ".join(parts)
+    )
 
 
 def _share(value: float | None) -> str:

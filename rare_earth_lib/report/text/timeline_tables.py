@@ -152,7 +152,9 @@ def sobol_frame(sobol: Any) -> pd.DataFrame:
     table = pd.DataFrame({"Input": out["label"], "Range explored": out["low"].map("{:g}".format) + " to " + out["high"].map("{:g}".format)})
 
     def fmt(v: float, c: float) -> str:
-        return "—" if not np.isfinite(v) else f"{v:.2f} ± {c:.2f}"
+        # one decimal: at the base sample sizes used the bootstrap half-width is a tenth or more; an estimate
+        # below zero is sampling noise around an index that cannot be negative, shown as 0.0
+        return "—" if not np.isfinite(v) else f"{max(v, 0.0):.1f} ± {c:.1f}"
 
     for _, rows in idx.groupby("output", sort=False):
         rows = rows.set_index("input")
