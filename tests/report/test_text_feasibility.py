@@ -17,7 +17,7 @@ BEFORE_SUSPENSION = dt.date(2026, 6, 15)
 
 
 def _coverage(ndpr: int | None, dytb: int | None) -> dict:
-    return {"ndpr_oxide": {"p50": ndpr}, "dytb_oxide": {"p50": dytb}}
+    return {"ndpr_oxide": {"p50": ndpr}, "dytb_oxide": {"p50": dytb, "p10": None if dytb is None else dytb - 4, "share_never": 0.43}}
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,11 @@ def test_one_minute_summary_is_short_plain_and_from_the_numbers(run):
     figures = run.assessment.figures
     assert text.tonnes(figures["ndpr_capacity_today_tpa"]) in joined
     assert text.pct(figures["china_separation_share"]) in joined
+    # the heavy coverage year is the timeline briefing's statistic: median over all futures, P10 and the never share
+    assert (
+        "of it by about 2031 in half of the simulated futures on the central demand estimate (in one in ten by 2027); in 43% of them not by"
+        in joined
+    )
 
 
 def test_key_judgments_point_to_figures_and_give_all_three_demand_cases(run):

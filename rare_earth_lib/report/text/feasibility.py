@@ -186,7 +186,17 @@ def summary(run: Any, build_date: dt.date) -> list[str]:
         f" {coverage_text(f['coverage_ndpr_year'], build_date, p.horizon_year)}.",
         f"The real gap is heavy rare earths: about {tonnes(f['dytb_capacity_today_tpa'])} tonnes of dysprosium and terbium a year,"
         f" {pct(f['dytb_self_sufficiency_central'])} of need; plants built and planned would cover {pct(p.coverage_threshold)}"
-        f" of it {coverage_text(f['coverage_dytb_year'], build_date, p.horizon_year)} on the central demand estimate.",
+        f" of it {coverage_text(f['coverage_dytb_year'], build_date, p.horizon_year)} in half of the simulated futures on the central"
+        " demand estimate"
+        # the coverage year as the timeline briefing states it: the median over all simulated futures, the year one in
+        # ten reaches, and the share that never does by the horizon
+        + ("" if run.coverage["dytb_oxide"].get("p10") is None else f" (in one in ten by {run.coverage['dytb_oxide']['p10']})")
+        + (
+            ""
+            if run.coverage["dytb_oxide"].get("share_never") is None
+            else f"; in {pct(run.coverage['dytb_oxide']['share_never'])} of them not by {p.horizon_year}"
+        )
+        + ".",
         floors_text(f),
         exposure,
     ]
