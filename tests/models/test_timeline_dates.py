@@ -114,3 +114,12 @@ def test_a_stalled_build_is_not_inside_so_far_and_not_scored():
     assert (cov["n_open"], cov["n_stalled"], cov["n_decided"], cov["coverage_rate"]) == (1, 1, 2, 0.5)
     # finished plants apart from the unbuilt miss
     assert (cov["n_finished"], cov["n_finished_inside"], cov["unbuilt_missed"]) == (1, 1, ["Arafura - Nolans"])
+
+
+def test_capex_cells_carry_their_own_currency():
+    from rare_earth_lib.models.timeline.tables import capex_text
+
+    assert capex_text(1600.0, "AUD") == "A$1,600m"
+    assert capex_text(25.0, "USD") == "US$25m"
+    assert capex_text(np.nan, "USD") == ""
+    assert capex_text(40.0, None) == "40m (currency not stated)"

@@ -77,10 +77,7 @@ def pipeline_table(run: TimelineRun, today: dt.date | None = None, *, as_of: Any
     """
     w = project_windows(run.result)
     funding_cols = ["funding_us_musd", "funding_japan_musd", "funding_australia_musd", "funding_other_musd"]
-    capex = [
-        "" if pd.isna(v) else f"{v:,.0f} m {c}" if pd.notna(c) else f"{v:,.0f} m"
-        for v, c in zip(w["capex_value"], w["capex_currency"], strict=False)
-    ]
+    capex = [capex_text(v, c) for v, c in zip(w["capex_value"], w["capex_currency"], strict=False)]
     out = pd.DataFrame(
         {
             "project": (w["company"].fillna("") + " - " + w["site"].fillna("")).astype("string"),
@@ -109,6 +106,19 @@ def pipeline_table(run: TimelineRun, today: dt.date | None = None, *, as_of: Any
         }
     )
     return out.reset_index(drop=True)
+
+
+_CURRENCY_PREFIX = {"USD": "US$", "AUD": "A$", "JPY": "¥", "EUR": "€", "CAD": "C$", "GBP": "£"}
+
+
+def capex_text(value: float, currency: Any) -> str:
+    """Capex in millions with its own currency in front (``1600, "AUD"`` -> ``"A$1,600m"``); empty when unknown."""
+    if pd.isna(value):
+        return ""
+    if pd.isna(currency):
+        return f"{value:,.0f}m (currency not stated)"
+    prefix = _CURRENCY_PREFIX.get(str(currency))
+    return f"{prefix}{value:,.0f}m" if prefix else f"{value:,.0f}m {currency}"
 
 
 def analog_table(slips: pd.DataFrame, as_of: Any) -> pd.DataFrame:

@@ -98,7 +98,7 @@ def project_frame(pipeline: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, s
             "Simulated P50 (all trials)": tl.format_decimal_year(pipeline["sim_first_output_p50_year"]).fillna(f"not built by {horizon}"),
             "Built by horizon": pipeline["share_built"].map("{:.0%}".format),
             "P(built)": pipeline["completion_probability"].map("{:.0%}".format),
-            "Capex": pipeline["capex"],
+            "Capex (own currency, million)": pipeline["capex"],
             "Public funding US$m": pipeline["public_funding_musd"],
         }
     )
