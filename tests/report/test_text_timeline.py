@@ -237,3 +237,29 @@ def test_driver_sentence_names_every_single_factor_that_pushes_dytb_past_the_hor
     assert "with x1.5 the Dy+Tb P50 is not reached by 2045" in text
     assert "not alone: mature utilisation (0.7), completion odds (failure odds doubled) each also push the Dy+Tb P50 beyond 2045" in text
     assert "slip multiplier" not in text
+
+
+def test_tornado_drops_a_panel_no_factor_moves_and_leaves_room_for_labels():
+    from rare_earth_lib.report.charts import timeline as timeline_charts
+
+    sens = pd.DataFrame(
+        {
+            "label": ["Demand scale"] * 4,
+            "product": ["ndpr_oxide", "ndpr_oxide", "dytb_oxide", "dytb_oxide"],
+            "side": ["low", "high"] * 2,
+            "setting": ["x0.5", "x1.5", "x0.5", "failure odds halved"],
+            "p50_year": [2026.0, 2026.0, 2033.0, np.nan],
+            "base_p50_year": [2026.0, 2026.0, 2037.0, 2037.0],
+            "swing_years": [0.0, 0.0, 13.0, 13.0],
+        }
+    )
+    assert timeline_charts.tornado_still_products(sens) == ["ndpr_oxide"]
+    spec = timeline_charts.tornado(sens, horizon=2045).to_dict()
+    assert {r["product_label"] for r in spec["datasets"][next(iter(spec["datasets"]))]} == {"Dy+Tb oxide"}
+    x = spec["spec"]["layer"][0]["encoding"]["x"]
+    assert x["scale"]["domain"][1] > 2046 and x["scale"]["domain"][0] < 2032  # labels beyond both bar ends fit
+    assert max(x["axis"]["values"]) <= 2046
+    aligns = {layer["mark"]["align"] for layer in spec["spec"]["layer"][1:3]}
+    assert aligns == {"left", "right"}
+    # nothing moves at all: every panel stays
+    assert timeline_charts.tornado_still_products(sens.assign(p50_year=sens["base_p50_year"])) == []

@@ -283,20 +283,43 @@ def analog_dumbbell(analog_view: pd.DataFrame, *, today: dt.date) -> alt.LayerCh
     return alt.layer(window, rule, planned, actual, today_rule(today)).properties(width=440, height=alt.Step(28))
 
 
+def tornado_still_products(sensitivity: pd.DataFrame) -> list[str]:
+    """Products whose P50 coverage year no factor moves (their panel would hold no bar)."""
+    moved = sensitivity.assign(same=sensitivity["p50_year"].fillna(-1) == sensitivity["base_p50_year"].fillna(-1))
+    still = moved.groupby("product")["same"].all()
+    if still.all():
+        return []  # nothing moves at all: keep every panel rather than draw an empty chart
+    return [str(p) for p in still.index[still]]
+
+
 def tornado(sensitivity: pd.DataFrame, *, horizon: int) -> alt.FacetChart:
     """One-at-a-time sensitivity of the P50 coverage year; each bar labelled with its input setting.
+
+    A product whose P50 no factor moves gets no panel (see :func:`tornado_still_products`; the caption says
+    so); the x axis leaves room to the right of "not by the horizon" for the bar labels.
 
     Args:
         sensitivity: :func:`rare_earth_lib.models.timeline.sensitivity` output.
         horizon: last simulated year (``horizon + 1`` stands for "not by the horizon").
     """
-    frame = sensitivity.assign(
-        product_label=sensitivity["product"].map(PRODUCT_LABEL),
-        p50_plot=sensitivity["p50_year"].fillna(horizon + 1).astype(float),
-        base_plot=sensitivity["base_p50_year"].fillna(horizon + 1).astype(float),
-        p50_text=sensitivity["p50_year"].map(lambda v: tl.year_text(None if pd.isna(v) else int(v), horizon)),
-        input_side=sensitivity["side"].map({"low": "input lower", "high": "input higher"}),
+    shown = sensitivity.loc[~sensitivity["product"].isin(tornado_still_products(sensitivity))]
+    frame = shown.assign(
+        product_label=shown["product"].map(PRODUCT_LABEL),
+        p50_plot=shown["p50_year"].fillna(horizon + 1).astype(float),
+        base_plot=shown["base_p50_year"].fillna(horizon + 1).astype(float),
+        p50_text=shown["p50_year"].map(lambda v: tl.year_text(None if pd.isna(v) else int(v), horizon)),
+        input_side=shown["side"].map({"low": "input lower", "high": "input higher"}),
     )
+    panels = frame["product"].nunique()
+    width = 440 if panels == 1 else 230
+    first = int(min(frame["p50_plot"].min(), frame["base_plot"].min()))
+    longest = int(frame["setting"].astype(str).str.len().max() or 0)
+    label_px = longest * 4.6 + 6  # 8-px text
+    span = horizon + 1 - first
+    pad = max(2.0, span * label_px / max(width - 2 * label_px, 60))  # room for labels on both sides, in years
+    earlier_bars = bool((frame["p50_plot"] < frame["base_plot"]).any())
+    low = first - (pad if earlier_bars else 1.0)
+    ticks = list(range(first + (5 - first % 5) % 5, horizon + 2, 5))
     order = frame.drop_duplicates(["label", "product"]).groupby("label")["swing_years"].sum().sort_values(ascending=False).index.tolist()
     tips = [
         alt.Tooltip("label:N", title="Factor"),
@@ -313,8 +336,8 @@ def tornado(sensitivity: pd.DataFrame, *, horizon: int) -> alt.FacetChart:
             x=alt.X(
                 "base_plot:Q",
                 title=f"P50 coverage (year; {horizon + 1} = not by {horizon})",
-                scale=alt.Scale(zero=False),
-                axis=alt.Axis(format="d"),
+                scale=alt.Scale(domain=[low, horizon + 1 + pad], nice=False, zero=False),
+                axis=alt.Axis(format="d", values=ticks),
             ),
             x2="p50_plot:Q",
             color=alt.Color(
@@ -326,15 +349,23 @@ def tornado(sensitivity: pd.DataFrame, *, horizon: int) -> alt.FacetChart:
             tooltip=tips,
         )
     )
-    labels = (
+    # each label sits beyond the end of its bar: to the right of a bar that runs later, to the left of one that runs earlier
+    later = (
         alt.Chart()
+        .transform_filter("datum.p50_plot >= datum.base_plot")
         .mark_text(align="left", dx=3, fontSize=8, color="#333333")
+        .encode(y=y, x="p50_plot:Q", yOffset=alt.YOffset("input_side:N"), text="setting:N")
+    )
+    earlier = (
+        alt.Chart()
+        .transform_filter("datum.p50_plot < datum.base_plot")
+        .mark_text(align="right", dx=-3, fontSize=8, color="#333333")
         .encode(y=y, x="p50_plot:Q", yOffset=alt.YOffset("input_side:N"), text="setting:N")
     )
     base = alt.Chart().mark_rule(color="black").encode(x="base_plot:Q")
     return (
-        alt.layer(bars, labels, base, data=frame)
-        .properties(width=230, height=alt.Step(22))
+        alt.layer(bars, later, earlier, base, data=frame)
+        .properties(width=width, height=alt.Step(22))
         .facet(column=alt.Column("product_label:N", title=None, sort=["NdPr oxide", "Dy+Tb oxide"]))
     )
 
