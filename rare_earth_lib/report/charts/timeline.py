@@ -311,12 +311,14 @@ def tornado(sensitivity: pd.DataFrame, *, horizon: int) -> alt.FacetChart:
         input_side=shown["side"].map({"low": "input lower", "high": "input higher"}),
     )
     panels = frame["product"].nunique()
-    width = 440 if panels == 1 else 230
+    width = 440 if panels == 1 else 250
     first = int(min(frame["p50_plot"].min(), frame["base_plot"].min()))
     longest = int(frame["setting"].astype(str).str.len().max() or 0)
     label_px = longest * 4.6 + 6  # 8-px text
     span = horizon + 1 - first
-    pad = max(2.0, span * label_px / max(width - 2 * label_px, 60))  # room for labels on both sides, in years
+    pad = min(
+        max(2.0, span * label_px / max(width - 2 * label_px, 60)), 0.6 * span
+    )  # room for labels, in years (bars keep most of the width)
     earlier_bars = bool((frame["p50_plot"] < frame["base_plot"]).any())
     low = first - (pad if earlier_bars else 1.0)
     ticks = list(range(first + (5 - first % 5) % 5, horizon + 2, 5))

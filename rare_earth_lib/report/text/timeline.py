@@ -138,7 +138,7 @@ def driver_sentence(head: Mapping[str, Any], sensitivity_table: pd.DataFrame | N
             & sensitivity_table["p50_year"].isna()
             & (sensitivity_table["label"] != head["largest_driver"])
         ]
-        others = list(dict.fromkeys(f"{row.label[0].lower() + row.label[1:]} ({row.setting})" for row in beyond.itertuples()))
+        others = list(dict.fromkeys(f"{_lower_first(row.label)} ({row.setting})" for row in beyond.itertuples()))
         if others:
             detail += (
                 f"; but it is not alone: {', '.join(others)} each also push{'es' if len(others) == 1 else ''} the Dy+Tb P50 beyond {horizon} on "
@@ -148,6 +148,11 @@ def driver_sentence(head: Mapping[str, Any], sensitivity_table: pd.DataFrame | N
         f"Moving one factor at a time, the largest driver of the date among the factors that describe the world (rather than the "
         f"question asked) is the {head['largest_driver'][0].lower() + head['largest_driver'][1:]}{detail}"
     )
+
+
+def _lower_first(label: str) -> str:
+    """A label inside a sentence: "Demand scale" -> "demand scale", but "Dy+Tb demand growth" keeps its capital."""
+    return label[0].lower() + label[1:] if len(label) > 1 and label[1].islower() else label
 
 
 def sobol_sentence(sobol: Any) -> str:
@@ -162,10 +167,10 @@ def sobol_sentence(sobol: Any) -> str:
             continue
         ranked = rows.sort_values("ST", ascending=False)
         top = ranked.iloc[0]
-        text = f"{top['label'][0].lower() + top['label'][1:]} ranks first for the {name} P50 year (total index about {top['ST']:.1f}, give or take {top['ST_conf']:.1f})"
+        text = f"{_lower_first(top['label'])} ranks first for the {name} P50 year (total index about {top['ST']:.1f}, give or take {top['ST_conf']:.1f})"
         if len(ranked) > 1 and ranked.iloc[1]["ST"] > 0:
             second = ranked.iloc[1]
-            text += f", ahead of {second['label'][0].lower() + second['label'][1:]} (about {max(second['ST'], 0.0):.1f} ± {second['ST_conf']:.1f})"
+            text += f", ahead of {_lower_first(second['label'])} (about {max(second['ST'], 0.0):.1f} ± {second['ST_conf']:.1f})"
         parts.append(text)
     return (
         f"Varying all uncertain inputs together (Sobol indices from a base sample of {sobol.n_base}, so a ranking with wide "
@@ -179,7 +184,7 @@ def _share(value: float | None) -> str:
 
 def _stalled(head: Mapping[str, Any]) -> str:
     n = int(head.get("hindcast_n_stalled") or 0)
-    return "" if n == 0 else f" and {n} stalled with no first output in sight (not scored)"
+    return "" if n == 0 else f" and {n} stalled with no first output in sight, not scored"
 
 
 def hindcast_sentence(head: Mapping[str, Any]) -> str:
