@@ -335,7 +335,19 @@ def test_hindcast_coverage_counts_by_hand():
         }
     )
     got = tl.hindcast_coverage(table)
-    assert got == {"coverage_rate": 0.5, "n_inside": 2, "n_decided": 4, "n_open": 1, "n_total": 5, "n_early": 1, "n_late": 1}
+    assert got == {
+        "coverage_rate": 0.5,
+        "n_inside": 2,
+        "n_decided": 4,
+        "n_open": 1,
+        "n_stalled": 0,
+        "n_total": 5,
+        "n_early": 1,
+        "n_late": 1,
+        "n_finished": 4,
+        "n_finished_inside": 2,
+        "unbuilt_missed": [],
+    }
     assert tl.hindcast_coverage(table.iloc[[3]])["coverage_rate"] is None
 
 

@@ -165,6 +165,8 @@ def hindcast_coverage(table: pd.DataFrame) -> dict[str, Any]:
     decided = table.loc[table["decided"]]
     n_decided = int(len(decided))
     n_inside = int(decided["inside"].sum())
+    # decided builds without first output (a table without the censored flag: every decided build finished)
+    unbuilt = decided["censored"].astype(bool) if "censored" in decided else pd.Series(False, index=decided.index)
     return {
         "coverage_rate": (n_inside / n_decided) if n_decided else None,
         "n_inside": n_inside,
@@ -175,7 +177,7 @@ def hindcast_coverage(table: pd.DataFrame) -> dict[str, Any]:
         "n_early": int((table["outcome"] == "earlier than P10").sum()),
         "n_late": int((table["outcome"] == "later than P90").sum()),
         # finished builds (first output observed) apart from builds not yet producing whose window has already passed
-        "n_finished": int((~decided["censored"].astype(bool)).sum()),
-        "n_finished_inside": int((decided["inside"] & ~decided["censored"].astype(bool)).sum()),
-        "unbuilt_missed": [str(p) for p in decided.loc[decided["censored"].astype(bool) & ~decided["inside"], "project"]],
+        "n_finished": int((~unbuilt).sum()),
+        "n_finished_inside": int((decided["inside"] & ~unbuilt).sum()),
+        "unbuilt_missed": [str(p) for p in decided.loc[unbuilt & ~decided["inside"], "project"]] if "project" in decided else [],
     }
