@@ -102,7 +102,7 @@ EXPLORATION_SPACE: dict[str, Explore] = {
         kind="uncertainty",
         label="P(built) after FID",
         unit="probability",
-        reason="Plants past investment decision have still stalled (Lynas Texas); the model's 0.8 with a band either side.",
+        reason="Announced plants have stalled before construction (Lynas Texas: its chair said in November 2025 it was unlikely to proceed); the model's 0.8 with a band either side.",
         source_ids=("S53",),
     ),
     "completion_prob_pre_fid": Explore(

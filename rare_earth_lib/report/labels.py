@@ -17,3 +17,12 @@ DISPLAY_NAMES: dict[str, str] = {**domain.STAGE_LABELS, **domain.STATUS_LABELS, 
 def display_name(value: Any) -> Any:
     """The reader's name for an internal id (stage, status, product); anything else is returned unchanged."""
     return DISPLAY_NAMES.get(value, value) if isinstance(value, str) else value
+
+
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: first letter lower case ("Demand scale" -> "demand scale"), unless its first word is
+    a symbol or an abbreviation, which keeps its capitals ("Dy+Tb demand growth", "NdPr", "P(built) at FID", "US")."""
+    first = label.split(" ", 1)[0]
+    if len(first) > 1 and (not first.isalpha() or any(c.isupper() for c in first[1:])):
+        return label
+    return label[:1].lower() + label[1:]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from rare_earth_lib.models.discovery.analysis import GOAL_PRODUCTS, PrimResult, box_conditions, primary_goal
 from rare_earth_lib.models.discovery.cache import Evaluation
+from rare_earth_lib.report.labels import in_sentence
 from rare_earth_lib.report.text.feasibility import pct
 
 __all__ = [
@@ -144,7 +145,7 @@ def strongest_text(strongest: list[str], labels: Mapping[str, str], charted_goal
     if len(strongest) < 2:
         return "The goal does not vary across the space, so only the probabilities are scored."
     return (
-        f"The two strongest for {charted_goal} are {labels[strongest[0]].lower()} and {labels[strongest[1]].lower()}; "
+        f"The two strongest for {charted_goal} are {in_sentence(labels[strongest[0]])} and {in_sentence(labels[strongest[1]])}; "
         f"{scatter_ref} shows every sampled future on those two inputs."
     )
 
@@ -189,7 +190,7 @@ def evaluation_text(evaluation: Evaluation) -> str:
 def _box_sentences(result: PrimResult, labels: Mapping[str, str], refs: Mapping[str, str], goal_words: str, threshold: float) -> list[str]:
     out = []
     for row in result.summary.itertuples(index=False):
-        conditions = box_conditions(result.boxes, int(row.box), {name: _in_sentence(label) for name, label in labels.items()})
+        conditions = box_conditions(result.boxes, int(row.box), {name: in_sentence(label) for name, label in labels.items()})
         where = " and ".join(conditions) if conditions else "anywhere"
         joint = ","
         if int(row.box) > 1:
@@ -215,13 +216,6 @@ def _box_sentences(result: PrimResult, labels: Mapping[str, str], refs: Mapping[
     return out
 
 
-def _in_sentence(label: str) -> str:
-    """A label inside a sentence: first letter lower case, unless it is an abbreviation or a symbol such as ``P(built)``."""
-    if len(label) > 1 and (label[1] == "(" or label[:2].isupper()):
-        return label
-    return label[:1].lower() + label[1:]
-
-
 def levers_text(scores: pd.DataFrame, kinds: Mapping[str, str], labels: Mapping[str, str], refs: Mapping[str, str]) -> str:
     """Where the policy levers rank among the inputs for the goal (feature scores); empty when none is scored."""
     goal_scores = scores.loc[scores["outcome"] == "goal"] if len(scores) else scores
@@ -229,7 +223,7 @@ def levers_text(scores: pd.DataFrame, kinds: Mapping[str, str], labels: Mapping[
     if levers.empty:
         return ""
     ranks = " and ".join(
-        f"{_in_sentence(labels.get(str(r.input), str(r.input)))} {_ordinal(int(r.rank))}" for r in levers.itertuples(index=False)
+        f"{in_sentence(labels.get(str(r.input), str(r.input)))} {_ordinal(int(r.rank))}" for r in levers.itertuples(index=False)
     )
     noun = "lever ranks" if len(levers) == 1 else "levers rank"
     return f"The policy {noun} {ranks} of the {len(goal_scores)} inputs in separating success from failure ({refs['scores']})."
@@ -293,8 +287,8 @@ def key_judgments(
     if len(goal_scores) >= 2:
         first, second = goal_scores.iloc[0], goal_scores.iloc[1]
         sentences.append(
-            f"The inputs that best separate success from failure are {_in_sentence(labels.get(first['input'], first['input']))} "
-            f"(feature score {first['score']:.2f}) and {_in_sentence(labels.get(second['input'], second['input']))} ({second['score']:.2f}) "
+            f"The inputs that best separate success from failure are {in_sentence(labels.get(first['input'], first['input']))} "
+            f"(feature score {first['score']:.2f}) and {in_sentence(labels.get(second['input'], second['input']))} ({second['score']:.2f}) "
             f"({refs['scores']}, {refs['scatter']})."
         )
     if kinds:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from rare_earth_lib.models.timeline import year_status, year_text
+from rare_earth_lib.report.labels import in_sentence
 
 
 def key_judgment_sentences(
@@ -138,7 +139,7 @@ def driver_sentence(head: Mapping[str, Any], sensitivity_table: pd.DataFrame | N
             & sensitivity_table["p50_year"].isna()
             & (sensitivity_table["label"] != head["largest_driver"])
         ]
-        others = list(dict.fromkeys(f"{_lower_first(row.label)} ({row.setting})" for row in beyond.itertuples()))
+        others = list(dict.fromkeys(f"{in_sentence(row.label)} ({row.setting})" for row in beyond.itertuples()))
         if others:
             detail += (
                 f"; but it is not alone: {', '.join(others)} each also push{'es' if len(others) == 1 else ''} the Dy+Tb P50 beyond {horizon} on "
@@ -146,13 +147,8 @@ def driver_sentence(head: Mapping[str, Any], sensitivity_table: pd.DataFrame | N
             )
     return (
         f"Moving one factor at a time, the largest driver of the date among the factors that describe the world (rather than the "
-        f"question asked) is the {head['largest_driver'][0].lower() + head['largest_driver'][1:]}{detail}"
+        f"question asked) is the {in_sentence(head['largest_driver'])}{detail}"
     )
-
-
-def _lower_first(label: str) -> str:
-    """A label inside a sentence: "Demand scale" -> "demand scale", but "Dy+Tb demand growth" keeps its capital."""
-    return label[0].lower() + label[1:] if len(label) > 1 and label[1].islower() else label
 
 
 def sobol_sentence(sobol: Any) -> str:
@@ -167,10 +163,10 @@ def sobol_sentence(sobol: Any) -> str:
             continue
         ranked = rows.sort_values("ST", ascending=False)
         top = ranked.iloc[0]
-        text = f"{_lower_first(top['label'])} ranks first for the {name} P50 year (total index about {top['ST']:.1f}, give or take {top['ST_conf']:.1f})"
+        text = f"{in_sentence(top['label'])} ranks first for the {name} P50 year (total index about {top['ST']:.1f}, give or take {top['ST_conf']:.1f})"
         if len(ranked) > 1 and ranked.iloc[1]["ST"] > 0:
             second = ranked.iloc[1]
-            text += f", ahead of {_lower_first(second['label'])} (about {max(second['ST'], 0.0):.1f} ± {second['ST_conf']:.1f})"
+            text += f", ahead of {in_sentence(second['label'])} (about {max(second['ST'], 0.0):.1f} ± {second['ST_conf']:.1f})"
         parts.append(text)
     return (
         f"Varying all uncertain inputs together (Sobol indices from a base sample of {sobol.n_base}, so a ranking with wide "
@@ -371,7 +367,7 @@ def sobol_paragraph(sobol: Any, horizon: int) -> str:
             parts.append(f"{label}: no input moves it within the ranges explored{spread}")
             continue
         parts.append(
-            f"{label}{spread}: {top['label'][0].lower() + top['label'][1:]} (total index {top['ST']:.2f} +/- {top['ST_conf']:.2f}, "
+            f"{label}{spread}: {in_sentence(top['label'])} (total index {top['ST']:.2f} +/- {top['ST_conf']:.2f}, "
             f"{max(top['ST'] - top['S1'], 0):.2f} of it in interaction with other inputs)"
         )
     return (
