@@ -99,7 +99,7 @@ def project_frame(pipeline: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, s
             "Built by horizon": pipeline["share_built"].map("{:.0%}".format),
             "P(built)": pipeline["completion_probability"].map("{:.0%}".format),
             "Capex (own currency, million)": pipeline["capex"],
-            "Public funding US$m": pipeline["public_funding_musd"],
+            "Public US$m": pipeline["public_funding_musd"].map(lambda v: f"{v:,.0f}" if v == v and v > 0 else "—"),
         }
     )
     rules = "; ".join(
