@@ -26,7 +26,7 @@ import pandas as pd
 from rare_earth_lib.domain import (
     ATTRIBUTIONS,
     FUNDING_COLUMNS,
-    PRODUCT_COLUMNS,
+    PRODUCT_COLUMNS,  # noqa: F401 - the timeline reads the product columns as buildout.PRODUCT_COLUMNS
     REFINING_STAGES,
     STAGES,
     STATUSES,
@@ -277,6 +277,13 @@ def capacity_basis_label(rule: object, is_estimate: object, label: object, metho
     return "stated"
 
 
+def _optional_number(frame: pd.DataFrame, column: str) -> pd.Series:
+    """``frame[column]`` as float (unreadable -> NaN), or all NaN when the column is absent."""
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index, dtype="float64")
+    return pd.to_numeric(frame[column], errors="coerce").astype("float64")
+
+
 def estimate_missing_capacity(
     projects: pd.DataFrame,
     *,
@@ -322,15 +329,10 @@ def estimate_missing_capacity(
     out = projects.copy()
     ndpr = pd.to_numeric(out["ndpr_oxide_tpa"], errors="coerce").astype("float64")
     dytb = pd.to_numeric(out["dytb_oxide_tpa"], errors="coerce").astype("float64")
-    empty = pd.Series(np.nan, index=out.index, dtype="float64")
-    capacity = pd.to_numeric(out["capacity_tpa"], errors="coerce").astype("float64") if "capacity_tpa" in out else empty
+    capacity, observed = _optional_number(out, "capacity_tpa"), _optional_number(out, "observed_output_tpa")
     basis = out["capacity_basis"].astype("string") if "capacity_basis" in out else pd.Series(pd.NA, index=out.index, dtype="string")
-    observed = pd.to_numeric(out["observed_output_tpa"], errors="coerce").astype("float64") if "observed_output_tpa" in out else empty
-    period = (
-        out["observed_output_period"].astype("string").fillna("")
-        if "observed_output_period" in out
-        else pd.Series("", index=out.index, dtype="string")
-    )
+    period = out["observed_output_period"].astype("string").fillna("") if "observed_output_period" in out else ""
+    period = pd.Series(period, index=out.index, dtype="string")
     separates = has_stage(out, "separation")
     heavy = has_stage(out, "heavy_separation")
     producing = out["status"].astype("string").isin(["operating", "ramping"]).fillna(False).astype(bool)
@@ -343,20 +345,28 @@ def estimate_missing_capacity(
     dytb = dytb.where(~rule2_dytb, capacity * dytb_share_of_reo)
     out["ndpr_oxide_tpa"] = ndpr
     out["dytb_oxide_tpa"] = dytb
-    rule = pd.Series("", index=out.index, dtype="string")
+    out["capacity_estimated_by_model"] = (rule1 | rule2_ndpr | rule2_dytb).astype(bool)
+    out["capacity_estimate_rule"] = _estimate_rule_text(
+        rule1, rule2_ndpr, rule2_dytb, ndpr_share_of_reo, dytb_share_of_reo, mature_utilisation
+    )
+    return out
+
+
+def _estimate_rule_text(
+    rule1: pd.Series, rule2_ndpr: pd.Series, rule2_dytb: pd.Series, ndpr_share: float, dytb_share: float, mature_utilisation: float
+) -> pd.Series:
+    """The ``capacity_estimate_rule`` of each row: which rule of :func:`estimate_missing_capacity` filled it ("" if none)."""
+    rule = pd.Series("", index=rule1.index, dtype="string")
     rule = rule.mask(
         rule1,
         f"{MODEL_ESTIMATE}: observed output / assumed utilisation {mature_utilisation:g} (circular: no published nameplate)",
     )
-    rule = rule.mask(rule2_ndpr, f"{MODEL_ESTIMATE}: NdPr = REO capacity x {ndpr_share_of_reo:g}")
+    rule = rule.mask(rule2_ndpr, f"{MODEL_ESTIMATE}: NdPr = REO capacity x {ndpr_share:g}")
     rule = rule.mask(
         rule2_ndpr & rule2_dytb,
-        f"{MODEL_ESTIMATE}: NdPr = REO capacity x {ndpr_share_of_reo:g}; Dy+Tb = REO capacity x {dytb_share_of_reo:g}",
+        f"{MODEL_ESTIMATE}: NdPr = REO capacity x {ndpr_share:g}; Dy+Tb = REO capacity x {dytb_share:g}",
     )
-    rule = rule.mask(rule2_dytb & ~rule2_ndpr, f"{MODEL_ESTIMATE}: Dy+Tb = REO capacity x {dytb_share_of_reo:g}")
-    out["capacity_estimated_by_model"] = (rule1 | rule2_ndpr | rule2_dytb).astype(bool)
-    out["capacity_estimate_rule"] = rule
-    return out
+    return rule.mask(rule2_dytb & ~rule2_ndpr, f"{MODEL_ESTIMATE}: Dy+Tb = REO capacity x {dytb_share:g}")
 
 
 def refining_pipeline(
@@ -522,127 +532,6 @@ def _pipeline_money(sub: pd.DataFrame) -> dict[str, object]:
     )
     money["capex_currency"] = sub["capex_currency"].astype("string").to_numpy() if "capex_currency" in sub else pd.NA
     return money
-
-
-def first_output_year_as_announced(pipeline: pd.DataFrame, *, as_of_year: float, undated_lead_years: float = 5.0) -> np.ndarray:
-    """First-output year of each pipeline project if it were delivered on its latest public target.
-
-    Producing plants keep their actual first-output date (or a date long past if it is unknown); a plant
-    that is not producing and whose target has passed gets ``as_of_year``; a plant with no public date gets
-    ``as_of_year + undated_lead_years``.
-
-    Args:
-        pipeline: output of :func:`refining_pipeline`.
-        as_of_year: the data's as-of date as a decimal year.
-        undated_lead_years: years from the as-of date to first output for a project with no public date.
-
-    Returns:
-        float array of decimal years, aligned with ``pipeline``.
-
-    Raises:
-        ValueError: negative ``undated_lead_years``.
-    """
-    if undated_lead_years < 0:
-        raise ValueError("undated_lead_years must be >= 0")
-    actual = pipeline["actual_first_output_year"].to_numpy(dtype="float64")
-    target = pipeline["target_first_output_year"].to_numpy(dtype="float64")
-    producing = pipeline["status"].isin(["operating", "ramping"]).to_numpy()
-    future = np.where(np.isnan(target), as_of_year + undated_lead_years, np.maximum(target, as_of_year))
-    long_ago = as_of_year - 50.0
-    return np.where(~np.isnan(actual), actual, np.where(producing, long_ago, future))
-
-
-def capacity_by_year(
-    projects: pd.DataFrame,
-    years: Sequence[int],
-    *,
-    product: str = "ndpr_oxide",
-    stages: str | Sequence[str] = REFINING_STAGES,
-    attribution: Literal["location", "owner"] = "owner",
-    as_of_year: float,
-    first_year_utilisation: float = 0.27,
-    years_to_nameplate: float = 4.0,
-    mature_utilisation: float = 0.85,
-    completion_probabilities: Mapping[str, float] = DEFAULT_COMPLETION_PROBABILITIES,
-    undated_lead_years: float = 5.0,
-) -> pd.DataFrame:
-    """Alliance capacity by year, project and product if every plant kept its latest public date.
-
-    This is the "as announced" build-out (no slips); the Monte Carlo in :mod:`rare_earth_lib.models.timeline`
-    adds the historical slips. Each plant ramps up along :func:`ramp_utilisation`.
-
-    Args:
-        projects: the data package's projects table.
-        years: calendar years to report.
-        product: ``"ndpr_oxide"`` or ``"dytb_oxide"``.
-        stages: stage(s) a project must list to count (default separation and heavy separation).
-        attribution: ``"location"`` or ``"owner"``.
-        as_of_year: the data's as-of date as a decimal year.
-        first_year_utilisation: share of nameplate in the first year of output (0..1).
-        years_to_nameplate: years from first output to mature utilisation (>= 1).
-        mature_utilisation: long-run share of nameplate (0..1).
-        completion_probabilities: status -> probability of ever reaching first output.
-        undated_lead_years: years to first output for projects with no public date.
-
-    Returns:
-        Long DataFrame with one row per year and project: ``year``, ``project_id``, ``company``,
-        ``alliance_country``, ``status``, ``nameplate_tpa``, ``utilisation`` (0..1),
-        ``capacity_tpa`` (t oxide/yr if built, = nameplate x utilisation) and ``expected_capacity_tpa``
-        (x completion probability).
-
-    Raises:
-        ValueError: unknown product, stage, attribution or status; bad utilisation arguments.
-    """
-    _check_choice(product, PRODUCT_COLUMNS, "product")
-    years_arr = np.asarray(list(years), dtype="int64")
-    if years_arr.size == 0:
-        raise ValueError("years must hold at least one year")
-    pipeline = refining_pipeline(projects, attribution=attribution, stages=stages)
-    column = PRODUCT_COLUMNS[product]
-    pipeline = pipeline.loc[pipeline[column] > 0].reset_index(drop=True)
-    t0 = first_output_year_as_announced(pipeline, as_of_year=as_of_year, undated_lead_years=undated_lead_years)
-    prob = completion_probability(pipeline["status"], completion_probabilities).to_numpy()
-    t = (years_arr[:, None] + 0.5) - t0[None, :]
-    util = ramp_utilisation(t, first_year_utilisation, years_to_nameplate, mature_utilisation)
-    nameplate = pipeline[column].to_numpy()
-    n_years, n_projects = util.shape
-    out = pd.DataFrame(
-        {
-            "year": np.repeat(years_arr, n_projects),
-            "project_id": np.tile(pipeline["project_id"].to_numpy(), n_years),
-            "company": np.tile(pipeline["company"].to_numpy(), n_years),
-            "alliance_country": np.tile(pipeline["alliance_country"].to_numpy(), n_years),
-            "status": np.tile(pipeline["status"].to_numpy(), n_years),
-            "nameplate_tpa": np.tile(nameplate, n_years),
-            "utilisation": util.ravel(),
-        }
-    )
-    out["capacity_tpa"] = out["nameplate_tpa"] * out["utilisation"]
-    out["expected_capacity_tpa"] = out["capacity_tpa"] * np.tile(prob, n_years)
-    for column_name in ("project_id", "company", "alliance_country", "status"):
-        out[column_name] = out[column_name].astype("string")
-    return out
-
-
-def total_capacity_by_year(capacity: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
-    """Sum :func:`capacity_by_year` output per year (and optionally per ``alliance_country`` or ``status``).
-
-    Args:
-        capacity: output of :func:`capacity_by_year`.
-        by: optional extra grouping column.
-
-    Returns:
-        DataFrame with ``year`` (and ``by``), ``capacity_tpa`` and ``expected_capacity_tpa``.
-
-    Raises:
-        ValueError: ``by`` is not a column of ``capacity``.
-    """
-    keys = ["year"]
-    if by is not None:
-        if by not in capacity.columns:
-            raise ValueError(f"by must be a column of capacity; got {by!r}")
-        keys.append(by)
-    return capacity.groupby(keys, as_index=False, observed=True)[["capacity_tpa", "expected_capacity_tpa"]].sum()
 
 
 def analog_first_year_utilisation(analogs: pd.DataFrame) -> pd.DataFrame:

@@ -211,16 +211,8 @@ def plant_capacity(
     """
     if stage not in STAGE_MEASURE:
         raise ValueError(f"stage: must be one of {', '.join(STAGE_MEASURE)}; got {stage!r}")
-    column, basis, unit = STAGE_MEASURE[stage]
-    rows = _rare_earth(projects)
-    rows = rows[_stages(rows).map(lambda s: stage in s)]
-    nameplate = pd.to_numeric(rows[column], errors="coerce").astype(float) if column in rows else pd.Series(np.nan, index=rows.index)
-    if basis is not None:
-        nameplate = nameplate.where(rows["capacity_basis"].astype("string") == basis)
-    product = next((p for p, s in PRODUCT_STAGE.items() if s == stage), None)
-    observed = _observed_for(rows, product) if product else pd.Series(np.nan, index=rows.index)
-    keep = (nameplate.fillna(0) > 0) | (observed.fillna(0) > 0)
-    rows, nameplate, observed = rows[keep], nameplate[keep], observed[keep]
+    _, _, unit = STAGE_MEASURE[stage]
+    rows, nameplate, observed = _stage_rows(projects, stage)
     first = pd.Series(
         buildout.decimal_year(rows["first_output_actual_date"]) if "first_output_actual_date" in rows else np.nan, index=rows.index
     )
@@ -231,26 +223,6 @@ def plant_capacity(
     )
     ramp_today = (nameplate * utilisation).where(producing, 0.0)
     today = observed.where(observed.notna() & producing, ramp_today).fillna(0.0)
-    basis_text = np.where(
-        ~producing,
-        "not producing",
-        np.where(
-            observed.notna(),
-            _observed_text(rows),
-            f"assumed: no observed output; nameplate x ramp-up on the as-of date (mature {mature_utilisation:.0%})",
-        ),
-    )
-    empty = pd.Series(pd.NA, index=rows.index, dtype="string")
-    nameplate_basis = [
-        buildout.capacity_basis_label(rule, est, label, method)
-        for rule, est, label, method in zip(
-            rows.get("capacity_estimate_rule", empty),
-            rows.get("capacity_is_estimate", pd.Series(False, index=rows.index)),
-            rows.get("capacity_estimate_label", empty),
-            rows.get("capacity_method", empty),
-            strict=True,
-        )
-    ]
     out = pd.DataFrame(
         {
             "project_id": rows["project_id"].astype(str),
@@ -267,71 +239,48 @@ def plant_capacity(
             "first_output_year": first,
             "ramp_today_tpa": ramp_today,
             "today_tpa": today.astype(float),
-            "today_basis": basis_text,
-            "nameplate_basis": pd.array(np.where(nameplate.notna(), nameplate_basis, "no nameplate"), dtype="string"),
+            "today_basis": _today_basis(rows, producing, observed, mature_utilisation),
+            "nameplate_basis": _nameplate_basis(rows, nameplate),
             "source_ids": rows["source_ids"].astype(str),
         }
     )
     return out.reset_index(drop=True)
 
 
-def plant_years(
-    projects: pd.DataFrame,
-    stage: str,
-    years: Sequence[int],
-    *,
-    as_of_year: float,
-    first_year_utilisation: float = 0.23,
-    years_to_nameplate: float = 4.0,
-    mature_utilisation: float = 0.85,
-    undated_lead_years: float = 5.0,
-) -> pd.DataFrame:
-    """Per plant and year: nameplate, latest observed rate and output after ramp-up if every plant kept its date.
+def _stage_rows(projects: pd.DataFrame, stage: str) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """The rare-earth projects listing ``stage`` with a positive nameplate or observed rate, and both figures."""
+    column, basis, _ = STAGE_MEASURE[stage]
+    rows = _rare_earth(projects)
+    rows = rows[_stages(rows).map(lambda s: stage in s)]
+    nameplate = pd.to_numeric(rows[column], errors="coerce").astype(float) if column in rows else pd.Series(np.nan, index=rows.index)
+    if basis is not None:
+        nameplate = nameplate.where(rows["capacity_basis"].astype("string") == basis)
+    product = next((p for p, s in PRODUCT_STAGE.items() if s == stage), None)
+    observed = _observed_for(rows, product) if product else pd.Series(np.nan, index=rows.index)
+    keep = (nameplate.fillna(0) > 0) | (observed.fillna(0) > 0)
+    return rows[keep], nameplate[keep], observed[keep]
 
-    First output is the actual date, else the latest public target (not before the as-of date), else the as-of
-    date plus ``undated_lead_years``. Output after ramp-up in year ``y`` is nameplate x the ramp-up utilisation
-    at ``y + 0.5``; a producing plant's output is never below its latest observed rate.
 
-    Returns:
-        Long DataFrame: ``year``, ``project_id``, ``status``, ``nameplate_tpa``, ``observed_tpa``,
-        ``ramp_output_tpa``, ``output_tpa`` (max of the observed rate and the ramp-up output for producing
-        plants, the ramp-up output otherwise).
-    """
-    plants = plant_capacity(
-        projects,
-        stage,
-        as_of_year=as_of_year,
-        first_year_utilisation=first_year_utilisation,
-        years_to_nameplate=years_to_nameplate,
-        mature_utilisation=mature_utilisation,
-    )
-    source = projects.set_index("project_id").reindex(plants["project_id"])
-    target = buildout.decimal_year(source["first_output_target_date"]) if "first_output_target_date" in source else np.nan
-    planned = buildout.decimal_year(source["first_output_planned_date"]) if "first_output_planned_date" in source else np.nan
-    dated = np.where(np.isnan(target), planned, target)
-    future = np.where(np.isnan(dated), as_of_year + undated_lead_years, np.maximum(dated, as_of_year))
-    producing = plants["status"].isin(PRODUCING_STATUSES).to_numpy()
-    first = plants["first_output_year"].to_numpy(dtype=float)
-    t0 = np.where(~np.isnan(first), first, np.where(producing, -np.inf, future))
-    years_arr = np.asarray(list(years), dtype="int64")
-    since = (years_arr[:, None] + 0.5) - t0[None, :]
-    util = buildout.ramp_utilisation(np.where(np.isinf(since), 1e6, since), first_year_utilisation, years_to_nameplate, mature_utilisation)
-    nameplate = plants["nameplate_tpa"].fillna(0.0).to_numpy()
-    observed = plants["observed_tpa"].to_numpy(dtype=float)
-    ramp = util * nameplate[None, :]
-    floor = np.where(producing & ~np.isnan(observed), observed, 0.0)
-    n_years, n_plants = ramp.shape
-    return pd.DataFrame(
-        {
-            "year": np.repeat(years_arr, n_plants),
-            "project_id": np.tile(plants["project_id"].to_numpy(), n_years),
-            "status": np.tile(plants["status"].to_numpy(), n_years),
-            "nameplate_tpa": np.tile(plants["nameplate_tpa"].to_numpy(), n_years),
-            "observed_tpa": np.tile(observed, n_years),
-            "ramp_output_tpa": ramp.ravel(),
-            "output_tpa": np.maximum(ramp, floor[None, :]).ravel(),
-        }
-    )
+def _today_basis(rows: pd.DataFrame, producing: pd.Series, observed: pd.Series, mature_utilisation: float) -> np.ndarray:
+    """Where each plant's capacity today comes from: not producing, its observed rate, or the assumed ramp-up."""
+    assumed = f"assumed: no observed output; nameplate x ramp-up on the as-of date (mature {mature_utilisation:.0%})"
+    return np.where(~producing, "not producing", np.where(observed.notna(), _observed_text(rows), assumed))
+
+
+def _nameplate_basis(rows: pd.DataFrame, nameplate: pd.Series) -> pd.arrays.StringArray:
+    """What each nameplate is (:func:`rare_earth_lib.models.buildout.capacity_basis_label`), "no nameplate" if none."""
+    empty = pd.Series(pd.NA, index=rows.index, dtype="string")
+    labels = [
+        buildout.capacity_basis_label(rule, est, label, method)
+        for rule, est, label, method in zip(
+            rows.get("capacity_estimate_rule", empty),
+            rows.get("capacity_is_estimate", pd.Series(False, index=rows.index)),
+            rows.get("capacity_estimate_label", empty),
+            rows.get("capacity_method", empty),
+            strict=True,
+        )
+    ]
+    return pd.array(np.where(nameplate.notna(), labels, "no nameplate"), dtype="string")
 
 
 def attributed(plants: pd.DataFrame, attribution: str, projects: pd.DataFrame) -> pd.DataFrame:
@@ -477,7 +426,6 @@ __all__ = [
     "attribution_table",
     "fill_missing",
     "plant_capacity",
-    "plant_years",
     "stage_groups_today",
     "today_plants",
     "with_control_channels",

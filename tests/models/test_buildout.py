@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rare_earth_lib.models import buildout
+from rare_earth_lib.models import announced, buildout
 
 NaT = pd.NaT
 
@@ -197,7 +197,7 @@ def test_refining_pipeline_rejects_unknown_status():
 
 
 def test_capacity_by_year_literal_values():
-    got = buildout.capacity_by_year(
+    got = announced.capacity_by_year(
         PROJECTS,
         [2026, 2027, 2028],
         product="ndpr_oxide",
@@ -216,9 +216,9 @@ def test_capacity_by_year_literal_values():
     assert nolans.loc[2027, "capacity_tpa"] == pytest.approx(4440 * 0.25)
     assert nolans.loc[2028, "capacity_tpa"] == pytest.approx(4440 * (0.25 + 0.75 * 0.6))
     assert nolans.loc[2028, "expected_capacity_tpa"] == pytest.approx(nolans.loc[2028, "capacity_tpa"] * 0.35)
-    total = buildout.total_capacity_by_year(got)
+    total = announced.total_capacity_by_year(got)
     assert total["year"].tolist() == [2026, 2027, 2028]
-    by_country = buildout.total_capacity_by_year(got, by="alliance_country")
+    by_country = announced.total_capacity_by_year(got, by="alliance_country")
     assert set(by_country["alliance_country"]) == {"Australia"}
 
 
@@ -233,7 +233,7 @@ def test_capacity_by_year_literal_values():
 )
 def test_capacity_by_year_bad_arguments(kwargs, argument):
     with pytest.raises(ValueError, match=argument):
-        buildout.capacity_by_year(PROJECTS, [2026], as_of_year=2026.5, **kwargs)
+        announced.capacity_by_year(PROJECTS, [2026], as_of_year=2026.5, **kwargs)
 
 
 @settings(max_examples=30, deadline=None)
@@ -245,7 +245,7 @@ def test_capacity_by_year_bad_arguments(kwargs, argument):
 )
 def test_capacity_never_decreases_when_no_project_fails(u1, ytn, as_of, product):
     filled = buildout.estimate_missing_capacity(PROJECTS)
-    got = buildout.capacity_by_year(
+    got = announced.capacity_by_year(
         filled,
         range(2020, 2046),
         product=product,
@@ -255,7 +255,7 @@ def test_capacity_never_decreases_when_no_project_fails(u1, ytn, as_of, product)
         mature_utilisation=0.9,
         completion_probabilities={s: 1.0 for s in buildout.STATUSES},
     )
-    total = buildout.total_capacity_by_year(got)
+    total = announced.total_capacity_by_year(got)
     assert np.all(np.diff(total["capacity_tpa"].to_numpy()) >= -1e-9)
     assert np.all(np.diff(total["expected_capacity_tpa"].to_numpy()) >= -1e-9)
 

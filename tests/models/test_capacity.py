@@ -132,18 +132,13 @@ def test_owner_and_location_attribution_differ_as_the_rule_says():
     assert owner["dytb_capacity_today_tpa"] == 0
 
 
-def test_latest_observed_rate_is_used_today_and_is_a_floor_later():
+def test_latest_observed_rate_is_used_today():
     projects = _projects()
     plants = capacity.plant_capacity(projects, "separation", as_of_year=2026.4, **RAMP).set_index("project_id")
     assert plants.at["aus_sep", "today_tpa"] == 600  # observed, below the ramped 800
     assert plants.at["aus_sep", "ramp_today_tpa"] == pytest.approx(800)
     assert "latest observed output" in plants.at["aus_sep", "today_basis"]
     assert plants.at["us_sep_new", "today_tpa"] == 0  # not producing yet
-    years = capacity.plant_years(projects, "separation", [2026, 2028, 2032], as_of_year=2026.4, **RAMP).set_index(["project_id", "year"])
-    assert years.at[("us_sep_new", 2026), "output_tpa"] == 0
-    assert years.at[("us_sep_new", 2028), "output_tpa"] == pytest.approx(500 * 0.25)  # first year of output
-    assert years.at[("us_sep_new", 2032), "output_tpa"] == pytest.approx(500 * 0.8)  # ramped up
-    assert years.at[("aus_sep", 2032), "output_tpa"] == pytest.approx(800)
 
 
 def test_bad_attribution_is_named():

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rare_earth_lib.domain import CHINA
+from rare_earth_lib.domain import CHINA, PRODUCT_COLUMNS
 from rare_earth_lib.models import buildout
 from rare_earth_lib.models import capacity as capacity_model
 from rare_earth_lib.models.projection.china import ChinaPath, base_year_shares, china_path, observed_outside_china
@@ -71,7 +71,7 @@ class WorldProjection:
 def _masked_capacity(run: TimelineRun, pipeline: pd.DataFrame, keep: np.ndarray, params: Any) -> dict[str, np.ndarray]:
     """The timeline's Monte Carlo on ``pipeline`` with the nameplates of rows outside ``keep`` set to zero."""
     masked = pipeline.copy()
-    for column in buildout.PRODUCT_COLUMNS.values():
+    for column in PRODUCT_COLUMNS.values():
         masked[column] = np.where(keep, masked[column].to_numpy(dtype="float64"), 0.0)
     return simulate_trials(masked, run.slip_fit, run.demand, params, run.result.as_of_year).capacity_tpa
 
@@ -85,7 +85,7 @@ def others_pipeline(run: TimelineRun, projects: pd.DataFrame, as_of: Any) -> pd.
     share = capacity_model.alliance_share(filled, params.attribution)
     part = 1.0 - full["project_id"].map(dict(zip(filled["project_id"].astype(str), share, strict=True))).fillna(0.0).to_numpy()
     out = full.copy()
-    for column in buildout.PRODUCT_COLUMNS.values():
+    for column in PRODUCT_COLUMNS.values():
         out[column] = out[column].to_numpy(dtype="float64") * part
     located = out["country"].map(lambda c: str(c))
     keep = (located != CHINA) & ((out["ndpr_oxide_tpa"] > 0) | (out["dytb_oxide_tpa"] > 0))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rare_earth_lib.models import buildout, capacity
+from rare_earth_lib.models import announced, buildout, capacity
 from rare_earth_lib.models import demand as demand_model
 from rare_earth_lib.models.timeline.calibration import Calibration, calibrate_spread
 from rare_earth_lib.models.timeline.simulate import PRODUCTS, SimulationResult, simulate_trials, simulated_years
@@ -214,7 +214,7 @@ def announced_capacity(params: Params, projects: pd.DataFrame, as_of: Any) -> pd
     years = range(params.start_year, params.horizon_year + 1)
     frames = []
     for product in PRODUCTS:
-        cap = buildout.capacity_by_year(
+        cap = announced.capacity_by_year(
             table,
             years,
             product=product,
@@ -226,7 +226,7 @@ def announced_capacity(params: Params, projects: pd.DataFrame, as_of: Any) -> pd
             completion_probabilities={status: 1.0 for status in buildout.STATUSES},
             undated_lead_years=params.undated_lead_years,
         )
-        total = buildout.total_capacity_by_year(cap)[["year", "capacity_tpa"]]
+        total = announced.total_capacity_by_year(cap)[["year", "capacity_tpa"]]
         total["product"] = product
         frames.append(total)
     out = pd.concat(frames, ignore_index=True)[["year", "product", "capacity_tpa"]]
