@@ -38,12 +38,6 @@ STATUS_ORDER = ["operating", "ramping", "construction", "fid", "feasibility", "p
 STATUS_COLORS = ["#1b2a49", "#3d5a80", "#00798c", "#6aa6a0", "#edae49", "#f3d08a", "#d1495b", "#9e9e9e"]
 
 
-def region_scale(domain: list[str]) -> alt.Scale:
-    """A colour scale for region names that keeps each actor's fixed colour."""
-    range_ = [REGION_COLORS.get(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(domain)]
-    return alt.Scale(domain=domain, range=range_)
-
-
 def status_scale() -> alt.Scale:
     """The colour scale for project status."""
     return alt.Scale(domain=STATUS_ORDER, range=STATUS_COLORS)

@@ -292,6 +292,18 @@ def tornado_still_products(sensitivity: pd.DataFrame) -> list[str]:
     return [str(p) for p in still.index[still]]
 
 
+def _tornado_axis(frame: pd.DataFrame, horizon: int, width: int) -> tuple[list[float], list[int]]:
+    """The tornado's x domain (years, with room for the bar labels beyond the bars' ends) and its ticks (every 5 years)."""
+    first = int(min(frame["p50_plot"].min(), frame["base_plot"].min()))
+    longest = int(frame["setting"].astype(str).str.len().max() or 0)
+    label_px = longest * 4.6 + 6  # 8-px text
+    span = horizon + 1 - first
+    pad = min(max(2.0, span * label_px / max(width - 2 * label_px, 60)), 0.6 * span)  # in years; bars keep most of the width
+    earlier_bars = bool((frame["p50_plot"] < frame["base_plot"]).any())
+    low = first - (pad if earlier_bars else 1.0)
+    return [low, horizon + 1 + pad], list(range(first + (5 - first % 5) % 5, horizon + 2, 5))
+
+
 def tornado(sensitivity: pd.DataFrame, *, horizon: int) -> alt.FacetChart:
     """One-at-a-time sensitivity of the P50 coverage year; each bar labelled with its input setting.
 
@@ -312,16 +324,7 @@ def tornado(sensitivity: pd.DataFrame, *, horizon: int) -> alt.FacetChart:
     )
     panels = frame["product"].nunique()
     width = 440 if panels == 1 else 250
-    first = int(min(frame["p50_plot"].min(), frame["base_plot"].min()))
-    longest = int(frame["setting"].astype(str).str.len().max() or 0)
-    label_px = longest * 4.6 + 6  # 8-px text
-    span = horizon + 1 - first
-    pad = min(
-        max(2.0, span * label_px / max(width - 2 * label_px, 60)), 0.6 * span
-    )  # room for labels, in years (bars keep most of the width)
-    earlier_bars = bool((frame["p50_plot"] < frame["base_plot"]).any())
-    low = first - (pad if earlier_bars else 1.0)
-    ticks = list(range(first + (5 - first % 5) % 5, horizon + 2, 5))
+    domain, ticks = _tornado_axis(frame, horizon, width)
     order = frame.drop_duplicates(["label", "product"]).groupby("label")["swing_years"].sum().sort_values(ascending=False).index.tolist()
     tips = [
         alt.Tooltip("label:N", title="Factor"),
@@ -338,7 +341,7 @@ def tornado(sensitivity: pd.DataFrame, *, horizon: int) -> alt.FacetChart:
             x=alt.X(
                 "base_plot:Q",
                 title=f"P50 coverage (year; {horizon + 1} = not by {horizon})",
-                scale=alt.Scale(domain=[low, horizon + 1 + pad], nice=False, zero=False),
+                scale=alt.Scale(domain=domain, nice=False, zero=False),
                 axis=alt.Axis(format="d", values=ticks),
             ),
             x2="p50_plot:Q",

@@ -251,29 +251,6 @@ def _year_when(year: int, today: dt.date | None) -> str:
     return f"{year} (the year under way)" if status == "under way" else f"{year} (already past)" if status == "past" else str(year)
 
 
-def range_sentence(label: str, rng: Mapping[str, Any], threshold: float, today: dt.date | None = None) -> str:
-    """The coverage year as a range first: "2031-2036, most likely 2032; in 1 trial in 3 not by 2045".
-
-    Args:
-        label: product label ("NdPr oxide").
-        rng: :func:`rare_earth_lib.models.timeline.coverage_range` output.
-        threshold: share of demand (0-1).
-        today: the build date (years under way or past are said to be so).
-    """
-    horizon = rng["horizon_year"]
-    never = rng["share_never"]
-    if rng["low"] is None:
-        return (
-            f"{label}: alliance separation capacity does not cover {threshold:.0%} of estimated alliance demand by {horizon} in any trial."
-        )
-    span = str(rng["low"]) if rng["low"] == rng["high"] else f"{rng['low']}-{rng['high']}"
-    tail = f"in {one_in(never)} not by {horizon}" if never > 0 else f"every trial reaches it by {horizon}"
-    return (
-        f"{label}: alliance separation capacity covers {threshold:.0%} of estimated alliance demand in {span} in 80% of the trials "
-        f"that reach it, most likely in {_year_when(rng['most_likely'], today)}; {tail}."
-    )
-
-
 def probability_sentence(head: Mapping[str, Any], by_year: int, today: dt.date | None, ref: str) -> str:
     """The probability of coverage by ``by_year``, or, for a year already under way or past, why none is given."""
     if today is not None and by_year <= today.year:

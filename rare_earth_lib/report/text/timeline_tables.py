@@ -6,7 +6,6 @@ The notebook shows these; nothing here computes a model result, it only arranges
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -234,11 +233,6 @@ def scenario_method_sentences(params: Any) -> str:
             f"Faster decisions bring first output of FID, feasibility and pre-FID plants forward by {params.decision_speedup_years:g} year(s)."
         )
     return " ".join(parts)
-
-
-def today_text(today: dt.date) -> str:
-    """The build date as the briefing writes it."""
-    return today.isoformat()
 
 
 def methods_values(results: Any, params: Any, tables: dict[str, pd.DataFrame], ref: str) -> dict[str, str]:
