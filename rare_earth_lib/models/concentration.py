@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from rare_earth_lib.data.views import default_rows
-from rare_earth_lib.domain import ALLIANCE, ATTRIBUTIONS, CHAIN_STAGES, CHINA, PRODUCING_STATUSES
+from rare_earth_lib.domain import ALLIANCE, CHAIN_STAGES, CHINA, PRODUCING_STATUSES
+from rare_earth_lib.models.capacity import check_attribution
 
 REST_OF_WORLD = "Rest of world"
 
@@ -46,13 +47,6 @@ def check_stage(stage: str, argument: str = "stage") -> str:
     if stage not in CHAIN_STAGES:
         raise ValueError(f"{argument}: unknown stage {stage!r}; expected one of {', '.join(CHAIN_STAGES)}")
     return stage
-
-
-def check_attribution(attribution: str) -> str:
-    """Return ``attribution`` if it is ``"location"`` or ``"owner"``; else raise ValueError naming it."""
-    if attribution not in ATTRIBUTIONS:
-        raise ValueError(f"attribution: must be 'location' or 'owner', got {attribution!r}")
-    return attribution
 
 
 def _check_shares(shares: pd.Series, argument: str = "shares") -> pd.Series:
@@ -281,6 +275,27 @@ def _producing_by(projects: pd.DataFrame, year: int) -> pd.DataFrame:
     return projects[first.isna() | (first.dt.year <= int(year))]
 
 
+def _host_volumes(projects: pd.DataFrame, stage: str, statuses: Sequence[str], hosts: list[str]) -> pd.DataFrame:
+    """Per plant at ``stage`` in ``hosts`` (by location): its volume in ``capacity_tpa``.
+
+    The volume is the capacity measure of :func:`alliance_capacity_detail`; at separation a plant's observed
+    output replaces it where the projects table has one.
+    """
+    detail = alliance_capacity_detail(projects, "location", statuses, alliance=hosts)
+    detail = detail[detail["stage"] == stage]
+    if stage != "separation":
+        return detail
+    observed = (
+        projects.set_index("project_id")["observed_output_tpa"] if "observed_output_tpa" in projects.columns else pd.Series(dtype=float)
+    )
+    return detail.assign(
+        capacity_tpa=[
+            float(observed.get(pid)) if pd.notna(observed.get(pid)) else cap
+            for pid, cap in zip(detail["project_id"], detail["capacity_tpa"], strict=False)
+        ]
+    )
+
+
 def estimate_missing_shares(
     shares: pd.DataFrame,
     projects: pd.DataFrame,
@@ -329,18 +344,7 @@ def estimate_missing_shares(
     hosts = sorted(set(rows.loc[(rows["stage"] == stage) & rows["status"].isin(list(statuses)), "country"].dropna().astype(str)) - known)
     if not hosts:
         return out
-    detail = alliance_capacity_detail(projects, "location", statuses, alliance=hosts)
-    detail = detail[detail["stage"] == stage]
-    if stage == "separation":
-        observed = (
-            projects.set_index("project_id")["observed_output_tpa"] if "observed_output_tpa" in projects.columns else pd.Series(dtype=float)
-        )
-        detail = detail.assign(
-            capacity_tpa=[
-                float(observed.get(pid)) if pd.notna(observed.get(pid)) else cap
-                for pid, cap in zip(detail["project_id"], detail["capacity_tpa"], strict=False)
-            ]
-        )
+    detail = _host_volumes(projects, stage, statuses, hosts)
     if detail.empty:
         return out
     volume = detail.groupby("country")["capacity_tpa"].sum()
