@@ -26,6 +26,7 @@ Every output row carries ``is_estimate = True`` and a ``method`` text, so a brie
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -188,6 +189,23 @@ def growth_index(years: np.ndarray | Sequence[int], growth_rate: float, long_run
     return np.exp(log_index)
 
 
+def _grown_frame(anchor: Any, years: np.ndarray, product: str, tonnes: np.ndarray, method: str) -> pd.DataFrame:
+    """The rows of :func:`alliance_demand` for one region's anchor grown over ``years``."""
+    return pd.DataFrame(
+        {
+            "year": years,
+            "region": anchor.region,
+            "product": product,
+            "tonnes": tonnes,
+            "anchor_year": anchor.anchor_year,
+            "anchor_tonnes": anchor.anchor_tonnes,
+            "is_estimate": True,
+            "method": method,
+            "source_ids": anchor.source_ids,
+        }
+    )
+
+
 def alliance_demand(
     demand: pd.DataFrame,
     years: Sequence[int],
@@ -222,10 +240,9 @@ def alliance_demand(
     """
     if long_run_growth_rate is None:
         long_run_growth_rate = growth_rate
-    if not growth_rate > -1.0:
-        raise ValueError(f"growth_rate must be > -1; got {growth_rate!r}")
-    if not long_run_growth_rate > -1.0:
-        raise ValueError(f"long_run_growth_rate must be > -1; got {long_run_growth_rate!r}")
+    for name, value in (("growth_rate", growth_rate), ("long_run_growth_rate", long_run_growth_rate)):
+        if not value > -1.0:
+            raise ValueError(f"{name} must be > -1; got {value!r}")
     if not scale > 0:
         raise ValueError(f"scale must be > 0; got {scale!r}")
     years_arr = np.asarray(list(years), dtype="int64")
@@ -236,32 +253,17 @@ def alliance_demand(
         anchors = case_anchors(demand, product, anchor_rule, regions=regions, growth_rate=growth_rate)
     else:
         anchors = demand_anchors(demand, product, regions=regions, anchor_rule=anchor_rule)
+    growth_text = (
+        f"{growth_rate:.1%}/yr"
+        if long_run_growth_rate == growth_rate
+        else f"{growth_rate:.1%}/yr to {break_year}, {long_run_growth_rate:.1%}/yr after"
+    )
     frames = []
     for anchor in anchors.itertuples(index=False):
         base_year = years_arr[0] if pd.isna(anchor.anchor_year) else int(anchor.anchor_year)
         index = growth_index(np.append(years_arr, base_year), growth_rate, long_run_growth_rate, break_year)
-        tonnes = anchor.anchor_tonnes * index[:-1] / index[-1] * scale
-        growth_text = (
-            f"{growth_rate:.1%}/yr"
-            if long_run_growth_rate == growth_rate
-            else f"{growth_rate:.1%}/yr to {break_year}, {long_run_growth_rate:.1%}/yr after"
-        )
         method = f"{anchor.method}; grown at {growth_text} from {base_year}" + (f"; x{scale:g} (sensitivity scale)" if scale != 1.0 else "")
-        frames.append(
-            pd.DataFrame(
-                {
-                    "year": years_arr,
-                    "region": anchor.region,
-                    "product": product,
-                    "tonnes": tonnes,
-                    "anchor_year": anchor.anchor_year,
-                    "anchor_tonnes": anchor.anchor_tonnes,
-                    "is_estimate": True,
-                    "method": method,
-                    "source_ids": anchor.source_ids,
-                }
-            )
-        )
+        frames.append(_grown_frame(anchor, years_arr, product, anchor.anchor_tonnes * index[:-1] / index[-1] * scale, method))
     out = pd.concat(frames, ignore_index=True)
     out["anchor_year"] = out["anchor_year"].astype("Int64")
     for column in ("region", "product", "method", "source_ids"):

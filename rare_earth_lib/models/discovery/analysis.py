@@ -147,6 +147,22 @@ def prim_boxes(
     if base_rate >= threshold - 1e-12:
         return no_box("everywhere")
     x = x.reset_index(drop=True).astype("float64")
+    rows, summary, trajectory, outcome, used = _search(prim, x, y, threshold, lower_threshold, max_boxes, significance)
+    if not summary:
+        return no_box("none")
+    boxes = pd.DataFrame(rows)
+    boxes["input"] = boxes["input"].astype("string")
+    return PrimResult(boxes, pd.DataFrame(summary), trajectory, base_rate, outcome, used)
+
+
+def _search(
+    prim: Any, x: pd.DataFrame, y: np.ndarray, threshold: float, lower_threshold: float, max_boxes: int, significance: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], pd.DataFrame, str, float]:
+    """PRIM's box search for :func:`prim_boxes`.
+
+    Returns the restriction rows, the box summaries, the first box's peeling trajectory, the outcome and the
+    density threshold the boxes were chosen at.
+    """
     rows, summary, trajectory = [], [], pd.DataFrame()
     outcome, used = "box", threshold
     with warnings.catch_warnings():
@@ -156,14 +172,10 @@ def prim_boxes(
             box = finder.find_box()
             if box is None or len(box.peeling_trajectory) < 2:
                 break
-            step = _choose_step(box.peeling_trajectory, threshold)
-            if step is None:
-                if number > 1:
-                    break
-                step = _choose_step(box.peeling_trajectory, lower_threshold)
-                outcome, used = ("lower", lower_threshold) if step is not None else ("densest", lower_threshold)
-                if step is None:
-                    step = int(box.peeling_trajectory["density"].to_numpy().argmax())
+            picked = _select_step(box.peeling_trajectory, number == 1, threshold, lower_threshold)
+            if picked is None:
+                break
+            step, outcome, used = picked
             box.select(step)
             chosen_density = float(box.peeling_trajectory["density"].to_numpy()[step])
             _drop_insignificant(box, significance, floor=used if outcome != "densest" else chosen_density)
@@ -179,11 +191,24 @@ def prim_boxes(
             summary.append({"box": number, **_box_stats(stats), "n_restricted": len(restrictions)})
             if outcome != "box":
                 break
-    if not summary:
-        return no_box("none")
-    boxes = pd.DataFrame(rows)
-    boxes["input"] = boxes["input"].astype("string")
-    return PrimResult(boxes, pd.DataFrame(summary), trajectory, base_rate, outcome, used)
+    return rows, summary, trajectory, outcome, used
+
+
+def _select_step(trajectory: pd.DataFrame, first: bool, threshold: float, lower_threshold: float) -> tuple[int, str, float] | None:
+    """The step of a peeling trajectory to keep, its outcome and the density it was chosen at.
+
+    The best step reaching ``threshold`` (outcome ``"box"``); for the first box only, else the best reaching
+    ``lower_threshold`` (``"lower"``), else the densest (``"densest"``). None: a later box short of ``threshold``.
+    """
+    step = _choose_step(trajectory, threshold)
+    if step is not None:
+        return step, "box", threshold
+    if not first:
+        return None
+    step = _choose_step(trajectory, lower_threshold)
+    if step is not None:
+        return step, "lower", lower_threshold
+    return int(trajectory["density"].to_numpy().argmax()), "densest", lower_threshold
 
 
 def _drop_insignificant(box: Any, significance: float, floor: float) -> None:

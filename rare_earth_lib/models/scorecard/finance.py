@@ -126,6 +126,49 @@ def observed_floor_cost(price_floors: pd.DataFrame | None, floor_words: tuple[st
     }
 
 
+def _floor_instruments(prices: pd.DataFrame, volumes: Mapping[str, float], p: Any) -> list[tuple[str, str, str, str, float, float, str]]:
+    """The price floors costed by :func:`floor_costs`: the two in force and, by scenario, one on the alliance's need.
+
+    Each is ``(instrument, government, payer note, what it covers, volume t, share of the top-up that still
+    flows, source ids)``; the US share is ``p.us_support_factor()`` (less when US money is withdrawn).
+    """
+    us_ids = _floor_ids(prices, ("DoD", "MP"))
+    japan_ids = _floor_ids(prices, ("JARE", "Lynas"))
+    rows = [
+        (
+            "US price floor (DoD–MP Materials)",
+            "United States",
+            "US Department of Defense",
+            "MP Materials' NdPr output (latest run-rate)",
+            volumes["us_floor_t"],
+            p.us_support_factor(),
+            us_ids,
+        ),
+        (
+            "Japan price floor (JARE–Lynas)",
+            "Japan",
+            "JARE (Sojitz and JOGMEC): the split between public and private money is not public",
+            "Lynas's firm NdPr offtake to Japan",
+            volumes["japan_floor_t"],
+            1.0,
+            japan_ids,
+        ),
+    ]
+    if p.price_floor_scope == "alliance_demand":
+        rows.append(
+            (
+                "Floor extended to the alliance's need (scenario assumption)",
+                "not stated",
+                "not stated",
+                "the alliance's NdPr need",
+                volumes["alliance_need_t"],
+                1.0,
+                join_ids([us_ids, japan_ids]),
+            )
+        )
+    return rows
+
+
 def floor_costs(
     prices: pd.DataFrame,
     floor: float,
@@ -160,44 +203,11 @@ def floor_costs(
         price_basis, cost_musd_per_year, observed_musd, observed_period, observed_musd_per_year,
         observed_basis, source_ids.
     """
-    us_ids = _floor_ids(prices, ("DoD", "MP"))
-    japan_ids = _floor_ids(prices, ("JARE", "Lynas"))
     observed = {
         "United States": observed_floor_cost(price_floors, ("DoD", "Department of Defense")),
         "Japan": observed_floor_cost(price_floors, ("JARE",)),
     }
-    rows = [
-        (
-            "US price floor (DoD–MP Materials)",
-            "United States",
-            "US Department of Defense",
-            "MP Materials' NdPr output (latest run-rate)",
-            volumes["us_floor_t"],
-            p.us_support_factor(),
-            us_ids,
-        ),
-        (
-            "Japan price floor (JARE–Lynas)",
-            "Japan",
-            "JARE (Sojitz and JOGMEC): the split between public and private money is not public",
-            "Lynas's firm NdPr offtake to Japan",
-            volumes["japan_floor_t"],
-            1.0,
-            japan_ids,
-        ),
-    ]
-    if p.price_floor_scope == "alliance_demand":
-        rows.append(
-            (
-                "Floor extended to the alliance's need (scenario assumption)",
-                "not stated",
-                "not stated",
-                "the alliance's NdPr need",
-                volumes["alliance_need_t"],
-                1.0,
-                join_ids([us_ids, japan_ids]),
-            )
-        )
+    rows = _floor_instruments(prices, volumes, p)
     none = observed_floor_cost(None, ())
     out = []
     for name, government, payer, covers, volume, factor, ids in rows:

@@ -105,6 +105,40 @@ def _evaluate(params: Any, tables: dict[str, pd.DataFrame], as_of: Any, space: d
     return out
 
 
+def _index_rows(res: Any, space: dict[str, Any], output: str, output_label: str, second_order: bool) -> tuple[list[dict], list[dict]]:
+    """SALib's indices of one output as rows: one per input (S1, ST with confidence half-widths), one per pair (S2)."""
+    names = list(space)
+    rows, pairs = [], []
+    for j, name in enumerate(names):
+        spec = space[name]
+        rows.append(
+            {
+                "output": output,
+                "output_label": output_label,
+                "input": name,
+                "label": spec.label,
+                "low": spec.low,
+                "high": spec.high,
+                "distribution": spec.distribution,
+                "S1": float(res["S1"][j]),
+                "S1_conf": float(res["S1_conf"][j]),
+                "ST": float(res["ST"][j]),
+                "ST_conf": float(res["ST_conf"][j]),
+            }
+        )
+        for m in range(j + 1, len(names) if second_order else 0):
+            pairs.append(
+                {
+                    "output": output,
+                    "input_a": name,
+                    "input_b": names[m],
+                    "S2": float(res["S2"][j, m]),
+                    "S2_conf": float(res["S2_conf"][j, m]),
+                }
+            )
+    return rows, pairs
+
+
 def sobol_indices(
     params: Any,
     tables: dict[str, pd.DataFrame],
@@ -145,38 +179,13 @@ def sobol_indices(
     y = _evaluate(params, tables, as_of, space, x, n_trials)
     seconds = time.perf_counter() - start
     rows, pairs = [], []
-    names = problem["names"]
     for k, (output, label) in enumerate(OUTPUTS.items()):
         with warnings.catch_warnings():  # an output no input moves has zero variance: NaN indices, said in the briefing
             warnings.simplefilter("ignore")
             res = sobol_analyze.analyze(problem, y[:, k], calc_second_order=second_order, print_to_console=False, seed=seed)
-        for j, name in enumerate(names):
-            spec = space[name]
-            rows.append(
-                {
-                    "output": output,
-                    "output_label": label.replace("the year", str(params.probability_by_year)),
-                    "input": name,
-                    "label": spec.label,
-                    "low": spec.low,
-                    "high": spec.high,
-                    "distribution": spec.distribution,
-                    "S1": float(res["S1"][j]),
-                    "S1_conf": float(res["S1_conf"][j]),
-                    "ST": float(res["ST"][j]),
-                    "ST_conf": float(res["ST_conf"][j]),
-                }
-            )
-            for m in range(j + 1, len(names) if second_order else 0):
-                pairs.append(
-                    {
-                        "output": output,
-                        "input_a": name,
-                        "input_b": names[m],
-                        "S2": float(res["S2"][j, m]),
-                        "S2_conf": float(res["S2_conf"][j, m]),
-                    }
-                )
+        first, second = _index_rows(res, space, output, label.replace("the year", str(params.probability_by_year)), second_order)
+        rows += first
+        pairs += second
     indices = pd.DataFrame(rows)
     indices["interaction"] = (indices["ST"] - indices["S1"]).clip(lower=0.0)
     pairs_frame = pd.DataFrame(pairs, columns=["output", "input_a", "input_b", "S2", "S2_conf"])
