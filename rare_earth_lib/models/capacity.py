@@ -180,6 +180,57 @@ def _observed_text(rows: pd.DataFrame) -> pd.Series:
     return label.astype(str) + ": " + period
 
 
+def today_rate(
+    nameplate: np.ndarray,
+    observed: np.ndarray,
+    first_output_year: np.ndarray,
+    *,
+    as_of_year: float,
+    first_year_utilisation: float,
+    years_to_nameplate: float,
+    mature_utilisation: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rule for today's capacity of a producing plant, per plant (arrays aligned).
+
+    Today's capacity is the latest observed output rate where there is one, else nameplate x the ramp-up
+    curve on the as-of date (a plant with no first-output date has long been running). Used by
+    :func:`plant_capacity` and by the timeline's Monte Carlo for the year of the as-of date, so both state
+    the same figure.
+
+    Returns:
+        ``(ramp_today, today)``: output after ramp-up on the as-of date, and today's capacity (NaN where
+        neither an observed rate nor a nameplate is known).
+    """
+    first = np.asarray(first_output_year, dtype=float)
+    since = np.where(np.isnan(first), np.inf, as_of_year - first)
+    utilisation = buildout.ramp_utilisation(since, first_year_utilisation, years_to_nameplate, mature_utilisation)
+    ramp = np.asarray(nameplate, dtype=float) * utilisation
+    observed = np.asarray(observed, dtype=float)
+    return ramp, np.where(np.isnan(observed), ramp, observed)
+
+
+def observed_rates(projects: pd.DataFrame, attribution: str) -> pd.DataFrame:
+    """The alliance's part of each producing plant's latest observed output rate, per separated product.
+
+    Returns:
+        DataFrame with ``project_id``, ``product`` (a key of :data:`PRODUCT_STAGE`) and ``observed_tpa`` (the part
+        counted for the alliance under ``attribution``; plants in China count zero): one row per producing
+        plant listing the product's stage with an observed rate.
+    """
+    rows = _rare_earth(projects)
+    rows = rows[rows["status"].isin(PRODUCING_STATUSES)]
+    share = alliance_share(rows, attribution) if len(rows) else pd.Series(dtype=float)
+    frames = []
+    for product, stage in PRODUCT_STAGE.items():
+        sel = rows[_stages(rows).map(lambda s, stage=stage: stage in s)]
+        observed = _observed_for(sel, product) * share.reindex(sel.index)
+        keep = observed.notna() & (observed > 0)
+        frames.append(
+            pd.DataFrame({"project_id": sel.loc[keep, "project_id"].astype(str), "product": product, "observed_tpa": observed[keep]})
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
 def plant_capacity(
     projects: pd.DataFrame,
     stage: str,
@@ -217,12 +268,17 @@ def plant_capacity(
         buildout.decimal_year(rows["first_output_actual_date"]) if "first_output_actual_date" in rows else np.nan, index=rows.index
     )
     producing = rows["status"].isin(PRODUCING_STATUSES)
-    since = (as_of_year - first).where(first.notna(), np.inf)  # a producing plant with no date has long been running
-    utilisation = pd.Series(
-        buildout.ramp_utilisation(since.to_numpy(), first_year_utilisation, years_to_nameplate, mature_utilisation), index=rows.index
+    ramp, rate = today_rate(
+        nameplate.to_numpy(dtype=float),
+        observed.to_numpy(dtype=float),
+        first.to_numpy(dtype=float),
+        as_of_year=as_of_year,
+        first_year_utilisation=first_year_utilisation,
+        years_to_nameplate=years_to_nameplate,
+        mature_utilisation=mature_utilisation,
     )
-    ramp_today = (nameplate * utilisation).where(producing, 0.0)
-    today = observed.where(observed.notna() & producing, ramp_today).fillna(0.0)
+    ramp_today = pd.Series(ramp, index=rows.index).where(producing, 0.0)
+    today = pd.Series(rate, index=rows.index).where(producing, 0.0).fillna(0.0)
     out = pd.DataFrame(
         {
             "project_id": rows["project_id"].astype(str),
@@ -426,8 +482,10 @@ __all__ = [
     "attribution_table",
     "fill_missing",
     "plant_capacity",
+    "observed_rates",
     "stage_groups_today",
     "today_plants",
+    "today_rate",
     "with_control_channels",
     "today_metrics",
 ]

@@ -14,7 +14,7 @@ from rare_earth_lib.models import buildout
 from rare_earth_lib.models import capacity as capacity_model
 from rare_earth_lib.models.projection.china import ChinaPath, base_year_shares, china_path, observed_outside_china
 from rare_earth_lib.models.timeline.run import TimelineRun
-from rare_earth_lib.models.timeline.simulate import PRODUCTS, simulate_trials
+from rare_earth_lib.models.timeline.simulate import PLANT_COLUMNS, PRODUCTS, simulate_trials
 
 END_YEAR = 2035
 """Last year projected (the latest year with a published China share of refining, IEA GCMO 2025)."""
@@ -71,7 +71,7 @@ class WorldProjection:
 def _masked_capacity(run: TimelineRun, pipeline: pd.DataFrame, keep: np.ndarray, params: Any) -> dict[str, np.ndarray]:
     """The timeline's Monte Carlo on ``pipeline`` with the nameplates of rows outside ``keep`` set to zero."""
     masked = pipeline.copy()
-    for column in PRODUCT_COLUMNS.values():
+    for column in (c for c in PLANT_COLUMNS if c in masked):
         masked[column] = np.where(keep, masked[column].to_numpy(dtype="float64"), 0.0)
     return simulate_trials(masked, run.slip_fit, run.demand, params, run.result.as_of_year).capacity_tpa
 

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from rare_earth_lib.domain import normalise_country
 from rare_earth_lib.models import announced, buildout, capacity
 from rare_earth_lib.models import demand as demand_model
 from rare_earth_lib.models.timeline.calibration import Calibration, calibrate_spread
-from rare_earth_lib.models.timeline.simulate import PRODUCTS, SimulationResult, simulate_trials, simulated_years
+from rare_earth_lib.models.timeline.simulate import OBSERVED_COLUMNS, PRODUCTS, SimulationResult, simulate_trials, simulated_years
 from rare_earth_lib.models.timeline.stats import SlipFit, analog_slips, decimal_as_of, fit_slip_distribution
 from rare_earth_lib.models.timeline.summaries import capacity_percentiles
 
@@ -64,8 +65,51 @@ class TimelineRun:
 
 
 def prepare_pipeline(projects: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Alliance refining pipeline for a scenario: capacities filled (if enabled) and attributed."""
-    return buildout.refining_pipeline(capacity.fill_missing(projects, params), attribution=params.attribution)
+    """Alliance refining pipeline for a scenario: capacities filled (if enabled) and attributed, with each producing
+    plant's latest observed output rate from the capacity model (:data:`OBSERVED_COLUMNS`).
+
+    A producing plant with an observed rate but no nameplate (a pilot line) is not among the refining pipeline's
+    projects; it is added as a row with zero nameplate and ``observed_only`` set, so the simulation counts what it
+    makes today exactly as the capacity model does, and the briefing's project table can leave it out.
+    """
+    filled = capacity.fill_missing(projects, params)
+    pipeline = buildout.refining_pipeline(filled, attribution=params.attribution)
+    observed = capacity.observed_rates(filled, params.attribution)
+    wide = observed.pivot_table(index="project_id", columns="product", values="observed_tpa", aggfunc="sum")
+    missing = sorted(set(wide.index) - set(pipeline["project_id"].astype(str)))
+    pipeline["observed_only"] = False
+    if missing:
+        extra = _observed_only_rows(filled, missing, params)
+        pipeline = pd.concat([pipeline, extra.reindex(columns=pipeline.columns)], ignore_index=True)
+        pipeline["observed_only"] = pipeline["observed_only"].astype(bool)
+    for product, column in OBSERVED_COLUMNS.items():
+        values = wide[product] if product in wide else pd.Series(dtype=float)
+        pipeline[column] = pipeline["project_id"].astype(str).map(values).astype("float64")
+    return pipeline
+
+
+def _observed_only_rows(projects: pd.DataFrame, ids: list[str], params: Params) -> pd.DataFrame:
+    """Pipeline rows for producing plants that have an observed output rate but no nameplate (see :func:`prepare_pipeline`)."""
+    rows = projects[projects["project_id"].astype(str).isin(ids)]
+    member = buildout.alliance_member(rows, params.attribution)
+    return pd.DataFrame(
+        {
+            "project_id": rows["project_id"].astype("string").to_numpy(),
+            "company": rows["company"].astype("string").to_numpy(),
+            "site": rows["site"].astype("string").to_numpy(),
+            "country": rows["country"].map(normalise_country).astype("string").to_numpy(),
+            "owner_country": rows["owner_country"].map(normalise_country).astype("string").to_numpy(),
+            "alliance_country": member.astype("string").to_numpy(),
+            "status": rows["status"].astype("string").to_numpy(),
+            "ndpr_oxide_tpa": 0.0,
+            "dytb_oxide_tpa": 0.0,
+            "actual_first_output_year": buildout.decimal_year(rows["first_output_actual_date"]),
+            "us_backed": False,
+            "capacity_is_estimate": False,
+            "observed_only": True,
+            "source_ids": rows["source_ids"].astype("string").to_numpy(),
+        }
+    )
 
 
 def slip_model(params: Params, analogs: pd.DataFrame, as_of: Any) -> tuple[pd.DataFrame, SlipFit, float, Calibration | None]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from rare_earth_lib.domain import PRE_CONSTRUCTION_STATUSES, PRODUCING_STATUSES, UNDECIDED_STATUSES
+from rare_earth_lib.domain import PRE_CONSTRUCTION_STATUSES, PRODUCING_STATUSES, PRODUCT_COLUMNS, UNDECIDED_STATUSES
 from rare_earth_lib.models import buildout
 from rare_earth_lib.models.timeline.stats import SlipFit, truncated_slip_quantile
 
@@ -178,21 +178,93 @@ def ramp_years(u_ramp: np.ndarray, years_to_nameplate: float, spread: float) -> 
     )
 
 
-def _capacity(
+OBSERVED_COLUMNS: dict[str, str] = {prod: f"{prod}_observed_tpa" for prod in PRODUCTS}
+"""Product -> pipeline column with the alliance's part of a producing plant's latest observed output rate (t/yr;
+NaN or absent = none observed). :func:`rare_earth_lib.models.timeline.run.prepare_pipeline` fills it from the capacity model."""
+
+PLANT_COLUMNS: tuple[str, ...] = (*PRODUCT_COLUMNS.values(), *OBSERVED_COLUMNS.values())
+"""Every per-plant tonnage the simulation reads: setting them all to zero removes a plant from the capacity."""
+
+
+def _slope(ramp: np.ndarray, params: Params) -> np.ndarray:
+    """Utilisation gained per year after the first year of output, per draw of the ramp-up length."""
+    return (params.mature_utilisation - params.first_year_utilisation) / np.maximum(ramp - 1.0, 1e-9)
+
+
+def _future_capacity(
     pipeline: pd.DataFrame, first_masked: np.ndarray, ramp: np.ndarray, params: Params, years: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Capacity (trials, years) per product: nameplate x utilisation at mid-year, summed over plants."""
+    """Capacity (trials, years) per product of plants not yet producing: nameplate x utilisation at mid-year."""
     u1 = params.first_year_utilisation
     mature = params.mature_utilisation
-    slope = (mature - u1) / np.maximum(ramp - 1.0, 1e-9)  # utilisation gained per year after the first year
+    slope = _slope(ramp, params)
     n = first_masked.shape[0]
     capacities = {prod: np.zeros((n, years.size)) for prod in PRODUCTS}
-    nameplates = {prod: pipeline[buildout.PRODUCT_COLUMNS[prod]].to_numpy(dtype="float64") for prod in PRODUCTS}
+    nameplates = {prod: pipeline[PRODUCT_COLUMNS[prod]].to_numpy(dtype="float64") for prod in PRODUCTS}
     for k, year in enumerate(years):
         t = (year + 0.5) - first_masked
         util = np.where(t < 0, 0.0, np.minimum(u1 + slope * np.maximum(t - 1.0, 0.0), mature))
         for prod in PRODUCTS:
             capacities[prod][:, k] = util @ nameplates[prod]
+    return capacities
+
+
+def producing_today(pipeline: pd.DataFrame, params: Params, as_of_year: float) -> dict[str, np.ndarray]:
+    """Product -> today's capacity of each pipeline plant (t/yr, aligned with ``pipeline``), by the capacity model's rule.
+
+    The latest observed output rate where the pipeline has one (:data:`OBSERVED_COLUMNS`), else nameplate x the
+    ramp-up curve on the as-of date (:func:`rare_earth_lib.models.capacity.today_rate`); zero for plants not
+    producing. The simulation starts every producing plant here in the year of the as-of date.
+    """
+    from rare_earth_lib.models import capacity
+
+    _, known = min_slip_years(pipeline, as_of_year, params.undated_lead_years)
+    producing = np.isnan(known)
+    first = pipeline["actual_first_output_year"].to_numpy(dtype="float64")
+    out = {}
+    for prod in PRODUCTS:
+        column = OBSERVED_COLUMNS[prod]
+        observed = pipeline[column].to_numpy(dtype="float64") if column in pipeline else np.full(len(pipeline), np.nan)
+        _, rate = capacity.today_rate(
+            pipeline[PRODUCT_COLUMNS[prod]].to_numpy(dtype="float64"),
+            observed,
+            first,
+            as_of_year=as_of_year,
+            first_year_utilisation=params.first_year_utilisation,
+            years_to_nameplate=params.years_to_nameplate,
+            mature_utilisation=params.mature_utilisation,
+        )
+        out[prod] = np.where(producing, np.nan_to_num(rate, nan=0.0), 0.0)
+    return out
+
+
+def _producing_capacity(
+    pipeline: pd.DataFrame, built: np.ndarray, ramp: np.ndarray, params: Params, years: np.ndarray, as_of_year: float
+) -> dict[str, np.ndarray]:
+    """Capacity (trials, years) per product of plants already producing.
+
+    In the year of the as-of date each plant makes today's capacity (:func:`producing_today`); from the next year
+    its output rises by the ramp-up curve's yearly gain (nameplate x the trial's slope) until it reaches mature
+    output (nameplate x ``mature_utilisation``). A plant already above mature output stays at today's rate.
+    """
+    today = producing_today(pipeline, params, as_of_year)
+    slope = _slope(ramp, params)
+    elapsed = np.maximum(years - np.floor(as_of_year), 0.0)
+    n = built.shape[0]
+    capacities = {}
+    for prod in PRODUCTS:
+        nameplate = pipeline[PRODUCT_COLUMNS[prod]].to_numpy(dtype="float64")
+        rate = today[prod]
+        cols = rate > 0
+        if not cols.any():
+            capacities[prod] = np.zeros((n, years.size))
+            continue
+        ceiling = np.maximum(rate[cols], nameplate[cols] * params.mature_utilisation)
+        gain = nameplate[cols][None, :] * slope[:, cols]
+        on = built[:, cols]
+        capacities[prod] = np.stack(
+            [(np.minimum(ceiling[None, :], rate[cols][None, :] + gain * e) * on).sum(axis=1) for e in elapsed], axis=1
+        )
     return capacities
 
 
@@ -234,7 +306,9 @@ def simulate_trials(pipeline: pd.DataFrame, slip_fit: SlipFit, demand: pd.DataFr
     first[:, producing] = np.where(np.isnan(actual[producing]), as_of_year - 50.0, actual[producing])[None, :]
 
     ramp = ramp_years(u_ramp, params.years_to_nameplate, params.ramp_years_spread)
-    capacities = _capacity(pipeline, np.where(built, first, np.inf), ramp, params, years)
+    future = _future_capacity(pipeline, np.where(built & ~producing[None, :], first, np.inf), ramp, params, years)
+    now = _producing_capacity(pipeline, built & producing[None, :], ramp, params, years, as_of_year)
+    capacities = {prod: future[prod] + now[prod] for prod in PRODUCTS}
     sigma = params.demand_uncertainty_sigma
     demand_factor = np.exp(sigma * z_demand - 0.5 * sigma**2)
     demand_tpa = {prod: _demand_vector(demand, prod, years) for prod in PRODUCTS}

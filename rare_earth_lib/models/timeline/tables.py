@@ -76,6 +76,8 @@ def pipeline_table(run: TimelineRun, today: dt.date | None = None, *, as_of: Any
         Australia + other, US$ million), ``funding_us_musd``, ``source_ids``.
     """
     w = project_windows(run.result)
+    if "observed_only" in w:  # pilot lines with an observed rate but no nameplate: in the capacity, not in the table
+        w = w[~w["observed_only"].astype(bool)]
     funding_cols = ["funding_us_musd", "funding_japan_musd", "funding_australia_musd", "funding_other_musd"]
     capex = [capex_text(v, c) for v, c in zip(w["capex_value"], w["capex_currency"], strict=False)]
     out = pd.DataFrame(
