@@ -1,0 +1,74 @@
+"""The timeline's first simulated year is today's capacity, the same figure the capacity model states."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_timeline import ANALOGS, AS_OF, DEMAND, PROJECTS, small_params
+
+from rare_earth_lib.models import capacity
+from rare_earth_lib.models import timeline as tl
+
+
+def _lamp_only(observed: float) -> pd.DataFrame:
+    lamp = PROJECTS.iloc[[0]].copy()
+    lamp["observed_output_tpa"] = observed
+    lamp["observed_output_product"] = "t_ndpr_oxide"
+    lamp["observed_output_kind"] = "annual_output"
+    lamp["observed_output_period"] = "Calendar 2025 NdPr oxide"
+    return lamp
+
+
+def _ndpr_path(projects: pd.DataFrame, **update) -> np.ndarray:
+    run = tl.run_timeline(small_params(**update), projects=projects, analogs=ANALOGS, demand=DEMAND, as_of=AS_OF)
+    return run.result.capacity_tpa["ndpr_oxide"]
+
+
+def test_a_producing_plant_starts_at_its_observed_rate_and_ramps_to_mature_output():
+    path = _ndpr_path(_lamp_only(6996.0), mature_utilisation=0.85)
+    assert np.all(path[:, 0] == pytest.approx(6996.0))  # the as-of year: what the plant makes today
+    assert np.all(np.diff(path, axis=1) >= -1e-9)  # then never down
+    assert np.all(path[:, -1] == pytest.approx(10500.0 * 0.85))  # and up to mature output
+    assert np.any(path[:, 1] < 10500.0 * 0.85)  # at the ramp-up curve's pace, not in one jump in every trial
+
+
+def test_a_plant_already_above_mature_output_stays_at_its_observed_rate():
+    path = _ndpr_path(_lamp_only(6996.0), mature_utilisation=0.6)
+    assert np.all(path == pytest.approx(6996.0))
+
+
+def test_a_producing_plant_without_an_observed_rate_starts_at_the_capacity_models_ramp_up_figure():
+    projects = _lamp_only(np.nan).assign(first_output_actual_date=pd.to_datetime(["2025-06-01"]))
+    params = small_params()
+    path = _ndpr_path(projects)
+    today = capacity.today_metrics(projects, params, AS_OF)["ndpr_capacity_today_tpa"]
+    assert 0 < today < 10500 * params.mature_utilisation
+    assert np.all(path[:, 0] == pytest.approx(today, abs=0.05))
+
+
+def test_the_simulated_first_year_equals_todays_capacity_in_the_data_package():
+    """The briefings state today's capacity (ndpr/dytb_capacity_today_tpa); the simulation starts there, not from
+    nameplate x the ramp-up curve. Plants not yet producing may add to the first year only from a simulated first
+    output inside it, so no trial is below today's figure and, on the data package, the median is today's figure."""
+    from rare_earth_lib.data import package as dp
+
+    tables = {name: dp.load(name) for name in tl.TABLES}
+    params = small_params(n_trials=300)
+    run = tl.simulate(params, tables, as_of=dp.as_of())
+    assert run.result.years[0] == dp.as_of().year
+    today = capacity.today_metrics(tables["projects"], params, dp.as_of())
+    for product, key in capacity.METRIC_KEYS.items():
+        first_year = run.result.capacity_tpa[product][:, 0]
+        assert first_year.min() >= today[key] - 0.05, product
+        assert round(float(np.median(first_year)), 1) == today[key], product
+
+
+def test_pilot_lines_without_a_nameplate_count_in_the_capacity_but_not_in_the_project_table():
+    from rare_earth_lib.data import package as dp
+
+    tables = {name: dp.load(name) for name in tl.TABLES}
+    run = tl.simulate(small_params(n_trials=100), tables, as_of=dp.as_of())
+    only = run.pipeline[run.pipeline["observed_only"]]
+    assert (only[["ndpr_oxide_tpa", "dytb_oxide_tpa"]].to_numpy() == 0).all()
+    assert not set(only["project_id"]) & set(tl.pipeline_table(run, as_of=dp.as_of())["project_id"])
