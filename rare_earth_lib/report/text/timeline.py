@@ -444,3 +444,51 @@ def demand_sentence(results: Any, params: Any, ref: str) -> str:
         f"case is used here): about {demand['ndpr_oxide', by_year]:,.0f} t of NdPr oxide and {demand['dytb_oxide', by_year]:,.0f} t "
         f"of Dy+Tb oxide in {by_year} ({ref})."
     )
+
+
+def first_year_sentence(results: Any, params: Any) -> str:
+    """What the first simulated year rests on: today's capacity of the plants already producing (observed output where
+    the data have it), stated against the simulated median of that year; then how producing plants move on."""
+    from rare_earth_lib.models.timeline.simulate import OBSERVED_COLUMNS, producing_today
+
+    run, head = results.run, results.headline
+    result = run.result
+    pipe = run.pipeline.reset_index(drop=True)
+    today = producing_today(pipe, result.params, result.as_of_year)
+    producing = sum(today.values()) > 0
+    observed = pipe[[c for c in OBSERVED_COLUMNS.values() if c in pipe]].notna().any(axis=1).to_numpy()
+    pilots = pipe["observed_only"].to_numpy(dtype=bool) if "observed_only" in pipe else np.zeros(len(pipe), dtype=bool)
+    listed, with_rate = int((producing & ~pilots).sum()), int((producing & observed & ~pilots).sum())
+    first = int(result.years[0])
+    medians = {
+        key: float(np.median(result.capacity_tpa[product][:, 0])) for product, key in (("ndpr_oxide", "ndpr"), ("dytb_oxide", "dytb"))
+    }
+    stated = {key: float(head[f"{key}_capacity_today_tpa"]) for key in medians}
+    basis = (
+        f"the latest observed output rate for all {listed}"
+        if with_rate == listed
+        else f"the latest observed output rate for {with_rate} of the {listed}, nameplate times the ramp-up curve on the data date for the others"
+    )
+    if pilots.any() and (producing & pilots).any():
+        n = int((producing & pilots).sum())
+        basis += (
+            f", plus {n} pilot line{'s' if n > 1 else ''} with observed output but no nameplate (counted, not listed in the project table)"
+        )
+    same = all(round(medians[k], 1) == round(stated[k], 1) for k in medians)
+    if same:
+        level = (
+            f"so the simulated median for {first} is today's capacity, {stated['ndpr']:,.0f} t NdPr and {stated['dytb']:,.0f} t Dy+Tb"
+            " oxide a year, the figures of the alliance-feasibility briefing"
+        )
+    else:
+        level = (
+            f"so the simulated median for {first}, {medians['ndpr']:,.0f} t NdPr and {medians['dytb']:,.0f} t Dy+Tb oxide a year,"
+            f" sets today's capacity ({stated['ndpr']:,.0f} t and {stated['dytb']:,.0f} t, the figures of the alliance-feasibility"
+            " briefing) beside plants that first produce within that year in some trials"
+        )
+    return (
+        f"The simulation starts in {first}, the year of the data date, from what the plants already producing make: {basis}; {level}."
+        f" From the next year a producing plant's output rises by the ramp-up curve's yearly gain until it reaches"
+        f" {params.mature_utilisation:.0%} of nameplate, or stays at its observed rate where that is already higher; plants not yet"
+        " producing follow the ramp-up curve from their simulated first output."
+    )
