@@ -245,7 +245,10 @@ def assess(
     years = sorted({today, int(p.gap_year), int(as_of.year)})
     per_region = demand_model.scenario_demand(tables["demand"], years, p)
     cases = demand_model.demand_range(tables["demand"], years, p)
-    shares, chain = supply.chain_shares(tables, p.attribution, today, p.magnet_re_content_share)
+    shares = supply.stage_shares(tables, today, p.magnet_re_content_share)
+    # each attribution's summary once: the scenario's own one is also the chain the briefing shows
+    by_attribution = {a: conc.concentration_summary(shares, projects, a) for a in ATTRIBUTIONS}
+    chain = supply.chain_summary(tables, shares, by_attribution[p.attribution], today)
     plants = capacity_model.today_plants(projects, p, as_of)
     groups = capacity_model.stage_groups_today(projects, p, as_of)
     suff = supply.self_sufficiency(tables, plants, groups, cases, today)
@@ -269,7 +272,7 @@ def assess(
         as_of=as_of,
         shares_by_stage=shares,
         chain=chain,
-        chain_by_attribution={a: conc.concentration_summary(shares, projects, a) for a in ATTRIBUTIONS},
+        chain_by_attribution=by_attribution,
         capacity=capacity.assign(capacity_tpa=capacity["today_tpa"]).reset_index(drop=True),
         capacity_groups=groups,
         self_sufficiency=suff,

@@ -46,14 +46,21 @@ def chain_shares(
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """World shares by stage (location, with capacity-based estimates) and the China/alliance summary.
 
+    :func:`stage_shares` then :func:`chain_summary` on its :func:`concentration.concentration_summary`.
+
+    Returns:
+        (shares_by_stage, summary): as :func:`stage_shares` and :func:`chain_summary` return them.
+    """
+    shares = stage_shares(tables, year, magnet_re_content_share)
+    return shares, chain_summary(tables, shares, conc.concentration_summary(shares, tables["projects"], attribution), year)
+
+
+def stage_shares(tables: Mapping[str, pd.DataFrame], year: int, magnet_re_content_share: float) -> dict[str, pd.DataFrame]:
+    """World shares by stage, by plant location, in :data:`CHAIN_STAGES` order.
+
     Mining comes from USGS mine production (``year`` or the latest earlier year); the other stages from
     ``stage_shares``, with capacity-based estimates for countries with plants but no statistic
     (:func:`concentration.estimate_missing_shares`).
-
-    Returns:
-        (shares_by_stage, summary): summary is :func:`concentration.concentration_summary` plus ``label``,
-        ``includes_estimates`` and ``china_share_derived`` / ``china_share_derived_year`` (China's share from a
-        newer derived check, NaN / NA where none), in :data:`CHAIN_STAGES` order.
     """
     mine = tables["mine_production"]
     mine_year = int(latest(mine[mine["country"] != "World"], year)["year"].max())
@@ -64,7 +71,18 @@ def chain_shares(
         if stage in volumes:
             frame = conc.estimate_missing_shares(frame, tables["projects"], stage, volumes[stage])
         shares[stage] = frame
-    summary = conc.concentration_summary(shares, tables["projects"], attribution)
+    return shares
+
+
+def chain_summary(tables: Mapping[str, pd.DataFrame], shares: Mapping[str, pd.DataFrame], summary: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The China/alliance summary the briefing shows, from ``summary`` (:func:`concentration.concentration_summary`
+    of ``shares`` under one attribution; not modified).
+
+    Returns:
+        ``summary`` plus ``label``, ``includes_estimates`` and ``china_share_derived`` /
+        ``china_share_derived_year`` (China's share from a newer derived check, NaN / NA where none), its source
+        ids joined with those of the shares, in :data:`CHAIN_STAGES` order.
+    """
     order = {s: i for i, s in enumerate(CHAIN_STAGES)}
     summary = summary.sort_values("stage", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
     summary.insert(1, "label", summary["stage"].map(STAGE_LABELS))
@@ -79,7 +97,7 @@ def chain_shares(
     summary["china_share_derived"] = [d[0] for d in derived]
     summary["china_share_derived_year"] = pd.array([d[1] for d in derived], dtype="Int64")
     summary["source_ids"] = [join_ids([ids, d[2]]) for ids, d in zip(summary["source_ids"], derived, strict=True)]
-    return shares, summary
+    return summary
 
 
 def _newer_derived_china_share(stage_shares: pd.DataFrame, stage: str, shown_year: int, year: int) -> tuple[float, int | None, str]:
