@@ -135,6 +135,49 @@ def base_pdfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project / "reports" / "base"
 
 
+def computed_once(tmp_path_factory: pytest.TempPathFactory, name: str, compute):
+    """``compute()``, computed once per test run and shared by every xdist worker (pickled in the run's shared
+    temporary folder under a file lock, so a second worker waits for the first and reads its result)."""
+    import pickle
+
+    from filelock import FileLock
+
+    folder = shared_tmp(tmp_path_factory) / "computed-once"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.pickle"
+    with FileLock(str(folder / f"{name}.lock")):
+        if path.is_file():
+            return pickle.loads(path.read_bytes())
+        value = compute()
+        path.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        return value
+
+
+@pytest.fixture(scope="session")
+def timeline_package_results(tmp_path_factory: pytest.TempPathFactory):
+    """The timeline briefing's results on the data package's three timeline tables, once per test run.
+
+    ``(params, results)``: ``tl.briefing_results`` for ``Params(n_trials=400)`` (the default horizon) on
+    ``projects``, ``build_analogs`` and ``demand`` (without the world-projection tables, so ``results.world`` is
+    None), built on 2026-11-30. Several modules check different parts of the same results; the simulation, both
+    sensitivities and the hindcast are the same for all of them, so they run once (:func:`computed_once`).
+    Tests must only read it.
+    """
+
+    def compute():
+        import datetime as dt
+
+        from rare_earth_lib.data import package as dp
+        from rare_earth_lib.models import timeline as tl
+        from rare_earth_lib.parameters.refining_timeline import Params
+
+        params = Params(n_trials=400)
+        tables = {name: dp.load(name) for name in tl.TABLES}
+        return params, tl.briefing_results(params, tables, as_of=dp.as_of(), today=dt.date(2026, 11, 30))
+
+    return computed_once(tmp_path_factory, "timeline_package_results", compute)
+
+
 def cli_env(project: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RARE_EARTH_")}
     env["PYTHONPATH"] = str(project)  # the kernel and the CLI import the project's copy of the library

@@ -624,16 +624,13 @@ def test_dates_relative_to_a_fixed_build_date(monkeypatch):
     assert not tl.pipeline_table(r, dt.date(2025, 1, 1), as_of="2025-01-01").set_index("project_id").loc["hre_new", "target_passed"]
 
 
-def test_briefing_results_carry_todays_capacity_and_all_three_demand_cases():
-    import datetime as dt
-
+def test_briefing_results_carry_todays_capacity_and_all_three_demand_cases(timeline_package_results):
     from rare_earth_lib.data import package as dp
     from rare_earth_lib.models import capacity
     from rare_earth_lib.models import demand as demand_model
 
     tables = {name: dp.load(name) for name in tl.TABLES}
-    params = small_params(horizon_year=2045)
-    res = tl.briefing_results(params, tables, as_of=dp.as_of(), today=dt.date(2026, 11, 30))
+    params, res = timeline_package_results
     # today's capacity is the one capacity model's figure, under the shared manifest keys
     assert {k: res.headline[k] for k in capacity.METRIC_KEYS.values()} == capacity.today_metrics(tables["projects"], params, dp.as_of())
     cases = res.demand_cases
@@ -696,19 +693,19 @@ def test_top_input_is_none_when_nothing_moves_the_output():
     assert tl.top_input(frame.assign(ST=[0.3, 0.1]), "a")["label"] == "X"
 
 
-def test_briefing_results_carry_the_world_projection_when_its_tables_are_given():
+def test_briefing_results_carry_the_world_projection_when_its_tables_are_given(timeline_package_results):
     import datetime as dt
 
     from rare_earth_lib.data import package as dp
     from rare_earth_lib.models import projection as pj
 
     assert set(pj.TABLES) <= set(tl.BRIEFING_TABLES)  # the briefing loads every table the projection needs
-    params = small_params(n_trials=200)
+    params, without = timeline_package_results  # the same parameters on the timeline's own tables only
     tables = {name: dp.load(name) for name in tl.BRIEFING_TABLES}
     res = tl.briefing_results(params, tables, as_of=dp.as_of(), today=dt.date(2026, 11, 30))
     assert res.world is not None
     expected = pj.projection_metrics(pj.project(res.run, tables, as_of=dp.as_of()), tables["projections"])
     assert {k: res.headline[k] for k in expected} == expected  # the manifest carries the projection's own metrics
     assert 0 < res.headline["china_refining_share_2030_p50"] < 1 and res.headline["iea_china_refining_share_2030"] is not None
-    without = tl.briefing_results(params, {name: tables[name] for name in tl.TABLES}, as_of=dp.as_of(), today=dt.date(2026, 11, 30))
     assert without.world is None and "china_refining_share_2030_p50" not in without.headline
+    assert {k: v for k, v in res.headline.items() if k not in expected} == without.headline  # the rest is unchanged

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from rare_earth_lib.data import package as dp
 from rare_earth_lib.models import capacity
-from rare_earth_lib.models import timeline as tl
-from rare_earth_lib.parameters.refining_timeline import Params
 from rare_earth_lib.report.text import timeline as text
 
 
-@pytest.fixture(scope="module")
-def results():
-    params = Params(n_trials=400)
-    tables = {name: dp.load(name) for name in ("projects", "build_analogs", "demand")}
-    return params, tl.briefing_results(params, tables, as_of=dp.as_of(), today=dt.date(2026, 11, 30))
+@pytest.fixture
+def results(timeline_package_results):
+    """The timeline results on the data package (shared with the model tests, tests/conftest.py)."""
+    return timeline_package_results
 
 
 def test_summary_is_four_to_six_plain_sentences_from_the_numbers(results):
