@@ -51,12 +51,18 @@ def tables():
     return {name: dp.load(name) for name in s.ASSESSMENT_TABLES}
 
 
+@pytest.fixture(scope="module")
+def base(tables):
+    """The default scenario's assessment on the package, once for the tests that only read it."""
+    return _assess(tables)
+
+
 def _assess(tables, **overrides):
     return s.assess(tables, Params(**overrides), dp.as_of(), {"ndpr_oxide": 2030, "dytb_oxide": 2033})
 
 
-def test_us_floor_covers_mp_materials_today_output_on_the_package(tables):
-    result = _assess(tables)
+def test_us_floor_covers_mp_materials_today_output_on_the_package(tables, base):
+    result = base
     mp = capacity.today_plants(tables["projects"], Params(), dp.as_of(), stages=("separation",))
     mp_today = float(mp.loc[mp["project_id"] == "mp_mountain_pass", "today_tpa"].sum())
     floors = result.floors.set_index("government")
@@ -70,8 +76,8 @@ def test_us_floor_covers_mp_materials_today_output_on_the_package(tables):
     assert china.figures["market_usd_per_kg"] == pytest.approx(prices["annual_average"])
 
 
-def test_capex_comes_from_greenfield_plants_and_money_only_counts_for_alliance_separation(tables):
-    result = _assess(tables)
+def test_capex_comes_from_greenfield_plants_and_money_only_counts_for_alliance_separation(tables, base):
+    result = base
     assert not result.capex_intensity["status"].isin(["operating", "ramping"]).any()  # no old brownfield figures
     gap = result.capex_gap.set_index("product")
     assert (gap["usd_per_tpa_low"] <= gap["usd_per_tpa_central"]).all() and (gap["usd_per_tpa_central"] <= gap["usd_per_tpa_high"]).all()
@@ -105,9 +111,9 @@ def test_finance_pillar_scores_low_when_the_gap_is_unfunded(tables):
     assert result.pillars.set_index("pillar").at["market_finance", "band"] == "weak"
 
 
-def test_self_sufficiency_is_like_for_like_on_the_package(tables):
+def test_self_sufficiency_is_like_for_like_on_the_package(base):
     """Magnets: Japanese capacity is not divided by US-only demand; plants in China are shown apart."""
-    suff = _assess(tables).self_sufficiency.set_index("stage")
+    suff = base.self_sufficiency.set_index("stage")
     magnet = suff.loc["magnet"]
     assert magnet["countries"] == "United States"
     assert "Japan" in magnet["left_out"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from statistics import NormalDist
 
@@ -91,6 +92,36 @@ def small_params(**update) -> Params:
 
 def run(**update) -> tl.TimelineRun:
     return tl.run_timeline(small_params(**update), projects=PROJECTS, analogs=ANALOGS, demand=DEMAND, as_of=AS_OF)
+
+
+@functools.cache
+def prepared() -> tl.TimelineRun:
+    """The default small run, whose prepared inputs (pipeline, slip fit, demand) :func:`simulate` reuses."""
+    return run()
+
+
+SIMULATION_ONLY = {
+    "seed",
+    "n_trials",
+    "coverage_threshold",
+    "demand_uncertainty_sigma",
+    "slip_multiplier",
+    "years_to_nameplate",
+    "first_year_utilisation",
+    "mature_utilisation",
+    *(f"completion_prob_{s}" for s in ("construction", "fid", "feasibility", "pre_fid", "stalled", "cancelled")),
+}
+"""Parameters the property tests vary that enter only the Monte Carlo, not its prepared inputs (checked by
+test_the_monte_carlo_alone_equals_the_full_run_for_simulation_parameters)."""
+
+
+def simulate(**update) -> tl.SimulationResult:
+    """The Monte Carlo alone (``simulate_trials``) on the default run's prepared inputs, for parameters in
+    :data:`SIMULATION_ONLY`: the same result as :func:`run`, without preparing the same pipeline, slip fit and
+    demand again for every example of a property test."""
+    assert set(update) <= SIMULATION_ONLY, set(update) - SIMULATION_ONLY
+    base = prepared()
+    return tl.simulate_trials(base.pipeline, base.slip_fit, base.demand, small_params(**update), tl.decimal_as_of(AS_OF))
 
 
 # ------------------------------------------------------------------ normal helpers (scipy)
@@ -247,10 +278,35 @@ def test_empirical_quantile_and_never_reached():
     assert dist["cumulative_share"].iloc[-1] == pytest.approx(1.0)
 
 
+def test_the_monte_carlo_alone_equals_the_full_run_for_simulation_parameters():
+    """The property tests below run the Monte Carlo alone on prepared inputs: for every parameter they vary (each
+    set away from its default here), that is the full run's result, trial by trial."""
+    certain = {f"completion_prob_{s}": 0.97 for s in ("construction", "fid", "feasibility", "pre_fid", "stalled", "cancelled")}
+    varied = {
+        "seed": 11,
+        "n_trials": 150,
+        "coverage_threshold": 0.6,
+        "demand_uncertainty_sigma": 0.5,
+        "slip_multiplier": 1.7,
+        "years_to_nameplate": 5.0,
+        "first_year_utilisation": 0.3,
+        "mature_utilisation": 0.9,
+        **certain,
+    }
+    assert set(varied) == SIMULATION_ONLY
+    assert all(getattr(small_params(), k) != v for k, v in varied.items())
+    full, alone = run(**varied).result, simulate(**varied)
+    np.testing.assert_array_equal(full.first_output_year, alone.first_output_year)
+    for prod in tl.PRODUCTS:
+        np.testing.assert_array_equal(full.coverage_year[prod], alone.coverage_year[prod])
+        np.testing.assert_array_equal(full.capacity_tpa[prod], alone.capacity_tpa[prod])
+        np.testing.assert_array_equal(full.demand_tpa[prod], alone.demand_tpa[prod])
+
+
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), threshold=st.floats(0.05, 1.0), sigma=st.floats(0.0, 0.8))
 def test_percentiles_are_ordered(seed, threshold, sigma):
-    r = run(seed=seed, coverage_threshold=threshold, demand_uncertainty_sigma=sigma).result
+    r = simulate(seed=seed, coverage_threshold=threshold, demand_uncertainty_sigma=sigma)
     for prod in tl.PRODUCTS:
         s = tl.coverage_summary(r, prod)
         years = [2041 if v is None else v for v in (s["p10"], s["p50"], s["p90"])]
@@ -264,7 +320,7 @@ def test_percentiles_are_ordered(seed, threshold, sigma):
 @given(seed=st.integers(0, 10_000), ytn=st.floats(1.0, 8.0), u1=st.floats(0.05, 0.8))
 def test_capacity_never_decreases_when_no_project_fails(seed, ytn, u1):
     certain = {f"completion_prob_{s}": 1.0 for s in ("construction", "fid", "feasibility", "pre_fid", "stalled", "cancelled")}
-    r = run(seed=seed, years_to_nameplate=ytn, first_year_utilisation=u1, mature_utilisation=max(u1, 0.85), **certain).result
+    r = simulate(seed=seed, years_to_nameplate=ytn, first_year_utilisation=u1, mature_utilisation=max(u1, 0.85), **certain)
     for prod in tl.PRODUCTS:
         assert np.all(np.diff(r.capacity_tpa[prod], axis=1) >= -1e-9)
 
@@ -272,7 +328,7 @@ def test_capacity_never_decreases_when_no_project_fails(seed, ytn, u1):
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), m=st.floats(0.2, 2.5), dm=st.floats(0.01, 2.0))
 def test_more_slip_never_gives_an_earlier_p50(seed, m, dm):
-    low, high = run(seed=seed, slip_multiplier=m).result, run(seed=seed, slip_multiplier=m + dm).result
+    low, high = simulate(seed=seed, slip_multiplier=m), simulate(seed=seed, slip_multiplier=m + dm)
     for prod in tl.PRODUCTS:
         p_low = tl.coverage_summary(low, prod)["p50"] or 2041
         p_high = tl.coverage_summary(high, prod)["p50"] or 2041
@@ -505,10 +561,10 @@ def test_announced_capacity_is_at_least_the_simulated_median():
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 2**31))
 def test_same_seed_same_result_property(seed):
-    a, b = run(seed=seed, n_trials=150), run(seed=seed, n_trials=150)
+    a, b = simulate(seed=seed, n_trials=150), simulate(seed=seed, n_trials=150)
     for prod in tl.PRODUCTS:
-        np.testing.assert_array_equal(a.result.coverage_year[prod], b.result.coverage_year[prod])
-        np.testing.assert_array_equal(a.result.first_output_year, b.result.first_output_year)
+        np.testing.assert_array_equal(a.coverage_year[prod], b.coverage_year[prod])
+        np.testing.assert_array_equal(a.first_output_year, b.first_output_year)
 
 
 def test_check_run_passes_and_fails_loudly():
