@@ -22,18 +22,10 @@ import pandas as pd
 
 from rare_earth_lib.data.views import default_rows
 from rare_earth_lib.domain import ALLIANCE, CHAIN_STAGES, CHINA, PRODUCING_STATUSES
-from rare_earth_lib.models.capacity import check_attribution
+from rare_earth_lib.models.capacity import STAGE_MEASURE, check_attribution
 
 REST_OF_WORLD = "Rest of world"
 
-
-STAGE_CAPACITY_BASIS: dict[str, tuple[str, str | None]] = {
-    "separation": ("ndpr_oxide_tpa", None),
-    "heavy_separation": ("dytb_oxide_tpa", None),
-    "metal_alloy": ("capacity_tpa", "t_alloy"),
-    "magnet": ("capacity_tpa", "t_magnet"),
-}
-"""Per stage: which project column measures capacity, and the capacity_basis it must have (None = any)."""
 
 _BLOC_MARKERS = ("+", "top", "world", "rest of", "other", "ex-china", "alliance", "total")
 
@@ -327,7 +319,7 @@ def estimate_missing_shares(
         ValueError: a stage without a capacity measure (e.g. mining); non-positive ``world_volume_t``.
     """
     check_stage(stage)
-    if stage not in STAGE_CAPACITY_BASIS:
+    if stage not in STAGE_MEASURE:
         raise ValueError(f"stage: {stage!r} has no capacity measure in the project table")
     if not float(world_volume_t) > 0:
         raise ValueError(f"world_volume_t: must be > 0, got {world_volume_t!r}")
@@ -503,7 +495,7 @@ def alliance_capacity_detail(
     Separation is measured in separated NdPr oxide (``ndpr_oxide_tpa``; when that is unknown, the
     observed NdPr output ``observed_output_tpa`` is used instead and flagged), heavy separation in
     Dy+Tb oxide (``dytb_oxide_tpa``), metal/alloy and magnets in ``capacity_tpa`` of projects whose
-    ``capacity_basis`` is ``t_alloy`` / ``t_magnet`` (see :data:`STAGE_CAPACITY_BASIS`). Mining is
+    ``capacity_basis`` is ``t_alloy`` / ``t_magnet`` (see :data:`rare_earth_lib.models.capacity.STAGE_MEASURE`). Mining is
     not measured here (use mine production). By owner, a joint venture's capacity is split equally
     among its listed owners (:func:`explode_owners`).
 
@@ -529,7 +521,7 @@ def alliance_capacity_detail(
         column = "country"
     rows = rows[rows["status"].isin(list(statuses)) & rows[column].isin(list(alliance))]
     parts = []
-    for stage, (cap_col, basis) in STAGE_CAPACITY_BASIS.items():
+    for stage, (cap_col, basis, _unit) in STAGE_MEASURE.items():
         sel = rows[rows["stage"] == stage]
         if basis is not None:
             sel = sel[sel["capacity_basis"] == basis]

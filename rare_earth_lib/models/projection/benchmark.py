@@ -6,11 +6,9 @@ import numpy as np
 import pandas as pd
 
 from rare_earth_lib.domain import CHINA
+from rare_earth_lib.models.capacity import PRODUCT_STAGE  # the stage of the projections table each product is compared with
 from rare_earth_lib.models.projection.china import _text
 from rare_earth_lib.models.projection.model import BENCHMARK_YEARS, QUANTILES, WorldProjection
-
-#: Stage of the projections/stage_shares tables each product is compared with.
-PRODUCT_STAGE: dict[str, str] = {"ndpr_oxide": "separation", "dytb_oxide": "heavy_separation"}
 
 IEA_CHINA_2030 = "iea_gcmo2024_sep_china_2030"
 IEA_CHINA_2035 = "iea_gcmo2025_sep_china_2035"

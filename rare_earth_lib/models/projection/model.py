@@ -24,9 +24,8 @@ BENCHMARK_YEARS: tuple[int, ...] = (2030, 2035)
 
 QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 
-GROUP_CHINA = "China"
-GROUP_ALLIANCE = "Alliance"
-GROUP_OTHERS = "Others"
+GROUP_CHINA, GROUP_ALLIANCE, GROUP_OTHERS = capacity_model.GROUP_CHINA, capacity_model.GROUP_ALLIANCE, capacity_model.GROUP_OTHER
+"""For whom a segment counts: the capacity model's groups."""
 
 TABLES: tuple[str, ...] = ("projects", "build_analogs", "demand", "chain_output", "growth_rates", "projections", "stage_shares")
 """Data-package tables the projection and its benchmark read."""
