@@ -38,6 +38,7 @@ from rare_earth_lib.domain import (
     CHINA,
     PRODUCING_STATUSES,
     STAGE_LABELS,
+    STAGE_PRODUCT,
     normalise_country,
     owner_shares,
 )
@@ -59,8 +60,8 @@ STAGE_MEASURE: dict[str, tuple[str, str | None, str]] = {
 """Per stage: the projects-table column holding nameplate, the ``capacity_basis`` it must have (None = any),
 and the unit. Mining is measured by mine production, not here."""
 
-PRODUCT_STAGE: dict[str, str] = {"ndpr_oxide": "separation", "dytb_oxide": "heavy_separation"}
-"""Separated product -> the stage that makes it."""
+PRODUCT_STAGE: dict[str, str] = {product: stage for stage, product in STAGE_PRODUCT.items()}
+"""Separated product -> the stage that makes it (the domain's :data:`~rare_earth_lib.domain.STAGE_PRODUCT`, inverted)."""
 
 METRIC_KEYS: dict[str, str] = {"ndpr_oxide": "ndpr_capacity_today_tpa", "dytb_oxide": "dytb_capacity_today_tpa"}
 """Product -> the manifest metric key under which both briefings record today's alliance capacity."""
