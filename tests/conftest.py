@@ -10,8 +10,14 @@ from pathlib import Path
 
 import nbformat as nbf
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests assert properties, not speed: no per-example deadline (Hypothesis's default of 200 ms fails
+# examples at random on a loaded machine). Speed is measured by the scripts under benchmarks/.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
