@@ -33,6 +33,11 @@ SHARED_RESULTS = "RARE_EARTH_SHARED_RESULTS"
 WARM_KERNELS = "RARE_EARTH_WARM_KERNELS"
 """``0`` turns off pre-started kernels in local builds."""
 
+EVALUATE_IN_KERNEL = "RARE_EARTH_EVALUATE_IN_KERNEL"
+"""``1``: scenario discovery evaluates its futures in the kernel instead of starting a local Dask cluster. A local
+build sets it when its workers already keep every core busy (a cluster's start-up would only add work); a Dask
+scheduler address, when given, still wins. The results do not depend on where the futures run."""
+
 DASK_SCHEDULER = "DASK_SCHEDULER_ADDRESS"
 """Address of a Dask scheduler (``tcp://host:8786``): builds and scenario discovery run there."""
 

@@ -300,6 +300,9 @@ def _run_jobs(layout, options, todo, lib_hash, versions, staging, log, progress)
         local = options.executor == "local" and not options.scheduler
         # Model results several briefings need are computed once per build, in a folder removed with the staging area.
         shared = {env.SHARED_RESULTS: str(staging / "shared")} if local else {}
+        # Workers that already fill the cores: a notebook's own local Dask cluster would only add processes to start.
+        if local and workers >= (os.cpu_count() or 1):
+            shared[env.EVALUATE_IN_KERNEL] = "1"
         validated = {data_package.RARE_EARTH_DATA_VALIDATED: digest} if os.environ.get(data_package.RARE_EARTH_DATA_VALIDATED) else {}
         ctx = JobContext(
             options.cell_timeout,

@@ -166,6 +166,39 @@ def test_results_are_cached_by_content_hash(tables, tmp_path):
         assert d.evaluation_key(small(**change), tables) != first.key, change
 
 
+def test_build_that_fills_the_cores_evaluates_in_the_kernel_unless_a_scheduler_is_named(tables, tmp_path, monkeypatch):
+    """With RARE_EARTH_EVALUATE_IN_KERNEL=1 (a local build whose workers use every core) no local cluster starts and the
+    results equal an in-process run; a scheduler address still sends the work to that scheduler."""
+    import contextlib
+
+    from rare_earth_lib import env
+    from rare_earth_lib.models.discovery import cache
+
+    connected: list[object] = []
+
+    @contextlib.contextmanager
+    def no_cluster(address, n_workers):
+        connected.append(address)
+        raise RuntimeError("a cluster was asked for")
+        yield
+
+    monkeypatch.setattr(cache, "connect", no_cluster)
+    monkeypatch.delenv(d.DASK_SCHEDULER_ENV, raising=False)
+    monkeypatch.setenv(env.EVALUATE_IN_KERNEL, "1")
+    params = small()
+    here = d.cached_evaluation(params, tables, directory=tmp_path / "a")
+    assert not connected and here.scheduler == "this process" and here.n_workers == 1
+    reference = d.cached_evaluation(params, tables, directory=tmp_path / "b", in_process=True)
+    pd.testing.assert_frame_equal(here.results, reference.results)
+    with pytest.raises(RuntimeError, match="cluster was asked for"):
+        d.cached_evaluation(small(dask_scheduler="tcp://h:1"), tables, directory=tmp_path / "c")
+    assert connected == ["tcp://h:1"]
+    monkeypatch.setenv(env.EVALUATE_IN_KERNEL, "0")
+    with pytest.raises(RuntimeError, match="cluster was asked for"):
+        d.cached_evaluation(params, tables, directory=tmp_path / "d")
+    assert connected == ["tcp://h:1", None]
+
+
 def test_scheduler_address_from_parameter_or_environment(monkeypatch):
     monkeypatch.delenv(d.DASK_SCHEDULER_ENV, raising=False)
     assert d.scheduler_address("") is None

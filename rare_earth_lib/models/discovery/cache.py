@@ -93,7 +93,8 @@ def cached_evaluation(
         tables: the data tables (default: loaded from the data package).
         directory: cache folder (default: :func:`cache_dir`).
         client: a Dask client to use; by default one is connected (:func:`connect`) from the ``dask_scheduler``
-            parameter, ``DASK_SCHEDULER_ADDRESS`` or a local cluster of ``dask_workers`` processes.
+            parameter, ``DASK_SCHEDULER_ADDRESS`` or a local cluster of ``dask_workers`` processes; without a scheduler
+            and with ``RARE_EARTH_EVALUATE_IN_KERNEL=1`` (set by a local build that keeps every core busy), in this process.
         in_process: evaluate in this process, without Dask (tests and benchmarks).
 
     Returns:
@@ -114,6 +115,8 @@ def cached_evaluation(
     fixed = fixed_inputs(params)
     start = time.perf_counter()
     address = scheduler_address(params.dask_scheduler)
+    if client is None and address is None and os.environ.get(env.EVALUATE_IN_KERNEL) == "1":
+        in_process = True  # a build whose workers already use every core: no local cluster on top
     with contextlib.ExitStack() as stack:
         if client is None and not in_process:
             client = stack.enter_context(connect(address, params.dask_workers))
