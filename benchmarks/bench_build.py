@@ -97,7 +97,7 @@ def main() -> None:
     print()
     print(f"one job, {first} × base (seconds)            build    naive")
     print(f"  kernel start (until the first cell runs)   {t.get('kernel_start_s', 0):6.2f}")
-    print(f"  first code cell (imports, validation, and  {t.get('imports_s', 0):6.2f}")
+    print(f"  first code cell (imports, validation, and  {t.get('first_cell_s', 0):6.2f}")
     print("    the model run in a thin notebook)")
     print(f"  warm kernel                                {'yes' if t.get('warm_kernel') else 'no':>6}")
     print(f"  all cells                                  {t.get('cells_s', 0):6.2f}")

@@ -406,8 +406,9 @@ def _execute_notebook(
 
 
 def _cell_timings(nb: Any) -> dict[str, float]:
-    """Seconds in the notebook's cells as papermill recorded them: the first code cell after the parameters
-    (imports and parameter validation) as ``imports_s``, all cells as ``cells_s``."""
+    """Seconds in the notebook's cells as papermill recorded them: the first code cell after the parameters as
+    ``first_cell_s`` (imports and parameter validation and, in a thin notebook, the one call that runs the model),
+    all cells as ``cells_s``."""
     durations, first = [], None
     for cell in nb.cells:
         duration = (cell.get("metadata", {}).get("papermill") or {}).get("duration")
@@ -417,7 +418,7 @@ def _cell_timings(nb: Any) -> dict[str, float]:
         durations.append(duration)
         if first is None and not {"parameters", "injected-parameters"} & set(tags):
             first = duration
-    return {"imports_s": round(first or 0.0, 3), "cells_s": round(sum(durations), 3)}
+    return {"first_cell_s": round(first or 0.0, 3), "cells_s": round(sum(durations), 3)}
 
 
 def _cell_label(job: Job, executed: Path, running: dict) -> str:

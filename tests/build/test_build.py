@@ -86,7 +86,8 @@ def test_end_to_end_html_and_pdf(project):
         assert key in m
     assert set(m["inputs"]["tables"]) == {"stage_shares", "sources"}, "the tables the briefing read, for the cache"
     assert m["metrics"]["scenario_seen"] == "base"
-    assert {"execute_s", "html_s", "pdf_s"} <= m["timings"].keys()
+    assert {"kernel_start_s", "first_cell_s", "cells_s", "execute_s", "html_s", "pdf_s"} <= m["timings"].keys()
+    assert m["timings"]["first_cell_s"] <= m["timings"]["cells_s"], "the first code cell is one of the cells"
     assert not list((project / "reports").glob(".tmp/*")), "no leftovers"
 
 
