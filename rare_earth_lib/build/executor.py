@@ -171,8 +171,25 @@ def _worker_init(parent_pid: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+class JobOrder:
+    """Which pending job a free worker starts next; told each outcome as it comes back. This one keeps the given order."""
+
+    def choose(self, pending: list) -> int:
+        """The index in ``pending`` (never empty) of the job to start next."""
+        return 0
+
+    def learn(self, job: Any, outcome: Any) -> None:
+        """``job`` ended with ``outcome`` (its result, or the exception that stopped it)."""
+
+
 class Executor:
-    """Runs jobs somewhere and yields ``(job, result or exception)`` as they finish, in any order."""
+    """Runs jobs somewhere and yields ``(job, result or exception)`` as they finish, in any order.
+
+    ``order`` picks the next job to start where the executor hands out jobs one at a time (local pools); a
+    cluster's scheduler places jobs itself.
+    """
+
+    order: JobOrder = JobOrder()
 
     def prestart(self, fn: Callable[..., Any], *args: Any) -> None:
         """Start the workers now and run ``fn(*args)`` in them (best effort), before :meth:`run` hands out jobs.
@@ -194,12 +211,17 @@ class Executor:
 
 
 class LocalExecutor(Executor):
-    """A pool of ``workers`` local processes (spawned, so nothing of the main process is shared)."""
+    """A pool of ``workers`` local processes (spawned, so nothing of the main process is shared).
+
+    A job starts only when a worker is free, so the order can still use what the jobs already finished tell
+    it (:class:`JobOrder`): no long job need start last while the other workers run out of work.
+    """
 
     def __init__(self, workers: int):
         self.workers = max(1, workers)
         self._pool: cf.ProcessPoolExecutor | None = None
         self._futures: dict[cf.Future, Any] = {}
+        self._pending: list = []
 
     def _start_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
@@ -212,19 +234,39 @@ class LocalExecutor(Executor):
         for _ in range(self.workers):
             pool.submit(fn, *args)
 
-    def run(self, fn: Callable[..., Any], jobs: list, *args: Any) -> Iterator[tuple[Any, Any]]:
-        self._pool = self._start_pool()
-        self._futures = {self._pool.submit(fn, job, *args): job for job in jobs}
-        for future in cf.as_completed(self._futures):
-            if future.cancelled():
-                continue
-            job = self._futures[future]
+    def _submit(self, pool: cf.ProcessPoolExecutor, fn: Callable[..., Any], args: tuple) -> list[tuple[Any, Exception]]:
+        """Start pending jobs on the free workers; a pool that can take no more (a worker died) fails the rest."""
+        while self._pending and len(self._futures) < self.workers:
+            index = self.order.choose(self._pending)
             try:
-                yield job, future.result()
-            except Exception as exc:  # the worker died (killed, out of memory) or the result did not come back
-                yield job, exc
+                future = pool.submit(fn, self._pending[index], *args)
+            except (cf.process.BrokenProcessPool, RuntimeError) as exc:
+                failed, self._pending = self._pending, []
+                return [(other, exc) for other in failed]
+            self._futures[future] = self._pending.pop(index)
+        return []
+
+    def run(self, fn: Callable[..., Any], jobs: list, *args: Any) -> Iterator[tuple[Any, Any]]:
+        pool = self._pool = self._start_pool()
+        self._pending, self._futures = list(jobs), {}
+        yield from self._submit(pool, fn, args)
+        while self._futures:
+            done, _ = cf.wait(self._futures, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                job = self._futures.pop(future)
+                if future.cancelled():
+                    continue
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # the worker died (killed, out of memory) or the result did not come back
+                    outcome = exc
+                self.order.learn(job, outcome)
+                refused = self._submit(pool, fn, args)  # the freed worker starts its next job before this one is published
+                yield job, outcome
+                yield from refused
 
     def cancel_pending(self) -> None:
+        self._pending = []
         for future in self._futures:
             future.cancel()
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from rare_earth_lib import env
-from rare_earth_lib.build.executor import SpareKernel
+from rare_earth_lib.build.executor import JobOrder, SpareKernel
 from rare_earth_lib.build.jobs import (  # noqa: F401 - the build's names, re-exported for the CLI and tests
     Job,
     JobContext,
@@ -269,8 +269,7 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
         for b in briefings
     ]
     todo, cached = plan(jobs, options.force, lib_hash, versions, warn=log)
-    # Longest first (by the last build's time), so no long briefing starts last on an otherwise idle machine.
-    todo.sort(key=lambda job: -float(((job.previous or {}).get("timings") or {}).get("total_s") or 0.0))
+    todo.sort(key=lambda job: -LongestFirst().expected(job))  # the order a cluster gets them in (a local pool re-orders)
     results = [_up_to_date(Result(job, "cached", manifest=job.previous), log, progress) for job in cached]
     if todo:
         results += _run_jobs(layout, options, todo, lib_hash, versions, staging, log, progress)
@@ -315,6 +314,7 @@ def _run_jobs(layout, options, todo, lib_hash, versions, staging, log, progress)
             warm_kernels=local,
         )
         executor = make_executor(options.executor, workers, scheduler=options.scheduler)
+        executor.order = LongestFirst()
         try:
             if ctx.warm_kernels and SpareKernel.enabled():
                 executor.prestart(prewarm, todo[0].notebook.parent, layout.reports, ctx, tuple(options.formats))
@@ -327,6 +327,32 @@ def _run_jobs(layout, options, todo, lib_hash, versions, staging, log, progress)
     finally:
         os.environ.pop(data_package.RARE_EARTH_DATA_VALIDATED, None)
     return results
+
+
+class LongestFirst(JobOrder):
+    """Start the longest job next, so that no long job starts last while the other workers run out of work.
+
+    A job's expected time is its last build's, else the mean of its briefing's jobs finished in this build; a job
+    with neither counts as the longest (in the given order), so a cold build runs one job of each briefing early
+    and learns what each costs.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[str, list[float]] = {}
+
+    def expected(self, job: Job) -> float:
+        previous = float(((job.previous or {}).get("timings") or {}).get("total_s") or 0.0)
+        if previous > 0:
+            return previous
+        seen = self.seen.get(job.briefing)
+        return sum(seen) / len(seen) if seen else float("inf")
+
+    def choose(self, pending: list) -> int:
+        return max(range(len(pending)), key=lambda i: (self.expected(pending[i]), -i))
+
+    def learn(self, job: Job, outcome: Any) -> None:
+        if isinstance(outcome, Staged) and outcome.status == "built":
+            self.seen.setdefault(job.briefing, []).append(outcome.seconds)
 
 
 def _collect(executor, todo, ctx, staging, options, log, progress):
