@@ -298,10 +298,7 @@ def _run_jobs(layout, options, todo, lib_hash, versions, staging, log, progress)
         workers = max(1, min(options.jobs or os.cpu_count() or 1, len(todo)))
         local = options.executor == "local" and not options.scheduler
         # Model results several briefings need are computed once per build, in a folder removed with the staging area.
-        shared = {env.SHARED_RESULTS: str(staging / "shared")} if local else {}
-        # Workers that already fill the cores: a notebook's own local Dask cluster would only add processes to start.
-        if local and workers >= (os.cpu_count() or 1):
-            shared[env.EVALUATE_IN_KERNEL] = "1"
+        shared = {env.SHARED_RESULTS: str(staging / "shared"), **evaluation_env(workers)} if local else {}
         validated = {data_package.RARE_EARTH_DATA_VALIDATED: digest} if os.environ.get(data_package.RARE_EARTH_DATA_VALIDATED) else {}
         ctx = JobContext(
             options.cell_timeout,
@@ -327,6 +324,12 @@ def _run_jobs(layout, options, todo, lib_hash, versions, staging, log, progress)
     finally:
         os.environ.pop(data_package.RARE_EARTH_DATA_VALIDATED, None)
     return results
+
+
+def evaluation_env(workers: int, cores: int | None = None) -> dict[str, str]:
+    """What a local build's kernels are told about their own parallel work: with workers enough to fill the cores, a
+    notebook's local Dask cluster would only add processes to start, so scenario discovery evaluates in its kernel."""
+    return {env.EVALUATE_IN_KERNEL: "1"} if workers >= (cores or os.cpu_count() or 1) else {}
 
 
 class LongestFirst(JobOrder):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rare_earth_lib.build.executor import JobOrder, LocalExecutor
 from rare_earth_lib.build.jobs import Job, Staged
-from rare_earth_lib.build.pipeline import LongestFirst
+from rare_earth_lib.build.pipeline import LongestFirst, evaluation_env
 
 
 def job(briefing: str, scenario: str, last_total_s: float | None = None) -> Job:
@@ -66,3 +66,8 @@ def test_local_pool_starts_jobs_one_at_a_time_in_the_order_chosen():
         executor.close()
     assert results == [("c", "c"), ("b", "b"), ("a", "a")]
     assert executor.order.learned == ["c", "b", "a"]
+
+
+def test_discovery_evaluates_in_the_kernel_only_when_the_workers_fill_the_cores():
+    assert evaluation_env(2, cores=2) == {"RARE_EARTH_EVALUATE_IN_KERNEL": "1"}
+    assert evaluation_env(1, cores=2) == {}, "a build of one job leaves the other core to the notebook's own cluster"
