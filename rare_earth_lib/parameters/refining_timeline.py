@@ -114,10 +114,13 @@ class Params(BriefingParams):
         description="Ramp-up length is triangular between (1 - spread) and (1 + spread) x years_to_nameplate.",
     )
     mature_utilisation: float = Field(
-        0.85,
+        0.62,
         gt=0.0,
         le=1.0,
-        description="Long-run share of nameplate once ramped up (Lynas FY25: 6,558 t NdPr vs 10,500 tpa).",
+        description=(
+            "Long-run share of nameplate once ramped up (Lynas LAMP: 6,558 t NdPr in FY25 against 10,500 t/yr, 62%, derived, S48;"
+            " 6,996 t in calendar 2025, 67%, E8-E11)."
+        ),
     )
 
     # --- Slip to first output ---------------------------------------------------------------------

@@ -72,3 +72,17 @@ def test_pilot_lines_without_a_nameplate_count_in_the_capacity_but_not_in_the_pr
     only = run.pipeline[run.pipeline["observed_only"]]
     assert (only[["ndpr_oxide_tpa", "dytb_oxide_tpa"]].to_numpy() == 0).all()
     assert not set(only["project_id"]) & set(tl.pipeline_table(run, as_of=dp.as_of())["project_id"])
+
+
+def test_the_default_mature_utilisation_is_no_higher_than_any_mature_plant_in_the_data_makes():
+    """The default is a parameter, but one the evidence must bear: no plant outside China past its ramp-up, with a
+    stated nameplate and a whole year's output, runs below it (0.85 did not: LAMP runs at about two thirds)."""
+    from rare_earth_lib.data import package as dp
+    from rare_earth_lib.parameters.refining_timeline import Params
+
+    params = Params()
+    evidence = tl.mature_evidence(dp.load("projects"), params, dp.as_of())
+    assert not evidence.empty
+    assert set(evidence["project_id"]) == {"lynas_lamp"}
+    assert evidence["utilisation"].iloc[0] == pytest.approx(6996 / 10500)
+    assert params.mature_utilisation <= evidence["utilisation"].min()

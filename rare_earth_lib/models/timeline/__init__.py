@@ -88,6 +88,7 @@ from rare_earth_lib.models.timeline.summaries import (
 from rare_earth_lib.models.timeline.tables import (
     analog_table,
     format_decimal_year,
+    mature_evidence,
     pipeline_table,
     short_project_label,
     target_after_data,
@@ -148,6 +149,7 @@ __all__ = [
     "sensitivity",
     "sensitivity_variants",
     "short_project_label",
+    "mature_evidence",
     "simulate",
     "simulate_trials",
     "slip_model",

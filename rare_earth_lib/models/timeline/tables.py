@@ -184,3 +184,48 @@ def _target_end(pipeline: pd.DataFrame) -> np.ndarray:
         return target
     end = pipeline["target_period_end_year"].to_numpy(dtype="float64")
     return np.where(np.isnan(end), target, end)
+
+
+def mature_evidence(projects: pd.DataFrame, params: Any, as_of: Any) -> pd.DataFrame:
+    """The data's evidence on mature utilisation: plants outside China past their ramp-up (first output at least
+    ``years_to_nameplate`` before the data date) with a stated nameplate and a whole year's observed output.
+
+    Returns:
+        DataFrame with ``project_id``, ``project`` (company - site), ``observed_tpa``, ``nameplate_tpa``,
+        ``utilisation`` (observed / nameplate) and ``source_ids``; one row per plant and refining stage.
+    """
+    from rare_earth_lib.domain import CHINA
+    from rare_earth_lib.models import capacity
+
+    as_of_year = decimal_as_of(as_of)
+    kind = projects.set_index("project_id")["observed_output_kind"] if "observed_output_kind" in projects else pd.Series(dtype="string")
+    frames = []
+    for stage in capacity.PRODUCT_STAGE.values():
+        plants = capacity.plant_capacity(
+            projects,
+            stage,
+            as_of_year=as_of_year,
+            first_year_utilisation=params.first_year_utilisation,
+            years_to_nameplate=params.years_to_nameplate,
+            mature_utilisation=params.mature_utilisation,
+        )
+        keep = (
+            (plants["nameplate_basis"] == "stated")
+            & (plants["nameplate_tpa"] > 0)
+            & plants["observed_tpa"].notna()
+            & (plants["project_id"].map(kind).astype("string") == "annual_output").fillna(False).astype(bool)
+            & (as_of_year - plants["first_output_year"] >= params.years_to_nameplate).fillna(False).astype(bool)
+            & (plants["country"] != CHINA)
+        )
+        frames.append(plants[keep])
+    rows = pd.concat(frames, ignore_index=True)
+    return pd.DataFrame(
+        {
+            "project_id": rows["project_id"],
+            "project": [short_project_label(c, s) for c, s in zip(rows["company"], rows["site"], strict=True)],
+            "observed_tpa": rows["observed_tpa"].astype(float),
+            "nameplate_tpa": rows["nameplate_tpa"].astype(float),
+            "utilisation": (rows["observed_tpa"] / rows["nameplate_tpa"]).astype(float),
+            "source_ids": rows["source_ids"],
+        }
+    )

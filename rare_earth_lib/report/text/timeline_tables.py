@@ -290,3 +290,18 @@ def methods_values(results: Any, params: Any, tables: dict[str, pd.DataFrame], r
         "sobol_trial_total": f"{sobol.n_evaluations * sobol.n_trials:,}",
         "sobol_overflow": str(params.horizon_year + 1),
     }
+
+
+def mature_sentence(projects: pd.DataFrame, params: Any, as_of: Any) -> str:
+    """Mature utilisation as the parameter it is, and the evidence on it in the data package (:func:`tl.mature_evidence`)."""
+    evidence = tl.mature_evidence(projects, params, as_of)
+    text = f"Mature output is {params.mature_utilisation:.0%} of nameplate, a parameter (its basis is in the parameter appendix)"
+    if evidence.empty:
+        return text + "; no plant in the data is past its ramp-up with both a stated nameplate and a whole year's output."
+    parts = [
+        f"{row.project} made {row.observed_tpa:,.0f} t in its latest whole year against {row.nameplate_tpa:,.0f} t/yr of nameplate"
+        f" ({row.utilisation:.0%}; {row.source_ids.replace(';', ', ')})"
+        for row in evidence.itertuples()
+    ]
+    which = "the one plant" if len(parts) == 1 else "the plants"
+    return f"{text}; in the data, {which} outside China past the ramp-up with a stated nameplate and a whole year's output: {'; '.join(parts)}."
