@@ -85,13 +85,15 @@ def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def real_build(tmp_path_factory: pytest.TempPathFactory):
-    """Build the real briefings (and the tiny one) for a scenario, as HTML, once per test run.
+    """Build the real briefings (and the tiny one) for scenarios, as HTML, once per test run.
 
     ``real_build("base")`` returns the shared project's ``reports/`` folder once that scenario is built there
-    (``reports/base/<briefing>.{html,ipynb,manifest.json}``, and an index of every scenario built so far). Tests
-    in different modules and on different xdist workers that need the same built briefings share one build
-    (a file lock serialises them); a failed build fails every test that asked for it, with the build's output.
-    Tests must only read what it returns.
+    (``reports/base/<briefing>.{html,ipynb,manifest.json}``, and an index of every scenario built so far; the
+    ``.ipynb`` is the executed notebook). ``real_build(("base", "controls_reimposed"), ("refining_timeline",))``
+    builds only the scenarios and briefings named that are not built yet, in one build (its briefings run in
+    parallel); a later call for more builds the rest. Tests in different modules and on different xdist workers
+    that need the same built briefings share one build (a file lock serialises them); a failed build fails every
+    test that asked for one of its briefings, with the build's output. Tests must only read what it returns.
     """
     from filelock import FileLock
 
@@ -99,20 +101,35 @@ def real_build(tmp_path_factory: pytest.TempPathFactory):
     shared.mkdir(parents=True, exist_ok=True)
     project = shared / "project"
 
-    def build(scenario: str) -> Path:
+    def marker(scenario: str, briefing: str, outcome: str) -> Path:
+        return shared / f"{scenario}.{briefing}.{outcome}"
+
+    def build(scenarios: str | tuple[str, ...], briefings: tuple[str, ...] | None = None) -> Path:
+        scenarios = (scenarios,) if isinstance(scenarios, str) else tuple(scenarios)
         with FileLock(str(shared / "build.lock")):
             if not (project / "notebooks").is_dir():
                 make_project(project)
                 for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
                     shutil.copy(notebook, project / "notebooks" / notebook.name)
-            built, failed = shared / f"{scenario}.built", shared / f"{scenario}.failed"
-            if not built.is_file() and not failed.is_file():
-                result = run_cli(project, "build", "--scenario", scenario, "--format", "html", timeout=1800)
-                (built if result.returncode == 0 else failed).write_text(result.stdout + result.stderr, encoding="utf-8")
-            if failed.is_file():
-                pytest.fail(f"building the real briefings for {scenario} failed:\n{failed.read_text(encoding='utf-8')}")
+            every = tuple(sorted(p.stem for p in (project / "notebooks").glob("*.ipynb")))
+            pairs = [(s, b) for s in scenarios for b in briefings or every]
+            missing = [(s, b) for s, b in pairs if not marker(s, b, "built").is_file() and not marker(s, b, "failed").is_file()]
+            if missing:
+                args = [a for s in sorted({s for s, _ in missing}) for a in ("--scenario", s)]
+                chosen = sorted({b for _, b in missing})
+                if chosen != list(every):
+                    args += [a for b in chosen for a in ("--briefing", b)]
+                result = run_cli(project, "build", *args, "--format", "html", timeout=3600)
+                for s, b in missing:
+                    marker(s, b, "built" if result.returncode == 0 else "failed").write_text(
+                        result.stdout + result.stderr, encoding="utf-8"
+                    )
+            for s, b in pairs:
+                if marker(s, b, "failed").is_file():
+                    pytest.fail(f"building the real briefings for {s} failed:\n{marker(s, b, 'failed').read_text(encoding='utf-8')}")
         return project / "reports"
 
+    build.lock = lambda: FileLock(str(shared / "build.lock"))  # held while a test copies the shared project
     return build
 
 
@@ -184,10 +201,14 @@ def timeline_package_results(tmp_path_factory: pytest.TempPathFactory):
     return computed_once(tmp_path_factory, "timeline_package_results", compute)
 
 
+BUILD_DATE = "2026-11-29"
+"""The build date of every build the tests run (``RARE_EARTH_BUILD_DATE``)."""
+
+
 def cli_env(project: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RARE_EARTH_")}
     env["PYTHONPATH"] = str(project)  # the kernel and the CLI import the project's copy of the library
-    env["RARE_EARTH_BUILD_DATE"] = "2026-11-29"
+    env["RARE_EARTH_BUILD_DATE"] = BUILD_DATE
     return env
 
 

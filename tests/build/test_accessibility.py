@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, make_project, run_cli
+from conftest import ROOT, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -46,14 +46,17 @@ def require_tools() -> None:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """A project with the real briefings (and the tiny one) built as HTML for every scenario."""
+def site(real_build, tmp_path_factory) -> Path:
+    """The real briefings (and the tiny one) of every scenario as HTML, with the comparison pages.
+
+    The briefings come from the session's shared real build (tests/conftest.py ``real_build``); its project is
+    copied, under the build's lock, so that the comparison pages are written into the copy, not the shared folder.
+    """
     require_tools()
-    project = make_project(tmp_path_factory.mktemp("a11y") / "project")
-    for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        shutil.copy(notebook, project / "notebooks" / notebook.name)
-    result = run_cli(project, "build", "--format", "html", timeout=1800)
-    assert result.returncode == 0, result.stdout + result.stderr
+    reports = real_build(tuple(sorted(p.stem for p in (ROOT / "params").glob("*.yaml"))))
+    project = tmp_path_factory.mktemp("a11y") / "project"
+    with real_build.lock():
+        shutil.copytree(reports.parent, project, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
     for scenario in sorted(p.stem for p in (project / "params").glob("*.yaml")):
         if scenario != "base":
             result = run_cli(project, "compare", "base", scenario)

@@ -1,4 +1,5 @@
-"""The alliance-feasibility notebook says what the library computes (two scenarios executed with papermill).
+"""The alliance-feasibility notebook says what the library computes (two scenarios, executed by the session's
+shared real build, tests/conftest.py ``real_build``).
 
 The words and tables themselves are unit-tested on ``report/text`` (tests/report/test_text_feasibility.py);
 here the executed notebook is checked against the library's own run: metrics, key judgments pointing to
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import computed_once
 
 from rare_earth_lib.build import render
 from rare_earth_lib.data import package as dp
@@ -22,7 +24,7 @@ from rare_earth_lib.parameters.alliance_feasibility import Params
 from rare_earth_lib.report.text import feasibility_tables as tables_text
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "notebooks" / "alliance_feasibility.ipynb"
+BRIEFING = "alliance_feasibility"
 SCENARIOS = ("base", "controls_reimposed")
 
 pytestmark = pytest.mark.slow
@@ -34,39 +36,21 @@ def scenario_params(scenario: str, **overrides) -> Params:
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """Lazily executed notebooks, keyed by a label; each is run at most once per test session."""
-    import papermill as pm
+def executed(real_build):
+    """The executed notebook of a scenario from the shared real build (built at most once per test run)."""
 
-    cache: dict[str, nbformat.NotebookNode] = {}
-    folder = tmp_path_factory.mktemp("alliance_briefing")
+    def read(scenario: str) -> nbformat.NotebookNode:
+        return nbformat.read(real_build(SCENARIOS, (BRIEFING,)) / scenario / f"{BRIEFING}.ipynb", as_version=4)
 
-    def run(label: str, params: Params) -> nbformat.NotebookNode:
-        if label not in cache:
-            out = folder / f"{label}.ipynb"
-            pm.execute_notebook(
-                str(NOTEBOOK),
-                str(out),
-                parameters=params.model_dump(),
-                kernel_name="python3",
-                cwd=str(NOTEBOOK.parent),
-                progress_bar=False,
-            )
-            cache[label] = nbformat.read(out, as_version=4)
-        return cache[label]
-
-    return run
+    return read
 
 
 @pytest.fixture(scope="module")
-def library():
-    """The library's own run per scenario (the one call the notebook makes)."""
-    cache: dict[str, scorecard.FeasibilityRun] = {}
+def library(tmp_path_factory):
+    """The library's own run per scenario (the one call the notebook makes), once per test run."""
 
     def run(scenario: str) -> scorecard.FeasibilityRun:
-        if scenario not in cache:
-            cache[scenario] = scorecard.run_feasibility(scenario_params(scenario))
-        return cache[scenario]
+        return computed_once(tmp_path_factory, f"feasibility_run_{scenario}", lambda: scorecard.run_feasibility(scenario_params(scenario)))
 
     return run
 
@@ -102,7 +86,7 @@ def ids_of(*frames) -> set[str]:
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_executed_briefing_matches_the_library(scenario, executed, library):
     params = scenario_params(scenario)
-    nb = executed(scenario, params)
+    nb = executed(scenario)
     assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
     run = library(scenario)
     result, F = run.assessment, run.assessment.figures
@@ -139,7 +123,7 @@ def test_executed_briefing_matches_the_library(scenario, executed, library):
 
 
 def test_reimposed_controls_raise_exposure_in_the_executed_briefing(executed):
-    base = render.notebook_metrics(executed("base", scenario_params("base")))
-    reimposed = render.notebook_metrics(executed("controls_reimposed", scenario_params("controls_reimposed")))
+    base = render.notebook_metrics(executed("base"))
+    reimposed = render.notebook_metrics(executed("controls_reimposed"))
     assert reimposed["licence_exposure_mean"] > base["licence_exposure_mean"]
     assert reimposed["overall_feasibility_index"] < base["overall_feasibility_index"]

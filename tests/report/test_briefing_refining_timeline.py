@@ -1,31 +1,38 @@
 """The refining-timeline briefing runs under every scenario and says what the library computes.
 
-Executes notebooks/refining_timeline.ipynb with papermill once per scenario in params/ (plus the base
-scenario a second time), then checks the executed notebooks: no errors, the recorded headline metrics equal
-the library's numbers for that scenario, the key judgments contain those numbers, the scenarios are ordered
-as they are built to be, and the same seed gives the same numbers.
+Reads the executed notebooks/refining_timeline.ipynb of the session's real build of each scenario in params/
+(tests/conftest.py ``real_build``, shared with the other modules that need built briefings), and executes the
+base scenario a second time with papermill; then checks the executed notebooks: no errors, the recorded
+headline metrics equal the library's numbers for that scenario, the key judgments contain those numbers, the
+scenarios are ordered as they are built to be, and the same seed gives the same numbers in the build and in a
+hand run.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import math
+import os
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import BUILD_DATE, computed_once
 
-from rare_earth_lib import parameters, report
+from rare_earth_lib import parameters
 from rare_earth_lib.build import render
 from rare_earth_lib.data import package as dp
+from rare_earth_lib.env import BUILD_DATE as BUILD_DATE_ENV
 from rare_earth_lib.models import timeline as tl
 from rare_earth_lib.report.text.timeline import share_text
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "notebooks" / "refining_timeline.ipynb"
+BRIEFING = "refining_timeline"
+NOTEBOOK = ROOT / "notebooks" / f"{BRIEFING}.ipynb"
 SCENARIOS = sorted(p.stem for p in (ROOT / "params").glob("*.yaml"))
 RUNS = [*SCENARIOS, "base#2"]
 
@@ -35,39 +42,52 @@ def scenario_params(scenario: str):
 
 
 def execute(scenario: str, out_dir: Path) -> nbformat.NotebookNode:
+    """The notebook run by hand with papermill, on the build date of the tests' builds."""
     import papermill as pm
 
     values = scenario_params(scenario).model_dump(mode="json")
     out = out_dir / f"refining_timeline-{scenario}.ipynb"
-    pm.execute_notebook(
-        str(NOTEBOOK),
-        str(out),
-        parameters=values,
-        kernel_name="python3",
-        cwd=str(NOTEBOOK.parent),
-        progress_bar=False,
-        execution_timeout=300,
-    )
+    previous = os.environ.get(BUILD_DATE_ENV)
+    os.environ[BUILD_DATE_ENV] = BUILD_DATE  # the kernel inherits it: dates read as in the build
+    try:
+        pm.execute_notebook(
+            str(NOTEBOOK),
+            str(out),
+            parameters=values,
+            kernel_name="python3",
+            cwd=str(NOTEBOOK.parent),
+            progress_bar=False,
+            execution_timeout=300,
+        )
+    finally:
+        if previous is None:
+            os.environ.pop(BUILD_DATE_ENV)
+        else:
+            os.environ[BUILD_DATE_ENV] = previous
     return nbformat.read(out, as_version=4)
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
-    out = {}
-    for run in RUNS:
-        folder = tmp_path_factory.mktemp(run.replace("#", "_"))
-        out[run] = execute(run.split("#")[0], folder)
+def executed(real_build, tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
+    """Every scenario's executed notebook from the shared real build, and base run a second time by hand ("base#2")."""
+    reports = real_build(tuple(SCENARIOS), (BRIEFING,))
+    out = {scenario: nbformat.read(reports / scenario / f"{BRIEFING}.ipynb", as_version=4) for scenario in SCENARIOS}
+    out["base#2"] = computed_once(
+        tmp_path_factory, "refining_timeline_base_by_hand", lambda: execute("base", tmp_path_factory.mktemp("base_2"))
+    )
     return out
 
 
 @pytest.fixture(scope="module")
-def library_headlines() -> dict[str, dict]:
-    """The headline figures computed in this process, straight from the library."""
-    tables = {name: dp.load(name) for name in tl.BRIEFING_TABLES}
-    out = {}
-    for scenario in SCENARIOS:
-        out[scenario] = tl.briefing_results(scenario_params(scenario), tables, as_of=dp.as_of(), today=report.build_date()).headline
-    return out
+def library_headlines(tmp_path_factory) -> dict[str, dict]:
+    """The headline figures computed in the test process, straight from the library (once per test run)."""
+
+    def compute() -> dict[str, dict]:
+        tables = {name: dp.load(name) for name in tl.BRIEFING_TABLES}
+        today = dt.date.fromisoformat(BUILD_DATE)
+        return {s: tl.briefing_results(scenario_params(s), tables, as_of=dp.as_of(), today=today).headline for s in SCENARIOS}
+
+    return computed_once(tmp_path_factory, "refining_timeline_library_headlines", compute)
 
 
 def key_judgments_text(nb: nbformat.NotebookNode) -> str:
