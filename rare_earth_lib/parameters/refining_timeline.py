@@ -114,12 +114,14 @@ class Params(BriefingParams):
         description="Ramp-up length is triangular between (1 - spread) and (1 + spread) x years_to_nameplate.",
     )
     mature_utilisation: float = Field(
-        0.62,
+        0.66,
         gt=0.0,
         le=1.0,
         description=(
-            "Long-run share of nameplate once ramped up (Lynas LAMP: 6,558 t NdPr in FY25 against 10,500 t/yr, 62%, derived, S48;"
-            " 6,996 t in calendar 2025, 67%, E8-E11)."
+            "Long-run share of nameplate once ramped up. Evidence: Lynas LAMP, the one plant outside China past its ramp-up"
+            " with a stated nameplate and a whole year's output, made 6,996 t NdPr in calendar 2025 against 10,500 t/yr"
+            " (66.6%, derived, E8-E11; quarterly run-rates 53-79%). Its FY25 figure (6,558 t, 62%, S48) straddles the"
+            " upgrade to 10,500 t/yr, so it is not used."
         ),
     )
 
