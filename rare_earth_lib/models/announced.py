@@ -60,9 +60,9 @@ def capacity_by_year(
     stages: str | Sequence[str] = REFINING_STAGES,
     attribution: Literal["location", "owner"] = "owner",
     as_of_year: float,
-    first_year_utilisation: float = 0.27,
-    years_to_nameplate: float = 4.0,
-    mature_utilisation: float = 0.85,
+    first_year_utilisation: float,
+    years_to_nameplate: float,
+    mature_utilisation: float,
     completion_probabilities: Mapping[str, float] = DEFAULT_COMPLETION_PROBABILITIES,
     undated_lead_years: float = 5.0,
 ) -> pd.DataFrame:

@@ -287,9 +287,9 @@ def _optional_number(frame: pd.DataFrame, column: str) -> pd.Series:
 def estimate_missing_capacity(
     projects: pd.DataFrame,
     *,
-    ndpr_share_of_reo: float = 0.26,
-    dytb_share_of_reo: float = 0.009,
-    mature_utilisation: float = 0.85,
+    ndpr_share_of_reo: float,
+    dytb_share_of_reo: float,
+    mature_utilisation: float,
 ) -> pd.DataFrame:
     """Fill missing separated-oxide capacities with stated estimates, flagging every filled value.
 

@@ -237,9 +237,9 @@ def plant_capacity(
     stage: str,
     *,
     as_of_year: float,
-    first_year_utilisation: float = 0.23,
-    years_to_nameplate: float = 4.0,
-    mature_utilisation: float = 0.85,
+    first_year_utilisation: float,
+    years_to_nameplate: float,
+    mature_utilisation: float,
 ) -> pd.DataFrame:
     """Per plant at ``stage``: nameplate, latest observed output rate, output after ramp-up and today's capacity.
 

@@ -62,6 +62,11 @@ PROJECTS = pd.DataFrame(
 )
 
 
+# Stated inputs of the fill and ramp rules (the briefings take theirs from the parameter models).
+FILL = {"ndpr_share_of_reo": 0.26, "dytb_share_of_reo": 0.009, "mature_utilisation": 0.85}
+RAMP = {"first_year_utilisation": 0.27, "years_to_nameplate": 4.0, "mature_utilisation": 0.85}
+
+
 @pytest.mark.parametrize(
     "attribution, expected",
     [
@@ -173,11 +178,11 @@ def test_estimate_missing_capacity_rules():
     assert by_id["capacity_estimated_by_model"].tolist() == [False, True, False, True, True, False, False, False]
     assert "REO capacity x 0.25" in by_id.loc["eneabba", "capacity_estimate_rule"]
     with pytest.raises(ValueError, match="ndpr_share_of_reo"):
-        buildout.estimate_missing_capacity(PROJECTS, ndpr_share_of_reo=1.5)
+        buildout.estimate_missing_capacity(PROJECTS, **{**FILL, "ndpr_share_of_reo": 1.5})
 
 
 def test_refining_pipeline_keeps_alliance_refining_projects_with_capacity():
-    filled = buildout.estimate_missing_capacity(PROJECTS)
+    filled = buildout.estimate_missing_capacity(PROJECTS, **FILL)
     got = buildout.refining_pipeline(filled, attribution="owner")
     assert set(got["project_id"]) == {"lamp", "eneabba", "nolans", "mp", "seadrift", "jv"}
     row = got.set_index("project_id").loc["eneabba"]
@@ -233,7 +238,7 @@ def test_capacity_by_year_literal_values():
 )
 def test_capacity_by_year_bad_arguments(kwargs, argument):
     with pytest.raises(ValueError, match=argument):
-        announced.capacity_by_year(PROJECTS, [2026], as_of_year=2026.5, **kwargs)
+        announced.capacity_by_year(PROJECTS, [2026], as_of_year=2026.5, **RAMP, **kwargs)
 
 
 @settings(max_examples=30, deadline=None)
@@ -244,7 +249,7 @@ def test_capacity_by_year_bad_arguments(kwargs, argument):
     product=st.sampled_from(["ndpr_oxide", "dytb_oxide"]),
 )
 def test_capacity_never_decreases_when_no_project_fails(u1, ytn, as_of, product):
-    filled = buildout.estimate_missing_capacity(PROJECTS)
+    filled = buildout.estimate_missing_capacity(PROJECTS, **FILL)
     got = announced.capacity_by_year(
         filled,
         range(2020, 2046),

@@ -8,6 +8,7 @@ import pytest
 
 from rare_earth_lib.data import package as dp
 from rare_earth_lib.models import buildout, scorecard
+from rare_earth_lib.models import capacity as capacity_model
 from rare_earth_lib.parameters.alliance_feasibility import Params
 from rare_earth_lib.report.text import feasibility_tables as tables
 from rare_earth_lib.report.text import timeline_tables
@@ -41,7 +42,7 @@ def test_capacity_table_labels_estimated_nameplates_and_assumed_output(run):
 
 def test_pipeline_tables_never_call_a_data_estimate_stated(run):
     data, _ = run
-    projects = buildout.estimate_missing_capacity(data["projects"])
+    projects = capacity_model.fill_missing(data["projects"], Params())
     pipeline = buildout.refining_pipeline(projects).set_index("project_id")
     for project in ("lynas_lamp_hre_circuit", "lynas_malaysia_hre_new"):
         assert pipeline.loc[project, "capacity_basis_label"].startswith("estimate: ")
