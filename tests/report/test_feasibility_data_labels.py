@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
 from rare_earth_lib.data import package as dp
+from rare_earth_lib.domain import STAGE_LABELS
 from rare_earth_lib.models import buildout, scorecard
 from rare_earth_lib.models import capacity as capacity_model
 from rare_earth_lib.parameters.alliance_feasibility import Params
@@ -115,3 +117,18 @@ def test_separation_capacity_basis_states_the_part_with_no_observed_output(run):
     assert "assumed (no observed output: " in basis and "Energy Fuels" in basis and "Shin-Etsu" in basis
     assert "MP Materials" not in basis.split("assumed")[1]  # MP has an observed run-rate
     assert "assumed" not in s.at["heavy_separation", "capacity_basis"]  # Lynas's Dy+Tb is observed
+
+
+def test_demand_year_names_each_countrys_year_when_a_sum_mixes_years(run):
+    """The mining row sums the United States' and Japan's latest demand figures, which are of different years:
+    the cell names each country's year rather than listing two bare years."""
+    data, result = run
+    table = tables.self_sufficiency_table(result).set_index("Stage")
+    for stage, cell in table["Demand year"].items():
+        years = [int(y) for y in re.findall(r"\b(20\d\d)\b", cell)]
+        assert years, (stage, cell)
+        if len(years) > 1:
+            assert all(f"{y} (" in cell for y in years), (stage, cell)
+            assert "United States" in cell and "Japan" in cell, (stage, cell)
+    mining = table.loc[STAGE_LABELS["mining"], "Demand year"]
+    assert re.fullmatch(r"20\d\d \(United States\), 20\d\d \(Japan\)|20\d\d \(Japan\), 20\d\d \(United States\)|20\d\d", mining)

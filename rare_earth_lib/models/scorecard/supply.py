@@ -151,11 +151,20 @@ def _stage_row(stage: str, capacity: pd.Series, demand_by_case: Mapping[str, pd.
             "capacity_tpa": central["capacity_tpa"],
             "left_out": ", ".join(central["left_out"]),
             "left_out_tpa": central["left_out_tpa"],
-            "demand_years": ", ".join(sorted({str(int(y)) for y in demand_by_case["central"]["year"]})),
+            "demand_years": _demand_years(demand_by_case["central"]),
             "source_ids": join_ids([extra_ids, *demand_by_case["central"]["source_ids"].dropna().astype(str)]),
         }
     )
     return row
+
+
+def _demand_years(rows: pd.DataFrame) -> str:
+    """The year of the demand figures compared: one year, or each country's when the latest figures differ
+    (e.g. "2025 (United States), 2024 (Japan)": a sum over countries may mix years, and the cell says so)."""
+    years = rows.groupby("country", sort=False)["year"].max().dropna().astype(int)
+    if years.nunique() <= 1:
+        return ", ".join(str(y) for y in years.unique())
+    return ", ".join(f"{y} ({country})" for country, y in years.sort_values(ascending=False, kind="stable").items())
 
 
 def self_sufficiency(
