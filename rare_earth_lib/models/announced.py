@@ -69,7 +69,7 @@ def capacity_by_year(
     """Alliance capacity by year, project and product if every plant kept its latest public date.
 
     This is the "as announced" build-out (no slips); the Monte Carlo in :mod:`rare_earth_lib.models.timeline`
-    adds the historical slips. Each plant ramps up along :func:`ramp_utilisation`.
+    adds the historical slips. Each plant ramps up along :func:`ramp_utilisation`; a plant already producing starts from today's capacity (:func:`_from_today`).
 
     Args:
         projects: the data package's projects table.
@@ -105,6 +105,8 @@ def capacity_by_year(
     t = (years_arr[:, None] + 0.5) - t0[None, :]
     util = ramp_utilisation(t, first_year_utilisation, years_to_nameplate, mature_utilisation)
     nameplate = pipeline[column].to_numpy()
+    ramp = {"first_year_utilisation": first_year_utilisation, "years_to_nameplate": years_to_nameplate}
+    util = _from_today(projects, pipeline, product, attribution, years_arr, util, as_of_year, ramp, mature_utilisation)
     n_years, n_projects = util.shape
     out = pd.DataFrame(
         {
@@ -122,6 +124,38 @@ def capacity_by_year(
     for column_name in ("project_id", "company", "alliance_country", "status"):
         out[column_name] = out[column_name].astype("string")
     return out
+
+
+def _from_today(
+    projects: pd.DataFrame,
+    pipeline: pd.DataFrame,
+    product: str,
+    attribution: str,
+    years: np.ndarray,
+    util: np.ndarray,
+    as_of_year: float,
+    ramp: Mapping[str, float],
+    mature_utilisation: float,
+) -> np.ndarray:
+    """Utilisation (years x plants) with producing plants on the capacity model's path from today's capacity
+    (:func:`rare_earth_lib.models.capacity.path_from_today`) from the year of the as-of date on, so the
+    as-announced line starts where the briefings' "today" does; earlier years keep the ramp-up curve."""
+    from rare_earth_lib.models import capacity
+
+    producing = pipeline["status"].isin(list(capacity.PRODUCING_STATUSES)).to_numpy()
+    if not producing.any():
+        return util
+    rates = capacity.observed_rates(projects, attribution)
+    rates = rates[rates["product"] == product].groupby("project_id")["observed_tpa"].sum()
+    nameplate = pipeline[PRODUCT_COLUMNS[product]].to_numpy(dtype="float64")
+    observed = pipeline["project_id"].astype(str).map(rates).to_numpy(dtype="float64")
+    first = pipeline["actual_first_output_year"].to_numpy(dtype="float64")
+    _, today = capacity.today_rate(nameplate, observed, first, as_of_year=as_of_year, mature_utilisation=mature_utilisation, **ramp)
+    slope = (mature_utilisation - ramp["first_year_utilisation"]) / max(ramp["years_to_nameplate"] - 1.0, 1e-9)
+    elapsed = np.maximum(years - np.floor(as_of_year), 0.0)[:, None]
+    path = capacity.path_from_today(today[None, :], nameplate[None, :], nameplate[None, :] * slope, elapsed, mature_utilisation)
+    use = producing[None, :] & (years[:, None] >= np.floor(as_of_year)) & ~np.isnan(today)[None, :]
+    return np.where(use, path / nameplate[None, :], util)
 
 
 def total_capacity_by_year(capacity: pd.DataFrame, by: str | None = None) -> pd.DataFrame:

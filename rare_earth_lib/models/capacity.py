@@ -160,12 +160,15 @@ def _observed_for(projects: pd.DataFrame, product: str) -> pd.Series:
             keep &= projects["observed_output_kind"].astype("string") != "campaign"
         return observed.where(keep.fillna(False).astype(bool))
     period = projects.get("observed_output_period", pd.Series("", index=projects.index)).fillna("").astype(str).str.lower()
-    names = period.map(lambda text: any(word in text for word in _OBSERVED_PRODUCT_WORDS[product]))
-    others = period.map(lambda text: any(word in text for p, ws in _OBSERVED_PRODUCT_WORDS.items() if p != product for word in ws))
+    # astype(bool): on an empty selection map keeps the string dtype, and the masks below must stay boolean
+    names = period.map(lambda text: any(word in text for word in _OBSERVED_PRODUCT_WORDS[product])).astype(bool)
+    others = period.map(lambda text: any(word in text for p, ws in _OBSERVED_PRODUCT_WORDS.items() if p != product for word in ws)).astype(
+        bool
+    )
     stages = _stages(projects)
     own_stage = PRODUCT_STAGE[product]
     other_stage = next(s for p, s in PRODUCT_STAGE.items() if p != product)
-    only_stage = stages.map(lambda s: own_stage in s and other_stage not in s)
+    only_stage = stages.map(lambda s: own_stage in s and other_stage not in s).astype(bool)
     keep = names | (~others & only_stage)
     return observed.where(keep.astype(bool))
 
@@ -208,6 +211,20 @@ def today_rate(
     ramp = np.asarray(nameplate, dtype=float) * utilisation
     observed = np.asarray(observed, dtype=float)
     return ramp, np.where(np.isnan(observed), ramp, observed)
+
+
+def path_from_today(
+    today: np.ndarray, nameplate: np.ndarray, gain_per_year: np.ndarray, elapsed_years: np.ndarray, mature_utilisation: float
+) -> np.ndarray:
+    """Output of a producing plant ``elapsed_years`` after the year of the as-of date (arrays broadcast).
+
+    The one rule for how a plant already producing goes on: today's capacity (:func:`today_rate`) in the year of
+    the as-of date, then up by ``gain_per_year`` (nameplate x the ramp-up curve's yearly gain) until it reaches
+    mature output (nameplate x ``mature_utilisation``); a plant already above mature output stays at today's
+    rate. Used by the timeline's Monte Carlo and by the as-announced build-out, so both start from today.
+    """
+    ceiling = np.maximum(today, nameplate * mature_utilisation)
+    return np.minimum(ceiling, today + gain_per_year * elapsed_years)
 
 
 def observed_rates(projects: pd.DataFrame, attribution: str) -> pd.DataFrame:

@@ -214,7 +214,7 @@ def test_capacity_by_year_literal_values():
         undated_lead_years=3.0,
     )
     lamp = got.loc[got["project_id"] == "lamp", "capacity_tpa"].tolist()
-    assert lamp == [10500.0, 10500.0, 10500.0]  # producing since 2012, ramped up
+    assert lamp == [6558.0, 10500.0, 10500.0]  # its observed rate in the as-of year, then up the ramp to mature output
     # Nolans: plan passed, not producing -> first output at the as-of date (2026.9); mid-2027 is its first year
     nolans = got.loc[got["project_id"] == "nolans"].set_index("year")
     assert nolans.loc[2026, "capacity_tpa"] == 0.0
@@ -249,10 +249,12 @@ def test_capacity_by_year_bad_arguments(kwargs, argument):
     product=st.sampled_from(["ndpr_oxide", "dytb_oxide"]),
 )
 def test_capacity_never_decreases_when_no_project_fails(u1, ytn, as_of, product):
+    """From the year of the as-of date on (producing plants start there from today's capacity; earlier years are
+    the ramp-up curve, a different basis), the as-announced build-out never falls."""
     filled = buildout.estimate_missing_capacity(PROJECTS, **FILL)
     got = announced.capacity_by_year(
         filled,
-        range(2020, 2046),
+        range(int(as_of), 2046),
         product=product,
         as_of_year=as_of,
         first_year_utilisation=u1,

@@ -86,3 +86,31 @@ def test_the_default_mature_utilisation_is_no_higher_than_any_mature_plant_in_th
     assert set(evidence["project_id"]) == {"lynas_lamp"}
     assert evidence["utilisation"].iloc[0] == pytest.approx(6996 / 10500)
     assert params.mature_utilisation <= evidence["utilisation"].min()
+
+
+def test_the_as_announced_line_starts_at_todays_capacity_and_keeps_rising_to_mature_output():
+    """The fan charts' as-announced line (no slips) starts producing plants where the briefings' "today" does, not
+    on the ramp-up curve; the only difference in its first year is a pilot line without a nameplate (not in the
+    refining pipeline) and plants whose announced first output falls in that year."""
+    from rare_earth_lib.data import package as dp
+
+    tables = {name: dp.load(name) for name in tl.TABLES}
+    params = small_params()
+    announced = tl.announced_capacity(params, tables["projects"], dp.as_of()).set_index(["product", "year"])["capacity_tpa"]
+    today = capacity.today_metrics(tables["projects"], params, dp.as_of())
+    first = dp.as_of().year
+    assert announced[("ndpr_oxide", first)] >= today["ndpr_capacity_today_tpa"] - 0.05
+    pilot = 0.1  # the Dy+Tb pilot line's observed rate is under a tenth of a tonne
+    assert announced[("dytb_oxide", first)] >= today["dytb_capacity_today_tpa"] - pilot
+    for product in ("ndpr_oxide", "dytb_oxide"):
+        path = announced.loc[product].to_numpy()
+        assert np.all(np.diff(path) >= -1e-9), product  # nothing producing shrinks when nothing slips
+
+
+def test_as_announced_lamp_starts_at_its_observed_rate():
+    lamp = _lamp_only(6996.0)
+    params = small_params(mature_utilisation=0.85)
+    got = tl.announced_capacity(params, lamp, AS_OF).set_index(["product", "year"])["capacity_tpa"]
+    years = sorted(got.loc["ndpr_oxide"].index)
+    assert got[("ndpr_oxide", years[0])] == pytest.approx(6996.0)
+    assert got[("ndpr_oxide", years[-1])] == pytest.approx(10500.0 * 0.85)

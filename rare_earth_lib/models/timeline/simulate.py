@@ -247,6 +247,8 @@ def _producing_capacity(
     its output rises by the ramp-up curve's yearly gain (nameplate x the trial's slope) until it reaches mature
     output (nameplate x ``mature_utilisation``). A plant already above mature output stays at today's rate.
     """
+    from rare_earth_lib.models import capacity
+
     today = producing_today(pipeline, params, as_of_year)
     slope = _slope(ramp, params)
     elapsed = np.maximum(years - np.floor(as_of_year), 0.0)
@@ -259,11 +261,11 @@ def _producing_capacity(
         if not cols.any():
             capacities[prod] = np.zeros((n, years.size))
             continue
-        ceiling = np.maximum(rate[cols], nameplate[cols] * params.mature_utilisation)
         gain = nameplate[cols][None, :] * slope[:, cols]
         on = built[:, cols]
+        start, plate = rate[cols][None, :], nameplate[cols][None, :]
         capacities[prod] = np.stack(
-            [(np.minimum(ceiling[None, :], rate[cols][None, :] + gain * e) * on).sum(axis=1) for e in elapsed], axis=1
+            [(capacity.path_from_today(start, plate, gain, e, params.mature_utilisation) * on).sum(axis=1) for e in elapsed], axis=1
         )
     return capacities
 
