@@ -181,6 +181,10 @@ class JobOrder:
     def learn(self, job: Any, outcome: Any) -> None:
         """``job`` ended with ``outcome`` (its result, or the exception that stopped it)."""
 
+    def starting(self, job: Any, remaining: int) -> Any:
+        """The job as it is handed to a worker, with ``remaining`` jobs still to start after it."""
+        return job
+
 
 class Executor:
     """Runs jobs somewhere and yields ``(job, result or exception)`` as they finish, in any order.
@@ -238,12 +242,14 @@ class LocalExecutor(Executor):
         """Start pending jobs on the free workers; a pool that can take no more (a worker died) fails the rest."""
         while self._pending and len(self._futures) < self.workers:
             index = self.order.choose(self._pending)
+            job = self.order.starting(self._pending[index], len(self._pending) - 1)
             try:
-                future = pool.submit(fn, self._pending[index], *args)
+                future = pool.submit(fn, job, *args)
             except (cf.process.BrokenProcessPool, RuntimeError) as exc:
                 failed, self._pending = self._pending, []
                 return [(other, exc) for other in failed]
-            self._futures[future] = self._pending.pop(index)
+            self._pending.pop(index)
+            self._futures[future] = job
         return []
 
     def run(self, fn: Callable[..., Any], jobs: list, *args: Any) -> Iterator[tuple[Any, Any]]:

@@ -47,6 +47,7 @@ class Job:
     inputs: dict | None = None
     key: str | None = None
     overrides: dict = field(default_factory=dict)  # build --set values (the scenario is then <file>+key=value)
+    warm_next: bool = True  # start the next job's kernel while rendering this one (False: no job is left to start)
 
     @property
     def name(self) -> str:
@@ -302,7 +303,7 @@ def _execute_on_kernel(
     finally:
         if spare is not None:
             SpareKernel.shutdown(spare[0])
-        if ctx.warm_kernels:
+        if ctx.warm_kernels and job.warm_next:
             SpareKernel.start(key, str(job.notebook.parent), kernel_env(ctx), _spare_runtime(job.reports))
     return outcome, trace
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf  # noqa: F401 - tests patch cf.ProcessPoolExecutor to prove no pool starts
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -356,6 +357,11 @@ class LongestFirst(JobOrder):
     def learn(self, job: Job, outcome: Any) -> None:
         if isinstance(outcome, Staged) and outcome.status == "built":
             self.seen.setdefault(job.briefing, []).append(outcome.seconds)
+
+    def starting(self, job: Job, remaining: int) -> Job:
+        """With no job left to start, the worker starts no spare kernel for a next one (it would only take CPU from the
+        last renders)."""
+        return job if remaining else dataclasses.replace(job, warm_next=False)
 
 
 def _collect(executor, todo, ctx, staging, options, log, progress):

@@ -71,3 +71,10 @@ def test_local_pool_starts_jobs_one_at_a_time_in_the_order_chosen():
 def test_discovery_evaluates_in_the_kernel_only_when_the_workers_fill_the_cores():
     assert evaluation_env(2, cores=2) == {"RARE_EARTH_EVALUATE_IN_KERNEL": "1"}
     assert evaluation_env(1, cores=2) == {}, "a build of one job leaves the other core to the notebook's own cluster"
+
+
+def test_the_last_jobs_to_start_start_no_spare_kernel():
+    order = LongestFirst()
+    assert order.starting(job("a", "s1"), remaining=2).warm_next
+    last = order.starting(job("a", "s2"), remaining=0)
+    assert not last.warm_next and (last.briefing, last.scenario) == ("a", "s2")
