@@ -25,7 +25,8 @@ Every output row carries ``is_estimate = True`` and a ``method`` text, so a brie
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -101,6 +102,30 @@ def _candidates(demand: pd.DataFrame, region: str, product: str) -> pd.DataFrame
     return combined
 
 
+def _memo_on_table(fn: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+    """Remember ``fn(demand, product, ...)`` by the demand table's content, not its identity.
+
+    Anchors depend only on the table and the choice of product, regions and rule, but a timeline run asks for
+    them some 200 times (each sensitivity and Sobol variant rebuilds its demand); a content hash (about 2 ms)
+    replaces a recomputation (about 17 ms). Callers get a copy, so no one can change a remembered result.
+    """
+    cache: dict[tuple, pd.DataFrame] = {}
+
+    @functools.wraps(fn)
+    def wrapper(demand: pd.DataFrame, product: str, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        content = int(pd.util.hash_pandas_object(demand, index=True).sum()) if len(demand) else 0
+        options = tuple(sorted((k, tuple(v) if isinstance(v, list | tuple | pd.Index) else v) for k, v in kwargs.items()))
+        key = (content, tuple(demand.columns), tuple(map(str, demand.dtypes)), product, args, options)
+        if key not in cache:
+            if len(cache) >= 1024:
+                cache.clear()
+            cache[key] = fn(demand, product, *args, **kwargs)
+        return cache[key].copy()
+
+    return wrapper
+
+
+@_memo_on_table
 def demand_anchors(
     demand: pd.DataFrame,
     product: str,
@@ -403,6 +428,7 @@ CASE_COLUMN = "demand_case"
 _CASE_RULE: dict[str, str] = {"low": "lowest", "high": "highest"}
 
 
+@_memo_on_table
 def case_anchors(
     demand: pd.DataFrame, product: str, case: str, *, regions: Sequence[str] = ALLIANCE_REGIONS, growth_rate: float = 0.05
 ) -> pd.DataFrame:

@@ -241,3 +241,19 @@ def test_stage_demand_leaves_regions_without_a_figure_out():
     )
     rows = dm.stage_demand_by_region(magnets, "magnet", 2026)
     assert list(rows["country"]) == ["United States"]
+
+
+def test_remembered_anchors_follow_the_tables_content_and_cannot_be_changed_by_callers():
+    """Anchors are remembered by the demand table's content: a copy gives the same answer, a changed figure (even
+    changed in place) a new one, and changing a returned frame never reaches the next caller."""
+    table = DEMAND.copy()
+    first = dm.demand_anchors(table, "ndpr_oxide", anchor_rule="highest")
+    pd.testing.assert_frame_equal(first, dm.demand_anchors.__wrapped__(table, "ndpr_oxide", anchor_rule="highest"))
+    first.loc[:, "anchor_tonnes"] = -1.0
+    again = dm.demand_anchors(table.copy(), "ndpr_oxide", anchor_rule="highest").set_index("region")
+    assert again.loc["united_states", "anchor_tonnes"] == 13300.0
+    table.loc[(table["tonnes"] == 13300.0), "tonnes"] = 14000.0  # in place
+    changed = dm.demand_anchors(table, "ndpr_oxide", anchor_rule="highest").set_index("region")
+    assert changed.loc["united_states", "anchor_tonnes"] == 14000.0
+    for case in dm.DEMAND_CASES:
+        pd.testing.assert_frame_equal(dm.case_anchors(DEMAND, "dytb_oxide", case), dm.case_anchors.__wrapped__(DEMAND, "dytb_oxide", case))
