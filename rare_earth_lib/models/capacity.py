@@ -411,7 +411,11 @@ def stage_groups_today(projects: pd.DataFrame, params: Any, as_of: Any) -> pd.Da
         (zero when no plant counts), plus China/others rows where the project table has such plants.
         Only the ``GROUP_ALLIANCE`` rows count towards self-sufficiency.
     """
-    plants = today_plants(projects, params, as_of)
+    return groups_of(today_plants(projects, params, as_of))
+
+
+def groups_of(plants: pd.DataFrame) -> pd.DataFrame:
+    """:func:`stage_groups_today` from rows of :func:`today_plants` already computed (every stage)."""
     plants = plants[plants["today_tpa"] > 0]
     frames = []
     for stage in STAGE_MEASURE:
@@ -457,8 +461,12 @@ def today_metrics(projects: pd.DataFrame, params: Any, as_of: Any) -> dict[str, 
     (else output after ramp-up on the as-of date), counted for the alliance under the scenario's attribution,
     plants in China excluded.
     """
-    detail = today_plants(projects, params, as_of, stages=tuple(PRODUCT_STAGE.values()))
-    alliance = detail[detail["group"] == GROUP_ALLIANCE]
+    return metrics_of(today_plants(projects, params, as_of, stages=tuple(PRODUCT_STAGE.values())))
+
+
+def metrics_of(plants: pd.DataFrame) -> dict[str, float]:
+    """:func:`today_metrics` from rows of :func:`today_plants` already computed (the refining stages at least)."""
+    alliance = plants[plants["group"] == GROUP_ALLIANCE]
     return {METRIC_KEYS[p]: round(float(alliance.loc[alliance["product"] == p, "today_tpa"].sum()), 1) for p in METRIC_KEYS}
 
 
@@ -501,6 +509,8 @@ __all__ = [
     "fill_missing",
     "plant_capacity",
     "observed_rates",
+    "groups_of",
+    "metrics_of",
     "stage_groups_today",
     "today_plants",
     "today_rate",

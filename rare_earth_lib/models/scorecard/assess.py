@@ -250,7 +250,7 @@ def assess(
     by_attribution = {a: conc.concentration_summary(shares, projects, a) for a in ATTRIBUTIONS}
     chain = supply.chain_summary(tables, shares, by_attribution[p.attribution], today)
     plants = capacity_model.today_plants(projects, p, as_of)
-    groups = capacity_model.stage_groups_today(projects, p, as_of)
+    groups = capacity_model.groups_of(plants)
     suff = supply.self_sufficiency(tables, plants, groups, cases, today)
     ex = _exposure(tables, p, as_of, per_region, chain)
     money = _money(tables, p, as_of, per_region, plants, projects)
@@ -263,7 +263,7 @@ def assess(
     parts.update({"money": money, "capex_gap": capex_gap, "funds": funds, "framework": (fw_counted, fw_committed, fw_us, fw_ids)})
     card, figures = _score(parts, coverage_years)
     figures.update(_figures(parts, suff, plants, coverage_years, coverage_by_case))
-    figures.update(capacity_model.today_metrics(projects, p, as_of))
+    figures.update(capacity_model.metrics_of(plants))
     figures.update(summarise_scorecard(card))
     pillars = pillar_scores(card)
     capacity = plants[(plants["group"] == capacity_model.GROUP_ALLIANCE) & (plants["today_tpa"] > 0)]
