@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 reports: $(STAMP)
 	$(BIN)/rare-earth-report build $(ARGS)
 
-# The whole suite, spread over the cores (pytest-xdist; tests that share built reports run on one worker, by group);
-# notebook and browser tests included.
+# The whole suite, spread over the cores (pytest-xdist). Tests that share built reports get them from session fixtures
+# that build once per run behind a file lock (tests/conftest.py), on whichever worker asks first: --dist loadgroup's
+# grouping is only a hint (pytest-xdist 3.8 under pytest 9.2 does not group). Notebook and browser tests included.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --dist loadgroup $(ARGS)
 

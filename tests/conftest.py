@@ -137,8 +137,8 @@ def real_build(tmp_path_factory: pytest.TempPathFactory):
 def base_pdfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny briefing and every real briefing built as PDF for the base scenario, once per test run: their folder.
 
-    Read by the PDF tests (tests/build/test_pdf.py, test_visual.py, grouped on one xdist worker by
-    ``xdist_group("base_pdfs")``); like ``real_build``, a file lock makes any other worker wait for the one build.
+    Read by the PDF tests (tests/build/test_pdf.py, test_visual.py, marked ``xdist_group("base_pdfs")``, a grouping
+    pytest-xdist may not honour); like ``real_build``, a file lock makes any other worker wait for the one build.
     """
     from filelock import FileLock
 
