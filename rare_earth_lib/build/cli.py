@@ -109,7 +109,10 @@ def parser() -> argparse.ArgumentParser:
     np_.add_argument("--from", dest="source", default="base", metavar="SCENARIO", help="the scenario to start from (default: base)")
     np_.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="a changed value (repeatable)")
     np_.add_argument("--title", help="the new scenario's title (default: the source's title and the changes)")
-    sub.add_parser("validate", help="check every params file against every briefing's model, and the data package; runs nothing")
+    sub.add_parser(
+        "validate",
+        help="check every params file against every briefing's model, the notebooks' prose (numbers only through {eval}) and the data package; runs nothing",
+    )
     return p
 
 
@@ -313,6 +316,7 @@ def _validate(layout: b.Layout) -> int:
     scenarios, briefings = b.select(layout, None, None)
     b.validate_all(layout, scenarios, briefings)
     b.check_notebooks(layout, briefings)
+    _check_prose(layout, briefings)
     from rare_earth_lib.data import package as data_package
 
     try:
@@ -321,6 +325,21 @@ def _validate(layout: b.Layout) -> int:
         raise b.BuildInputError(f"data package: {exc}") from None
     print(f"ok: {len(scenarios)} scenario files valid for {len(briefings)} briefings; {len(tables)} data tables valid")
     return b.EXIT_OK
+
+
+def _check_prose(layout: b.Layout, briefings: list[str]) -> None:
+    """The prose rule (:func:`rare_earth_lib.report.inline.prose_problems`): numbers reach markdown only through
+    {eval} expressions on names a code cell defines; every break is one line naming notebook and cell (exit 2)."""
+    import json
+
+    from rare_earth_lib.report import inline
+
+    problems = []
+    for name in briefings:
+        cells = json.loads(layout.briefings()[name].read_text(encoding="utf-8"))["cells"]
+        problems += inline.prose_problems(cells, f"notebooks/{name}.ipynb")
+    if problems:
+        raise b.BuildInputError("\n".join(problems))
 
 
 def _build(layout: b.Layout, args: argparse.Namespace) -> int:

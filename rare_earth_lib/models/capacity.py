@@ -402,8 +402,9 @@ def today_plants(projects: pd.DataFrame, params: Any, as_of: Any, stages: Sequen
     return pd.concat(frames, ignore_index=True)
 
 
-def stage_groups_today(projects: pd.DataFrame, params: Any, as_of: Any) -> pd.DataFrame:
-    """Today's capacity per stage and group (alliance, alliance-owned in China, China, others).
+def groups_of(plants: pd.DataFrame) -> pd.DataFrame:
+    """Today's capacity per stage and group (alliance, alliance-owned in China, China, others), from
+    :func:`today_plants` rows for every stage.
 
     Returns:
         DataFrame with ``stage``, ``label``, ``group``, ``capacity_tpa``, ``n_projects``, ``project_ids``,
@@ -411,11 +412,6 @@ def stage_groups_today(projects: pd.DataFrame, params: Any, as_of: Any) -> pd.Da
         (zero when no plant counts), plus China/others rows where the project table has such plants.
         Only the ``GROUP_ALLIANCE`` rows count towards self-sufficiency.
     """
-    return groups_of(today_plants(projects, params, as_of))
-
-
-def groups_of(plants: pd.DataFrame) -> pd.DataFrame:
-    """:func:`stage_groups_today` from rows of :func:`today_plants` already computed (every stage)."""
     plants = plants[plants["today_tpa"] > 0]
     frames = []
     for stage in STAGE_MEASURE:
@@ -511,7 +507,6 @@ __all__ = [
     "observed_rates",
     "groups_of",
     "metrics_of",
-    "stage_groups_today",
     "today_plants",
     "today_rate",
     "with_control_channels",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -165,3 +166,18 @@ def test_keep_going_is_the_default_and_fail_fast_turns_it_off():
     assert p.parse_args(["build", "--fail-fast"]).fail_fast is True
     with pytest.raises(SystemExit):
         p.parse_args(["build", "--keep-going", "--fail-fast"])
+
+
+def test_validate_names_a_number_typed_into_a_notebooks_prose(tmp_path, capsys):
+    """`validate` applies the prose rule: a number typed into markdown is one line naming notebook and cell, exit 2."""
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    shutil.copytree(ROOT / "params", tmp_path / "params")
+    path = tmp_path / "notebooks" / "refining_timeline.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    where = next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown")
+    nb["cells"][where]["source"] = "Capacity reaches 12,345 t by 2031."
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    code = cli.main(["--root", str(tmp_path), "validate"])
+    err = capsys.readouterr().err
+    assert code == build.EXIT_BAD_INPUT
+    assert f"notebooks/refining_timeline.ipynb, markdown cell {where + 1}: number typed into prose" in err

@@ -113,7 +113,7 @@ def test_china_located_jv_is_excluded_from_today_capacity_and_shown_on_its_own_r
     metrics = capacity.today_metrics(projects, _params("owner"), dt.date(2026, 5, 27))
     # alliance separation today: aus_sep's observed 600 + mal_sep's mature 2000 x 0.8; never the 4,000 t JV in China
     assert metrics["ndpr_capacity_today_tpa"] == pytest.approx(600 + 2000 * 0.8)
-    groups = capacity.stage_groups_today(projects, _params("owner"), dt.date(2026, 5, 27)).set_index(["stage", "group"])
+    groups = capacity.groups_of(capacity.today_plants(projects, _params("owner"), dt.date(2026, 5, 27))).set_index(["stage", "group"])
     assert groups.loc[("separation", capacity.GROUP_ALLIANCE_IN_CHINA), "capacity_tpa"] == pytest.approx(0.5 * 4000 * 0.8)
     assert groups.loc[("magnet", capacity.GROUP_ALLIANCE_IN_CHINA), "capacity_tpa"] == pytest.approx(1000 * 0.8)
     # alliance magnets: Japan's plant in Japan, and half of the US-Korean JV in the US

@@ -175,7 +175,7 @@ def self_sufficiency(
     Args:
         tables: the data package's tables (``demand``, ``mine_production``).
         plants_today: :func:`capacity.today_plants` for every stage.
-        groups_today: :func:`capacity.stage_groups_today` (for the alliance-owned-in-China column).
+        groups_today: :func:`capacity.groups_of` (for the alliance-owned-in-China column).
         cases: :func:`demand.demand_range` rows (per region, both oxides, three cases) covering ``year``.
         year: the year compared ("today").
 
