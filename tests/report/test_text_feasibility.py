@@ -197,3 +197,20 @@ def test_tables_use_the_same_rounding_as_the_text(run):
     assert heavy == text.pct(1 - result.figures["china_heavy_separation_share"])  # as the text gives China's share
     prices = tables.prices_table(result)
     assert not prices["US$/kg"].str.contains(r"\d\d\.\d").any()  # 83.75 reads 84, as in the text
+
+
+def test_summary_leads_with_the_never_share_when_the_heavy_median_is_beyond_the_horizon():
+    """With the Dy+Tb median beyond the horizon the summary does not say 'not by 2045 in half of the futures' beside
+    'in 73% not by 2045': it gives the share that never gets there and the year one in ten does."""
+    params = Params()
+    data = {name: dp.load(name) for name in scorecard.ASSESSMENT_TABLES}
+    by_case = {"low": _coverage(2026, 2030), "central": _coverage(2026, None), "high": _coverage(2036, None)}
+    by_case["central"]["dytb_oxide"].update(p10=2033, share_never=0.73)
+    result = scorecard.assess(data, params, dp.as_of(), {"ndpr_oxide": 2026, "dytb_oxide": None}, by_case)
+    run = scorecard.FeasibilityRun(params, dp.as_of(), data, by_case["central"], by_case, result, None)
+    joined = " ".join(text.summary(run, AFTER_SUSPENSION))
+    assert "in half of the simulated futures" not in joined
+    assert (
+        "in 73% of the simulated futures on the central demand estimate, plants built and planned do not cover 75% of it by 2045"
+        " (one in ten by 2033 do)" in joined
+    )

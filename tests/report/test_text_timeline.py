@@ -224,7 +224,7 @@ def test_calibration_sentence_separates_finished_plants_from_unbuilt_misses_and_
 
 
 def test_driver_sentence_names_every_single_factor_that_pushes_dytb_past_the_horizon():
-    head = {"horizon_year": 2045, "largest_driver": "Demand scale"}
+    head = {"horizon_year": 2045, "largest_driver": "Demand scale", "dytb_coverage_year_p50": 2038}
     table = pd.DataFrame(
         {
             "label": ["Demand scale", "Demand scale", "Mature utilisation", "Completion odds", "Slip multiplier"],
@@ -263,3 +263,23 @@ def test_tornado_drops_a_panel_no_factor_moves_and_leaves_room_for_labels():
     assert aligns == {"left", "right"}
     # nothing moves at all: every panel stays
     assert timeline_charts.tornado_still_products(sens.assign(p50_year=sens["base_p50_year"])) == []
+
+
+def test_driver_sentence_with_a_base_dytb_p50_beyond_the_horizon_names_what_brings_it_inside():
+    """When the base Dy+Tb P50 is already beyond the horizon, a factor that leaves it there changes nothing: the
+    sentence names the factors that bring it inside, with the year, and never says they 'push it beyond'."""
+    head = {"horizon_year": 2045, "largest_driver": "Demand anchor", "dytb_coverage_year_p50": None}
+    table = pd.DataFrame(
+        {
+            "label": ["Demand anchor", "Mature utilisation", "Slip multiplier", "Completion odds"],
+            "product": ["dytb_oxide", "dytb_oxide", "dytb_oxide", "dytb_oxide"],
+            "setting": ["lowest figures", "0.85", "x0.5", "failure odds doubled"],
+            "p50_year": [2029.0, 2041.0, np.nan, np.nan],
+        }
+    )
+    text = timeline_text.driver_sentence(head, table)
+    assert "push" not in text and "not alone" not in text
+    assert "another single factor brings the Dy+Tb P50 within 2045: mature utilisation (0.85: 2041)" in text
+    assert "slip multiplier" not in text and "completion odds" not in text
+    none_inside = timeline_text.driver_sentence(head, table.assign(p50_year=[2029.0, np.nan, np.nan, np.nan]))
+    assert "no other single factor brings the Dy+Tb P50 within 2045" in none_inside

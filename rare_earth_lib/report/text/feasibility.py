@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from rare_earth_lib.models.scorecard import INDICATOR_LABELS
@@ -141,6 +142,31 @@ def exposure_branches_text(run: Any) -> str:
     )
 
 
+def _heavy_gap_sentence(f: Mapping[str, Any], p: Any, run: Any, build_date: Any) -> str:
+    """The Dy+Tb gap with the coverage year as the timeline briefing states it: the median over all simulated futures,
+    the year one in ten reaches, and the share that never does by the horizon; when the median is beyond the horizon,
+    the share that never gets there leads (saying "not by 2045 in half of the futures" beside "in 73%" misleads)."""
+    cov = run.coverage["dytb_oxide"]
+    head = (
+        f"The real gap is heavy rare earths: about {tonnes(f['dytb_capacity_today_tpa'])} tonnes of dysprosium and terbium a year,"
+        f" {pct(f['dytb_self_sufficiency_central'])} of need; "
+    )
+    tenth = "" if cov.get("p10") is None else f"one in ten by {cov['p10']}"
+    if f["coverage_dytb_year"] is None and cov.get("share_never") is not None:
+        return (
+            head + f"in {pct(cov['share_never'])} of the simulated futures on the central demand estimate, plants built and planned"
+            f" do not cover {pct(p.coverage_threshold)} of it by {p.horizon_year}" + (f" ({tenth} do)" if tenth else "") + "."
+        )
+    return (
+        head + f"plants built and planned would cover {pct(p.coverage_threshold)} of it"
+        f" {coverage_text(f['coverage_dytb_year'], build_date, p.horizon_year)} in half of the simulated futures on the central"
+        " demand estimate"
+        + (f" (in {tenth})" if tenth else "")
+        + ("" if cov.get("share_never") is None else f"; in {pct(cov['share_never'])} of them not by {p.horizon_year}")
+        + "."
+    )
+
+
 def floors_text(f: dict[str, Any]) -> str:
     """The price floors' modelled cost with its price basis and date, and the US floor's observed cost beside it."""
     when = f" (quote of {date_text(f['market_price_date'])})" if f.get("market_price_date") else ""
@@ -184,19 +210,7 @@ def summary(run: Any, build_date: dt.date) -> list[str]:
         f" {_case_range(f, 'ndpr_self_sufficiency')} depending on which demand estimate is right.",
         f"On the central demand estimate, plants built and planned would cover {pct(p.coverage_threshold)} of NdPr need"
         f" {coverage_text(f['coverage_ndpr_year'], build_date, p.horizon_year)}.",
-        f"The real gap is heavy rare earths: about {tonnes(f['dytb_capacity_today_tpa'])} tonnes of dysprosium and terbium a year,"
-        f" {pct(f['dytb_self_sufficiency_central'])} of need; plants built and planned would cover {pct(p.coverage_threshold)}"
-        f" of it {coverage_text(f['coverage_dytb_year'], build_date, p.horizon_year)} in half of the simulated futures on the central"
-        " demand estimate"
-        # the coverage year as the timeline briefing states it: the median over all simulated futures, the year one in
-        # ten reaches, and the share that never does by the horizon
-        + ("" if run.coverage["dytb_oxide"].get("p10") is None else f" (in one in ten by {run.coverage['dytb_oxide']['p10']})")
-        + (
-            ""
-            if run.coverage["dytb_oxide"].get("share_never") is None
-            else f"; in {pct(run.coverage['dytb_oxide']['share_never'])} of them not by {p.horizon_year}"
-        )
-        + ".",
+        _heavy_gap_sentence(f, p, run, build_date),
         floors_text(f),
         exposure,
     ]

@@ -133,21 +133,32 @@ def driver_sentence(head: Mapping[str, Any], sensitivity_table: pd.DataFrame | N
             for row in rows.itertuples()
         ]
         detail = (": " + "; ".join(parts)) if parts else ""
-        # "largest" must not hide that other single factors reach the same verdict for Dy+Tb
-        beyond = sensitivity_table.loc[
-            (sensitivity_table["product"] == "dytb_oxide")
-            & sensitivity_table["p50_year"].isna()
-            & (sensitivity_table["label"] != head["largest_driver"])
-        ]
-        others = list(dict.fromkeys(f"{in_sentence(row.label)} ({row.setting})" for row in beyond.itertuples()))
-        if others:
-            detail += (
-                f"; but it is not alone: {', '.join(others)} each also push{'es' if len(others) == 1 else ''} the Dy+Tb P50 beyond {horizon} on "
-                f"{'its' if len(others) == 1 else 'their'} own"
-            )
+        detail += _other_dytb_drivers(head, sensitivity_table, horizon)
     return (
         f"Moving one factor at a time, the largest driver of the date among the factors that describe the world (rather than the "
         f"question asked) is the {in_sentence(head['largest_driver'])}{detail}"
+    )
+
+
+def _other_dytb_drivers(head: Mapping[str, Any], sensitivity_table: pd.DataFrame, horizon: int) -> str:
+    """ "Largest" must not hide that other single factors change the Dy+Tb verdict too: with a base P50 inside the
+    horizon, the factors that each push it beyond; with a base P50 already beyond, the factors that each bring it
+    inside (a factor that leaves it beyond changes nothing and is not named)."""
+    dytb = sensitivity_table.loc[(sensitivity_table["product"] == "dytb_oxide") & (sensitivity_table["label"] != head["largest_driver"])]
+    if pd.isna(head.get("dytb_coverage_year_p50")):
+        inside = dytb.loc[dytb["p50_year"].notna()]
+        others = list(dict.fromkeys(f"{in_sentence(r.label)} ({r.setting}: {int(r.p50_year)})" for r in inside.itertuples()))
+        if not others:
+            return f"; no other single factor brings the Dy+Tb P50 within {horizon}"
+        which = "another single factor brings" if len(others) == 1 else "other single factors each bring"
+        return f"; {which} the Dy+Tb P50 within {horizon}: {', '.join(others)}"
+    beyond = dytb.loc[dytb["p50_year"].isna()]
+    others = list(dict.fromkeys(f"{in_sentence(r.label)} ({r.setting})" for r in beyond.itertuples()))
+    if not others:
+        return ""
+    return (
+        f"; but it is not alone: {', '.join(others)} each also push{'es' if len(others) == 1 else ''} the Dy+Tb P50 beyond {horizon} on "
+        f"{'its' if len(others) == 1 else 'their'} own"
     )
 
 
