@@ -283,3 +283,17 @@ def test_driver_sentence_with_a_base_dytb_p50_beyond_the_horizon_names_what_brin
     assert "slip multiplier" not in text and "completion odds" not in text
     none_inside = timeline_text.driver_sentence(head, table.assign(p50_year=[2029.0, np.nan, np.nan, np.nan]))
     assert "no other single factor brings the Dy+Tb P50 within 2045" in none_inside
+
+
+def test_mature_sentence_sets_the_parameter_beside_the_datas_evidence():
+    """The methods state mature utilisation as the parameter it is, and the plant evidence in the data package with
+    its sources, to one decimal so a 66.6% plant is not read as above a 66% parameter."""
+    from rare_earth_lib.data import package as dp
+    from rare_earth_lib.parameters.refining_timeline import Params
+    from rare_earth_lib.report.text import timeline_tables
+
+    params = Params()
+    text = timeline_tables.mature_sentence(dp.load("projects"), params, dp.as_of())
+    assert text.startswith(f"Mature output is {params.mature_utilisation:.0%} of nameplate, a parameter")
+    assert "Lynas Malaysia (LAMP) made 6,996 t in its latest whole year against 10,500 t/yr of nameplate (66.6%; " in text
+    assert "E8" in text and text.endswith(").")

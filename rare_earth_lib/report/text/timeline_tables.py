@@ -300,7 +300,7 @@ def mature_sentence(projects: pd.DataFrame, params: Any, as_of: Any) -> str:
         return text + "; no plant in the data is past its ramp-up with both a stated nameplate and a whole year's output."
     parts = [
         f"{row.project} made {row.observed_tpa:,.0f} t in its latest whole year against {row.nameplate_tpa:,.0f} t/yr of nameplate"
-        f" ({row.utilisation:.0%}; {row.source_ids.replace(';', ', ')})"
+        f" ({row.utilisation:.1%}; {row.source_ids.replace(';', ', ')})"
         for row in evidence.itertuples()
     ]
     which = "the one plant" if len(parts) == 1 else "the plants"
