@@ -369,7 +369,8 @@ def attributed(plants: pd.DataFrame, attribution: str, projects: pd.DataFrame) -
     return out
 
 
-def _ramp_args(params: Any) -> dict[str, float]:
+def ramp_args(params: Any) -> dict[str, float]:
+    """The ramp-up fields of a parameter model as keyword arguments of the ramp rules (:func:`today_rate`, :func:`plant_capacity`)."""
     return {
         "first_year_utilisation": float(params.first_year_utilisation),
         "years_to_nameplate": float(params.years_to_nameplate),
@@ -396,7 +397,7 @@ def today_plants(projects: pd.DataFrame, params: Any, as_of: Any, stages: Sequen
     as_of_year = float(buildout.decimal_year([as_of])[0])
     frames = []
     for stage in stages:
-        plants = plant_capacity(filled, stage, as_of_year=as_of_year, **_ramp_args(params))
+        plants = plant_capacity(filled, stage, as_of_year=as_of_year, **ramp_args(params))
         product = next((p for p, s in PRODUCT_STAGE.items() if s == stage), None)
         frames.append(attributed(plants, params.attribution, filled).assign(product=product))
     return pd.concat(frames, ignore_index=True)
@@ -504,6 +505,7 @@ __all__ = [
     "attribution_table",
     "fill_missing",
     "plant_capacity",
+    "ramp_args",
     "observed_rates",
     "groups_of",
     "metrics_of",

@@ -264,9 +264,7 @@ def announced_capacity(params: Params, projects: pd.DataFrame, as_of: Any) -> pd
             product=product,
             attribution=params.attribution,
             as_of_year=decimal_as_of(as_of),
-            first_year_utilisation=params.first_year_utilisation,
-            years_to_nameplate=params.years_to_nameplate,
-            mature_utilisation=params.mature_utilisation,
+            **capacity.ramp_args(params),
             completion_probabilities={status: 1.0 for status in buildout.STATUSES},
             undated_lead_years=params.undated_lead_years,
         )

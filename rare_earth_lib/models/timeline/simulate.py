@@ -230,9 +230,7 @@ def producing_today(pipeline: pd.DataFrame, params: Params, as_of_year: float) -
             observed,
             first,
             as_of_year=as_of_year,
-            first_year_utilisation=params.first_year_utilisation,
-            years_to_nameplate=params.years_to_nameplate,
-            mature_utilisation=params.mature_utilisation,
+            **capacity.ramp_args(params),
         )
         out[prod] = np.where(producing, np.nan_to_num(rate, nan=0.0), 0.0)
     return out

@@ -205,9 +205,7 @@ def mature_evidence(projects: pd.DataFrame, params: Any, as_of: Any) -> pd.DataF
             projects,
             stage,
             as_of_year=as_of_year,
-            first_year_utilisation=params.first_year_utilisation,
-            years_to_nameplate=params.years_to_nameplate,
-            mature_utilisation=params.mature_utilisation,
+            **capacity.ramp_args(params),
         )
         keep = (
             (plants["nameplate_basis"] == "stated")
