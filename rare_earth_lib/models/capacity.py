@@ -484,14 +484,22 @@ def with_control_channels(projects: pd.DataFrame, params: Any, as_of: Any) -> tu
     """
     if not getattr(params, "control_channels_active", False):
         return projects, params
+    speedup = min(5.0, params.decision_speedup_years + params.price_pullforward_years)
+    return licence_delayed(projects, params), params.model_copy(update={"decision_speedup_years": speedup})
+
+
+def licence_delayed(projects: pd.DataFrame, params: Any) -> pd.DataFrame:
+    """Channel 1 of :func:`with_control_channels` alone: the projects table with the expected licence delay
+    applied when ``control_channels_active`` (reads only that field, ``chinese_equipment_share`` and ``licence_delay_years``)."""
+    if not getattr(params, "control_channels_active", False):
+        return projects
     shift = pd.to_timedelta(params.chinese_equipment_share * params.licence_delay_years * 365.25, unit="D")
     out = projects.copy()
     waiting = ~out["status"].isin(PRODUCING_STATUSES)
     for column in ("first_output_planned_date", "first_output_target_date"):
         if column in out.columns:
             out.loc[waiting, column] = (pd.to_datetime(out.loc[waiting, column], errors="coerce") + shift).dt.strftime("%Y-%m-%d")
-    speedup = min(5.0, params.decision_speedup_years + params.price_pullforward_years)
-    return out, params.model_copy(update={"decision_speedup_years": speedup})
+    return out
 
 
 __all__ = [
@@ -508,6 +516,7 @@ __all__ = [
     "ramp_args",
     "observed_rates",
     "groups_of",
+    "licence_delayed",
     "metrics_of",
     "today_plants",
     "today_rate",

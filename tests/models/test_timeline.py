@@ -459,10 +459,55 @@ def test_reuse_cache_is_keyed_on_the_full_parameter_dump():
         for prod in tl.PRODUCTS:
             np.testing.assert_array_equal(shared.result.coverage_year[prod], fresh.result.coverage_year[prod])
         pd.testing.assert_frame_equal(shared.demand, fresh.demand)
-    assert len(reuse) == len(updates)
-    assert all(small_params(**u).model_dump_json() in "".join(reuse) for u in updates)
+    runs = {k: v for k, v in reuse.items() if not k.startswith("stage:")}
+    assert len(runs) == len(updates)
+    assert all(small_params(**u).model_dump_json() in "".join(runs) for u in updates)
     again = tl.run_timeline(small_params(), projects=PROJECTS, analogs=ANALOGS, demand=DEMAND, as_of=AS_OF, reuse=reuse)
-    assert len(reuse) == len(updates) and again is next(iter(reuse.values()))
+    assert again is next(iter(runs.values()))
+    assert len([k for k in reuse if not k.startswith("stage:")]) == len(updates)
+
+
+def test_runs_sharing_stages_equal_fresh_runs_for_every_sensitivity_variant():
+    """The pipeline, slip model and demand stages are reused between runs whose declared fields are equal; every
+    sensitivity variant and the uncalibrated run then equal a run computed from scratch, and stages were reused."""
+    params = small_params(n_trials=150)
+    updates = [v["update"] for v in tl.sensitivity_variants(params)] + [{"calibrate_slip_spread": False, "slip_spread_factor": 1.0}]
+    reuse: dict = {}
+    for update in updates:
+        varied = small_params(n_trials=150, **update)
+        shared = tl.run_timeline(varied, projects=PROJECTS, analogs=ANALOGS, demand=DEMAND, as_of=AS_OF, reuse=reuse)
+        fresh = tl.run_timeline(varied, projects=PROJECTS, analogs=ANALOGS, demand=DEMAND, as_of=AS_OF)
+        for prod in tl.PRODUCTS:
+            np.testing.assert_array_equal(shared.result.coverage_year[prod], fresh.result.coverage_year[prod])
+            np.testing.assert_array_equal(shared.result.capacity_tpa[prod], fresh.result.capacity_tpa[prod])
+        pd.testing.assert_frame_equal(shared.pipeline, fresh.pipeline)
+        pd.testing.assert_frame_equal(shared.demand_by_region, fresh.demand_by_region)
+        assert shared.slip_fit == fresh.slip_fit and shared.spread_factor == fresh.spread_factor
+    stages = [k.split(":")[1] for k in reuse if k.startswith("stage:")]
+    assert stages.count("slip_model") == 2  # calibrated and plain
+    assert stages.count("pipeline") < len(updates) and stages.count("demand") < len(updates)
+
+
+def test_a_stage_may_read_only_the_fields_it_declares():
+    """Reading an undeclared field raises (getattr's default does not hide it); a declared field the model lacks
+    is an AttributeError; the view is read-only; its key is the declared values."""
+    view = tl.DeclaredParams(small_params(), ("attribution", "no_such_field"), "pipeline")
+    assert view.attribution == small_params().attribution
+    with pytest.raises(tl.UndeclaredParameter, match="pipeline stage read parameter 'demand_scale'"):
+        getattr(view, "demand_scale", None)
+    assert getattr(view, "no_such_field", "absent") == "absent"
+    with pytest.raises(TypeError):
+        view.attribution = "location"
+    assert view.key() == tl.DeclaredParams(small_params(demand_scale=2.0), ("attribution",), "pipeline").key()
+
+
+def test_a_run_fails_when_a_stage_reads_an_undeclared_field(monkeypatch):
+    """The declarations are checked in real runs: drop a field the pipeline reads and the run stops."""
+    from rare_earth_lib.models.timeline import run as run_module
+
+    monkeypatch.setattr(run_module, "PIPELINE_FIELDS", tuple(f for f in run_module.PIPELINE_FIELDS if f != "attribution"))
+    with pytest.raises(tl.UndeclaredParameter, match="attribution"):
+        run()
 
 
 def test_simulate_entry_point_takes_params_and_tables():
@@ -765,3 +810,15 @@ def test_briefing_results_carry_the_world_projection_when_its_tables_are_given(t
     assert 0 < res.headline["china_refining_share_2030_p50"] < 1 and res.headline["iea_china_refining_share_2030"] is not None
     assert without.world is None and "china_refining_share_2030_p50" not in without.headline
     assert {k: v for k, v in res.headline.items() if k not in expected} == without.headline  # the rest is unchanged
+
+
+def test_monte_carlo_demand_sums_rows_per_year_and_names_a_missing_year():
+    """Demand rows of one year and product are added up (e.g. per region); a simulated year with no row is an error."""
+    base = prepared()
+    halves = pd.concat([base.demand.assign(tonnes=base.demand["tonnes"] / 2)] * 2, ignore_index=True)
+    split = tl.simulate_trials(base.pipeline, base.slip_fit, halves, small_params(), tl.decimal_as_of(AS_OF))
+    for prod in tl.PRODUCTS:
+        np.testing.assert_allclose(split.demand_tpa[prod], base.result.demand_tpa[prod], rtol=1e-12)
+    gap = base.demand[~((base.demand["year"] == 2031) & (base.demand["product"] == "dytb_oxide"))]
+    with pytest.raises(ValueError, match=r"no dytb_oxide tonnes for year\(s\) \[2031\]"):
+        tl.simulate_trials(base.pipeline, base.slip_fit, gap, small_params(), tl.decimal_as_of(AS_OF))

@@ -39,7 +39,9 @@ from rare_earth_lib.models.timeline.hindcast import hindcast, hindcast_coverage,
 from rare_earth_lib.models.timeline.results import BRIEFING_TABLES, TimelineResults, WorldShares, briefing_results, world_shares
 from rare_earth_lib.models.timeline.run import (
     TABLES,
+    DeclaredParams,
     TimelineRun,
+    UndeclaredParameter,
     announced_capacity,
     check_run,
     prepare_pipeline,
@@ -143,6 +145,8 @@ __all__ = [
     "min_slip_years",
     "pipeline_table",
     "prepare_pipeline",
+    "DeclaredParams",
+    "UndeclaredParameter",
     "project_windows",
     "ramp_years",
     "run_timeline",

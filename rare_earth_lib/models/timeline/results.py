@@ -111,21 +111,22 @@ def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: 
         today: the build date.
     """
     projects, analogs, demand = tables["projects"], tables["build_analogs"], tables["demand"]
-    run = run_timeline(params, projects=projects, analogs=analogs, demand=demand, as_of=as_of, shared=True)  # once per build
+    reuse: dict[str, Any] = {}  # the stages that the scenario's, sensitivity, uncalibrated and Sobol runs share
+    run = run_timeline(params, projects=projects, analogs=analogs, demand=demand, as_of=as_of, shared=True, reuse=reuse)  # once per build
     check_run(run)
     table = hindcast(
         analogs, as_of=as_of, scope=params.analog_scope, offset_years=params.slip_offset_years, spread_factor=run.spread_factor
     )
     table = mark_stalled(table, analogs, projects)
-    sens = sensitivity(params, projects=projects, analogs=analogs, demand=demand, as_of=as_of, base=run)
+    sens = sensitivity(params, projects=projects, analogs=analogs, demand=demand, as_of=as_of, base=run, reuse=reuse)
     by_year = params.probability_by_year
     plain_run = None
     if run.calibration is not None:
         plain_params = type(params).model_validate({**params.model_dump(), "calibrate_slip_spread": False, "slip_spread_factor": 1.0})
-        plain_run = run_timeline(plain_params, projects=projects, analogs=analogs, demand=demand, as_of=as_of, shared=True)
+        plain_run = run_timeline(plain_params, projects=projects, analogs=analogs, demand=demand, as_of=as_of, reuse=reuse)
     today_capacity = capacity.today_metrics(projects, params, as_of)
     cases = demand_case_table(run, demand, params, as_of, today_capacity)
-    sobol = sobol_indices(params, dict(tables), as_of=as_of)
+    sobol = sobol_indices(params, dict(tables), as_of=as_of, reuse=reuse)
     world = world_shares(run, tables, as_of) if all(name in tables for name in BRIEFING_TABLES) else None
     head = {
         **headline(run, table, sens),

@@ -15,9 +15,10 @@ shipped to worker processes; ``params`` is the validated parameter model, whose 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, MutableMapping
+import json
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,8 @@ from rare_earth_lib.models.timeline.summaries import capacity_percentiles
 
 if TYPE_CHECKING:  # pragma: no cover
     from rare_earth_lib.parameters.refining_timeline import Params
+
+T = TypeVar("T")
 
 TABLES: tuple[str, ...] = ("projects", "build_analogs", "demand")
 """Data-package tables :func:`simulate` reads."""
@@ -136,7 +139,7 @@ def run_timeline(
     analogs: pd.DataFrame,
     demand: pd.DataFrame,
     as_of: Any,
-    reuse: MutableMapping[str, TimelineRun] | None = None,
+    reuse: MutableMapping[str, Any] | None = None,
     shared: bool = False,
 ) -> TimelineRun:
     """Run one scenario end to end: pipeline, slip fit, demand estimate, Monte Carlo.
@@ -147,10 +150,11 @@ def run_timeline(
         analogs: the data package's build_analogs table.
         demand: the data package's demand table.
         as_of: the data's as-of date.
-        reuse: optional cache shared between calls on the *same* tables and as-of date: runs are kept
-            in it keyed on the full validated parameter dump (``params.model_dump_json()``), so a
-            repeated parameter set is not simulated twice and no parameter can be left out of the key.
-            Callers must not modify the returned frames.
+        reuse: optional cache shared between calls on the *same* tables and as-of date. Whole runs are kept
+            in it keyed on the full validated parameter dump (``params.model_dump_json()``), so a repeated
+            parameter set is not simulated twice and no parameter can be left out of the key; the pipeline,
+            slip-model and demand stages are kept keyed on the fields each declares, and a stage that reads an
+            undeclared field fails (:class:`DeclaredParams`). Callers must not modify the returned frames.
         shared: in a build, a run other briefings of the build also make (the scenario's own run): computed
             once per build and shared between the kernels (:func:`shared_run`).
 
@@ -163,21 +167,129 @@ def run_timeline(
     if shared:
         run = shared_run(params, projects=projects, analogs=analogs, demand=demand, as_of=as_of)
     else:
-        run = _run(params, projects, analogs, demand, as_of)
+        run = _run(params, projects, analogs, demand, as_of, reuse)
     if reuse is not None:
         reuse[key] = run
+        _remember_stages(run, reuse)
     return run
 
 
-def _run(params: Params, projects: pd.DataFrame, analogs: pd.DataFrame, demand: pd.DataFrame, as_of: Any) -> TimelineRun:
+def _run(
+    params: Params,
+    projects: pd.DataFrame,
+    analogs: pd.DataFrame,
+    demand: pd.DataFrame,
+    as_of: Any,
+    reuse: MutableMapping[str, Any] | None = None,
+) -> TimelineRun:
     as_of_year = decimal_as_of(as_of)
-    projects, sim_params = capacity.with_control_channels(projects, params, as_of)
-    pipeline = prepare_pipeline(projects, sim_params)
-    slips, fit, spread, calibration = slip_model(params, analogs, as_of)
-    by_region = demand_model.scenario_demand(demand, simulated_years(params), params)
-    totals = demand_model.sum_regions(by_region)
+    _, sim_params = capacity.with_control_channels(projects, params, as_of)
+    pipeline = stage("pipeline", PIPELINE_FIELDS, params, lambda p: prepare_pipeline(capacity.licence_delayed(projects, p), p), reuse)
+    slips, fit, spread, calibration = stage("slip_model", SLIP_FIELDS, params, lambda p: slip_model(p, analogs, as_of), reuse)
+    by_region, totals = stage("demand", DEMAND_FIELDS, params, lambda p: _demand(demand, p), reuse)
     result = simulate_trials(pipeline, fit, totals, sim_params, as_of_year)
     return TimelineRun(params, pipeline, slips, fit, totals, by_region, result, float(spread), calibration)
+
+
+def _remember_stages(run: TimelineRun, reuse: MutableMapping[str, Any]) -> None:
+    """Put a finished run's stages in ``reuse`` (a shared run is read whole, not stage by stage)."""
+    for name, fields, value in (
+        ("pipeline", PIPELINE_FIELDS, run.pipeline),
+        ("slip_model", SLIP_FIELDS, (run.slips, run.slip_fit, run.spread_factor, run.calibration)),
+        ("demand", DEMAND_FIELDS, (run.demand_by_region, run.demand)),
+    ):
+        reuse.setdefault(_stage_key(name, DeclaredParams(run.params, fields, name)), value)
+
+
+def _demand(demand: pd.DataFrame, params: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    by_region = demand_model.scenario_demand(demand, simulated_years(params), params)
+    return by_region, demand_model.sum_regions(by_region)
+
+
+PIPELINE_FIELDS: tuple[str, ...] = (
+    "fill_missing_capacity",
+    "ndpr_share_of_reo_capacity",
+    "dytb_share_of_reo_capacity",
+    "mature_utilisation",
+    "attribution",
+    "control_channels_active",
+    "chinese_equipment_share",
+    "licence_delay_years",
+)
+"""Parameters the pipeline stage reads (capacity filling, attribution, the licence-delay channel)."""
+
+SLIP_FIELDS: tuple[str, ...] = ("analog_scope", "slip_offset_years", "calibrate_slip_spread", "slip_spread_factor")
+"""Parameters the slip-model stage reads (:func:`slip_model`)."""
+
+DEMAND_FIELDS: tuple[str, ...] = (
+    "start_year",
+    "horizon_year",
+    "ndpr_demand_growth_rate",
+    "dytb_demand_growth_rate",
+    "long_run_demand_growth_rate",
+    "demand_growth_break_year",
+    "demand_scale",
+    "demand_anchor_rule",
+)
+"""Parameters the demand stage reads (:func:`rare_earth_lib.models.demand.scenario_demand` over the simulated years)."""
+
+
+class UndeclaredParameter(LookupError):
+    """A stage of a timeline run read a parameter its field list does not declare."""
+
+
+class DeclaredParams:
+    """The fields of a parameter model that one stage of a run declares it reads, and no others.
+
+    Runs that share tables reuse a stage's result when the stage's declared fields are equal (:func:`stage`),
+    so a stage that read any other field could be handed a result computed for another value of it. Reading an
+    undeclared field therefore raises :class:`UndeclaredParameter`, in every run, reused or not. It is not an
+    ``AttributeError``, which ``getattr(params, name, default)`` would swallow; a declared field the model lacks
+    raises ``AttributeError``, as the model itself would.
+    """
+
+    __slots__ = ("_declared", "_stage", "_values")
+
+    def __init__(self, params: Any, fields: tuple[str, ...], stage_name: str):
+        present = [f for f in fields if f in type(params).model_fields]
+        object.__setattr__(self, "_declared", frozenset(fields))
+        object.__setattr__(self, "_stage", stage_name)
+        object.__setattr__(self, "_values", {f: getattr(params, f) for f in present})
+
+    def __getattr__(self, name: str) -> Any:
+        values = object.__getattribute__(self, "_values")
+        if name in values:
+            return values[name]
+        if name in object.__getattribute__(self, "_declared"):
+            raise AttributeError(name)
+        stage_name = object.__getattribute__(self, "_stage")
+        raise UndeclaredParameter(f"the timeline's {stage_name} stage read parameter {name!r}, which its field list does not declare")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise TypeError("DeclaredParams is read-only")
+
+    def key(self) -> str:
+        """The declared fields' values as JSON: the stage's reuse key."""
+        return json.dumps(object.__getattribute__(self, "_values"), sort_keys=True, default=str)
+
+
+def _stage_key(name: str, view: DeclaredParams) -> str:
+    return f"stage:{name}:{view.key()}"
+
+
+def stage(name: str, fields: tuple[str, ...], params: Any, compute: Callable[[Any], T], reuse: MutableMapping[str, Any] | None) -> T:
+    """``compute`` on the declared ``fields`` of ``params``, or the result an earlier run with ``reuse`` got for equal fields.
+
+    The one-at-a-time sensitivity, the uncalibrated comparison and the Sobol runs move one or a few parameters
+    each; their pipeline, slip model and demand are mostly the scenario's own, so they are prepared once.
+    """
+    view = DeclaredParams(params, fields, name)
+    if reuse is None:
+        return compute(view)
+    key = _stage_key(name, view)
+    if key not in reuse:
+        reuse[key] = compute(view)
+    return reuse[key]
 
 
 def shared_run(params: Params, *, projects: pd.DataFrame, analogs: pd.DataFrame, demand: pd.DataFrame, as_of: Any) -> TimelineRun:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -125,6 +125,7 @@ def sensitivity(
     as_of: Any,
     base: TimelineRun | None = None,
     n_trials: int | None = None,
+    reuse: MutableMapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One-at-a-time sensitivity (tornado) of the P50 coverage year, for NdPr and Dy+Tb.
 
@@ -138,6 +139,8 @@ def sensitivity(
         as_of: the data's as-of date.
         base: the scenario's own run (re-run if omitted).
         n_trials: trials per variant (default: the scenario's ``n_trials``).
+        reuse: the runs' reuse cache (:func:`~rare_earth_lib.models.timeline.run.run_timeline`), to share the
+            prepared stages with other runs on the same tables; a fresh one by default.
 
     Returns:
         Long DataFrame: ``factor``, ``label``, ``side`` (low/high), ``setting``, ``product``,
@@ -156,7 +159,7 @@ def sensitivity(
     horizon = params.horizon_year
     base_p50 = {prod: coverage_summary(base.result, prod, params.probability_by_year)["p50"] for prod in PRODUCTS}
     rows = []
-    reuse: dict = {}
+    reuse = {} if reuse is None else reuse
     for variant in sensitivity_variants(params):
         varied = cls.model_validate({**run_params.model_dump(), **variant["update"]})
         run = run_timeline(varied, projects=projects, analogs=analogs, demand=demand, as_of=as_of, reuse=reuse)

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rare_earth_lib.models.timeline.run import prepare_pipeline, slip_model
+from rare_earth_lib.models.timeline.run import PIPELINE_FIELDS, SLIP_FIELDS, prepare_pipeline, slip_model, stage
 from rare_earth_lib.models.timeline.simulate import PRODUCT_KEYS, simulate_trials, simulated_years
 from rare_earth_lib.models.timeline.stats import decimal_as_of
 from rare_earth_lib.models.timeline.summaries import coverage_summary
@@ -78,14 +79,23 @@ def _problem(space: dict[str, Any]) -> dict[str, Any]:
     return {"num_vars": len(space), "names": list(space), "bounds": bounds}
 
 
-def _evaluate(params: Any, tables: dict[str, pd.DataFrame], as_of: Any, space: dict[str, Any], x: np.ndarray, n_trials: int) -> np.ndarray:
+def _evaluate(
+    params: Any,
+    tables: dict[str, pd.DataFrame],
+    as_of: Any,
+    space: dict[str, Any],
+    x: np.ndarray,
+    n_trials: int,
+    reuse: MutableMapping[str, Any] | None = None,
+) -> np.ndarray:
     """Model outputs (rows of x, columns of :data:`OUTPUTS`) for the sampled points ``x``."""
     from rare_earth_lib.models import capacity
     from rare_earth_lib.models.discovery import _DemandEstimate
 
-    projects, params = capacity.with_control_channels(tables["projects"], params, as_of)  # as run_timeline does
-    pipeline = prepare_pipeline(projects, params)
-    _, fit, _, _ = slip_model(params, tables["build_analogs"], as_of)
+    projects = tables["projects"]
+    pipeline = stage("pipeline", PIPELINE_FIELDS, params, lambda p: prepare_pipeline(capacity.licence_delayed(projects, p), p), reuse)
+    _, fit, _, _ = stage("slip_model", SLIP_FIELDS, params, lambda p: slip_model(p, tables["build_analogs"], as_of), reuse)
+    _, params = capacity.with_control_channels(projects, params, as_of)  # as run_timeline does
     demand = _DemandEstimate(tables["demand"])
     as_of_year = decimal_as_of(as_of)
     base = params.model_dump()
@@ -148,6 +158,7 @@ def sobol_indices(
     n_trials: int = DEFAULT_TRIALS,
     seed: int = 20261130,
     second_order: bool = False,
+    reuse: MutableMapping[str, Any] | None = None,
 ) -> SobolResult:
     """First-order and total Sobol indices of the coverage outputs over the uncertain inputs.
 
@@ -163,6 +174,8 @@ def sobol_indices(
         second_order: also estimate the pairwise (second-order) indices; almost doubles the cost, and at
             small N their bootstrap intervals straddle zero, so the briefing shows each input's interaction
             share (total minus first order) instead.
+        reuse: the timeline runs' reuse cache (:func:`~rare_earth_lib.models.timeline.run.run_timeline`): the
+            pipeline and slip model prepared by other runs on the same tables with equal fields are taken from it.
 
     Raises:
         ValueError: ``n_base`` not a power of two.
@@ -176,7 +189,7 @@ def sobol_indices(
     problem = _problem(space)
     x = sobol_sample.sample(problem, n_base, calc_second_order=second_order, seed=seed)
     start = time.perf_counter()
-    y = _evaluate(params, tables, as_of, space, x, n_trials)
+    y = _evaluate(params, tables, as_of, space, x, n_trials, reuse)
     seconds = time.perf_counter() - start
     rows, pairs = [], []
     for k, (output, label) in enumerate(OUTPUTS.items()):
