@@ -40,9 +40,9 @@ class FeasibilityRun:
     coverage_without_channels: dict[str, dict[str, Any]] | None = None
 
 
-def _coverage(params: Any, tables: Mapping[str, pd.DataFrame], as_of: dt.date) -> dict[str, dict[str, Any]]:
+def _coverage(params: Any, tables: Mapping[str, pd.DataFrame], as_of: dt.date, reuse: dict[str, Any]) -> dict[str, dict[str, Any]]:
     run = timeline.run_timeline(
-        params, projects=tables["projects"], analogs=tables["build_analogs"], demand=tables["demand"], as_of=as_of, shared=True
+        params, projects=tables["projects"], analogs=tables["build_analogs"], demand=tables["demand"], as_of=as_of, shared=True, reuse=reuse
     )  # the timeline briefing runs the same scenario: once per build
     return {product: timeline.coverage_summary(run.result, product, params.probability_by_year) for product in timeline.PRODUCTS}
 
@@ -57,10 +57,11 @@ def run_feasibility(params: Any, tables: Mapping[str, pd.DataFrame] | None = Non
     tables = dict(tables) if tables is not None else {name: data_package.load(name) for name in names}
     as_of = as_of or data_package.as_of()
     by_case = {}
+    reuse: dict[str, Any] = {}  # the runs below differ in demand or the control channels: one pipeline and slip model
     for case in demand_model.DEMAND_CASES:
         case_params = params if params.demand_anchor_rule == case else params.model_copy(update={"demand_anchor_rule": case})
-        by_case[case] = _coverage(case_params, tables, as_of)
-    coverage = by_case.get(params.demand_anchor_rule) or _coverage(params, tables, as_of)
+        by_case[case] = _coverage(case_params, tables, as_of, reuse)
+    coverage = by_case.get(params.demand_anchor_rule) or _coverage(params, tables, as_of, reuse)
     result = assess(
         tables,
         params,
@@ -70,6 +71,8 @@ def run_feasibility(params: Any, tables: Mapping[str, pd.DataFrame] | None = Non
     )
     ree_controls = result.control_states[result.control_states["elements"].fillna("") != ""]
     without = (
-        _coverage(params.model_copy(update={"control_channels_active": False}), tables, as_of) if params.control_channels_active else None
+        _coverage(params.model_copy(update={"control_channels_active": False}), tables, as_of, reuse)
+        if params.control_channels_active
+        else None
     )
     return FeasibilityRun(params, as_of, tables, coverage, by_case, result, expo.timeline_frame(ree_controls, as_of), without)

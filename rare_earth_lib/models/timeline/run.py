@@ -165,7 +165,7 @@ def run_timeline(
     if reuse is not None and key in reuse:
         return reuse[key]
     if shared:
-        run = shared_run(params, projects=projects, analogs=analogs, demand=demand, as_of=as_of)
+        run = shared_run(params, projects=projects, analogs=analogs, demand=demand, as_of=as_of, reuse=reuse)
     else:
         run = _run(params, projects, analogs, demand, as_of, reuse)
     if reuse is not None:
@@ -292,26 +292,35 @@ def stage(name: str, fields: tuple[str, ...], params: Any, compute: Callable[[An
     return reuse[key]
 
 
-def shared_run(params: Params, *, projects: pd.DataFrame, analogs: pd.DataFrame, demand: pd.DataFrame, as_of: Any) -> TimelineRun:
+def shared_run(
+    params: Params,
+    *,
+    projects: pd.DataFrame,
+    analogs: pd.DataFrame,
+    demand: pd.DataFrame,
+    as_of: Any,
+    reuse: MutableMapping[str, Any] | None = None,
+) -> TimelineRun:
     """:func:`run_timeline`, computed once per build for every briefing that runs the same scenario (:mod:`..shared`).
 
     The run reads only the timeline's parameters (the fields of ``parameters.refining_timeline.Params``), so it is
     keyed on those alone (with the tables' contents and the as-of date) and computed from them: the alliance
     briefing's run of a scenario and the timeline briefing's are one run. The result carries the caller's own
-    parameter model, as an unshared run does. Outside a build this is :func:`run_timeline`.
+    parameter model, as an unshared run does. Outside a build this is :func:`run_timeline`. ``reuse`` is
+    :func:`run_timeline`'s, for the stages of a run computed here.
     """
     from rare_earth_lib.models import shared as shared_results
     from rare_earth_lib.parameters.refining_timeline import Params as TimelineParams
 
     base = _timeline_params(params, TimelineParams)
     if shared_results.folder() is None or base is None:
-        return _run(params, projects, analogs, demand, as_of)
+        return _run(params, projects, analogs, demand, as_of, reuse)
     inputs = {
         "params": base.model_dump(mode="json"),
         "tables": [shared_results.frame_digest(t) for t in (projects, analogs, demand)],
         "as_of": str(as_of),
     }
-    run = shared_results.cached("timeline_run", inputs, lambda: _run(base, projects, analogs, demand, as_of))
+    run = shared_results.cached("timeline_run", inputs, lambda: _run(base, projects, analogs, demand, as_of, reuse))
     if run.params is params:
         return run
     # The simulation's parameters are the run's after the control channels' changes (timeline fields only).
