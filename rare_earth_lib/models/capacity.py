@@ -482,10 +482,16 @@ def with_control_channels(projects: pd.DataFrame, params: Any, as_of: Any) -> tu
     Returns:
         ``(projects, params)`` unchanged when the channels are off, else adjusted copies.
     """
+    return licence_delayed(projects, params), pulled_forward(params)
+
+
+def pulled_forward(params: Any) -> Any:
+    """Channel 2 of :func:`with_control_channels` alone: the parameters with ``price_pullforward_years`` added to
+    the decision speed-up when ``control_channels_active`` (else ``params`` itself)."""
     if not getattr(params, "control_channels_active", False):
-        return projects, params
+        return params
     speedup = min(5.0, params.decision_speedup_years + params.price_pullforward_years)
-    return licence_delayed(projects, params), params.model_copy(update={"decision_speedup_years": speedup})
+    return params.model_copy(update={"decision_speedup_years": speedup})
 
 
 def licence_delayed(projects: pd.DataFrame, params: Any) -> pd.DataFrame:
@@ -517,6 +523,7 @@ __all__ = [
     "observed_rates",
     "groups_of",
     "licence_delayed",
+    "pulled_forward",
     "metrics_of",
     "today_plants",
     "today_rate",

@@ -98,20 +98,6 @@ def test_demand_shortcut_equals_the_demand_model(tables):
         np.testing.assert_allclose(merged["tonnes"], merged["tonnes_model"], rtol=1e-12)
 
 
-def test_explored_inputs_do_not_move_the_pipeline_or_the_slip_fit(tables):
-    """evaluate_chunk builds both once per chunk: true only while no explored input feeds them."""
-    base = refining_timeline.Params()
-    pipeline = tl.prepare_pipeline(tables.projects, base)
-    slips = tl.analog_slips(tables.build_analogs, as_of=tables.as_of, scope=base.analog_scope)
-    fit = tl.fit_slip_distribution(slips, offset_years=base.slip_offset_years)
-    for name, spec in EXPLORATION_SPACE.items():
-        for end in (spec.low, spec.high):
-            params = refining_timeline.Params.model_validate({name: end})
-            pd.testing.assert_frame_equal(tl.prepare_pipeline(tables.projects, params), pipeline, obj=name)
-            moved = tl.analog_slips(tables.build_analogs, as_of=tables.as_of, scope=params.analog_scope)
-            assert tl.fit_slip_distribution(moved, offset_years=params.slip_offset_years) == fit, name
-
-
 def test_evaluation_equals_the_timeline_and_does_not_depend_on_chunking(tables):
     params = small()
     sample = d.sample_space(params.n_scenarios, params.sampling_seed)
@@ -135,6 +121,34 @@ def test_evaluation_equals_the_timeline_and_does_not_depend_on_chunking(tables):
     p50 = whole.loc[3, "ndpr_coverage_year_p50"]
     assert (summary["p50"] is None and np.isnan(p50)) or p50 == summary["p50"]
     assert whole[[c for c in d.OUTCOME_COLUMNS if c.endswith("prob_by_year")]].stack().between(0, 1).all()
+
+
+def test_evaluation_applies_the_control_channels_as_the_timeline_does(tables):
+    """With China's control channels on, every future is simulated as the timeline's own run simulates it: the
+    licence delay moves the pipeline and the price pull-forward the decision speed-up (they were once left out)."""
+    params = small(control_channels_active=True, licence_delay_years=1.5, chinese_equipment_share=0.8, price_pullforward_years=1.0)
+    sample = d.sample_space(params.n_scenarios, params.sampling_seed).iloc[:4]
+    fixed = d.fixed_inputs(params)
+    assert fixed["control_channels_active"] is True
+    got = d.evaluate_scenarios(sample, fixed, tables, n_trials=200, probability_by_year=2030)
+    moved = False
+    for i, row in sample.reset_index(drop=True).iterrows():
+        values = {**fixed, **{k: float(row[k]) for k in EXPLORATION_SPACE}, "n_trials": 200}
+        tabs = {"projects": tables.projects, "build_analogs": tables.build_analogs, "demand": tables.demand}
+        for product, key in tl.PRODUCT_KEYS.items():
+            on = tl.coverage_summary(
+                tl.simulate(refining_timeline.Params.model_validate(values), tabs, as_of=tables.as_of).result, product, 2030
+            )
+            off = tl.coverage_summary(
+                tl.simulate(
+                    refining_timeline.Params.model_validate({**values, "control_channels_active": False}), tabs, as_of=tables.as_of
+                ).result,
+                product,
+                2030,
+            )
+            assert got.loc[i, f"{key}_prob_by_year"] == pytest.approx(on["prob_by_year"], abs=1e-12)
+            moved |= on["prob_by_year"] != off["prob_by_year"] or on["p50"] != off["p50"]
+    assert moved  # the channels matter for these futures, so the comparison can tell them apart
 
 
 def test_goal_met():

@@ -115,7 +115,8 @@ def evaluate_scenarios(
     """
     parts = chunks(sample, chunk_size)
     if client is None:
-        results = [evaluate_chunk(part, fixed, tables, n_trials, probability_by_year) for part in parts]
+        reuse: dict[str, Any] = {}  # one pipeline and slip model for every chunk of this process
+        results = [evaluate_chunk(part, fixed, tables, n_trials, probability_by_year, reuse) for part in parts]
     else:
         check_workers(client)
         [tables_future] = client.scatter([tables], broadcast=True, hash=False)

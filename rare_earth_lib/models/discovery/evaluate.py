@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +96,7 @@ def evaluate_chunk(
     tables: Tables,
     n_trials: int,
     probability_by_year: int,
+    reuse: MutableMapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Run the timeline Monte Carlo for each sampled scenario in ``rows`` (a pure function: same rows, same result).
 
@@ -105,14 +106,14 @@ def evaluate_chunk(
         tables: the data tables and as-of date.
         n_trials: Monte Carlo trials per scenario.
         probability_by_year: year of the "covered by" probability.
+        reuse: the timeline runs' reuse cache, shared by the chunks evaluated in one process (by default, one per chunk).
 
     Returns:
         ``rows`` with the columns of :data:`OUTCOME_COLUMNS` added (coverage years as floats, NaN = not by the
         horizon).
     """
     inputs = [c for c in rows.columns if c != "scenario_id"]
-    pipeline: pd.DataFrame | None = None
-    fit: tl.SlipFit | None = None
+    reuse = {} if reuse is None else reuse
     demand = _DemandEstimate(tables.demand)
     as_of_year = tl.decimal_as_of(tables.as_of)
     out = {c: np.full(len(rows), np.nan) for c in OUTCOME_COLUMNS}
@@ -120,12 +121,10 @@ def evaluate_chunk(
         params = refining_timeline.Params.model_validate(
             {**fixed, **{k: float(v) for k, v in zip(inputs, values, strict=True)}, "n_trials": int(n_trials)}
         )
-        if pipeline is None:
-            # The pipeline and the slip fit depend only on inputs every scenario shares (a test checks that no
-            # explored input moves them), so they are built once per chunk.
-            pipeline = tl.prepare_pipeline(tables.projects, params)
-            _, fit, _, _ = tl.slip_model(params, tables.build_analogs, tables.as_of)
-        result = tl.simulate_trials(pipeline, fit, demand.totals(params, tl.simulated_years(params)), params, as_of_year)
+        # As a timeline run prepares them (control channels included); the pipeline and slip fit are built once for
+        # all scenarios whose declared fields agree (every explored input leaves them alone).
+        pipeline, (_, fit, _, _), sim_params = tl.prepared(params, tables.projects, tables.build_analogs, tables.as_of, reuse)
+        result = tl.simulate_trials(pipeline, fit, demand.totals(params, tl.simulated_years(params)), sim_params, as_of_year)
         for product, key in tl.PRODUCT_KEYS.items():
             summary = tl.coverage_summary(result, product, probability_by_year)
             for q in (10, 50, 90):

@@ -182,13 +182,24 @@ def _run(
     as_of: Any,
     reuse: MutableMapping[str, Any] | None = None,
 ) -> TimelineRun:
-    as_of_year = decimal_as_of(as_of)
-    _, sim_params = capacity.with_control_channels(projects, params, as_of)
-    pipeline = stage("pipeline", PIPELINE_FIELDS, params, lambda p: prepare_pipeline(capacity.licence_delayed(projects, p), p), reuse)
-    slips, fit, spread, calibration = stage("slip_model", SLIP_FIELDS, params, lambda p: slip_model(p, analogs, as_of), reuse)
+    pipeline, (slips, fit, spread, calibration), sim_params = prepared(params, projects, analogs, as_of, reuse)
     by_region, totals = stage("demand", DEMAND_FIELDS, params, lambda p: _demand(demand, p), reuse)
-    result = simulate_trials(pipeline, fit, totals, sim_params, as_of_year)
+    result = simulate_trials(pipeline, fit, totals, sim_params, decimal_as_of(as_of))
     return TimelineRun(params, pipeline, slips, fit, totals, by_region, result, float(spread), calibration)
+
+
+def prepared(
+    params: Params, projects: pd.DataFrame, analogs: pd.DataFrame, as_of: Any, reuse: MutableMapping[str, Any] | None = None
+) -> tuple[pd.DataFrame, tuple[pd.DataFrame, SlipFit, float, Calibration | None], Params]:
+    """What the Monte Carlo needs besides demand, for every caller that simulates (a run, Sobol, scenario discovery):
+    the pipeline (with China's control channels applied when the scenario turns them on), :func:`slip_model`'s
+    result, and the simulation's parameters after the channels' change. The two stages come from ``reuse`` when an
+    earlier call on the same tables had equal declared fields (:func:`stage`).
+    """
+    sim_params = capacity.pulled_forward(params)  # the channels as capacity.with_control_channels applies them
+    pipeline = stage("pipeline", PIPELINE_FIELDS, params, lambda p: prepare_pipeline(capacity.licence_delayed(projects, p), p), reuse)
+    slips = stage("slip_model", SLIP_FIELDS, params, lambda p: slip_model(p, analogs, as_of), reuse)
+    return pipeline, slips, sim_params
 
 
 def _remember_stages(run: TimelineRun, reuse: MutableMapping[str, Any]) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rare_earth_lib.models.timeline.run import PIPELINE_FIELDS, SLIP_FIELDS, prepare_pipeline, slip_model, stage
+from rare_earth_lib.models.timeline.run import prepared
 from rare_earth_lib.models.timeline.simulate import PRODUCT_KEYS, simulate_trials, simulated_years
 from rare_earth_lib.models.timeline.stats import decimal_as_of
 from rare_earth_lib.models.timeline.summaries import coverage_summary
@@ -89,13 +89,9 @@ def _evaluate(
     reuse: MutableMapping[str, Any] | None = None,
 ) -> np.ndarray:
     """Model outputs (rows of x, columns of :data:`OUTPUTS`) for the sampled points ``x``."""
-    from rare_earth_lib.models import capacity
     from rare_earth_lib.models.discovery import _DemandEstimate
 
-    projects = tables["projects"]
-    pipeline = stage("pipeline", PIPELINE_FIELDS, params, lambda p: prepare_pipeline(capacity.licence_delayed(projects, p), p), reuse)
-    _, fit, _, _ = stage("slip_model", SLIP_FIELDS, params, lambda p: slip_model(p, tables["build_analogs"], as_of), reuse)
-    _, params = capacity.with_control_channels(projects, params, as_of)  # as run_timeline does
+    pipeline, (_, fit, _, _), params = prepared(params, tables["projects"], tables["build_analogs"], as_of, reuse)  # as a run does
     demand = _DemandEstimate(tables["demand"])
     as_of_year = decimal_as_of(as_of)
     base = params.model_dump()
