@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -140,21 +141,29 @@ def update_comparisons(reports: Path, manifests: list[dict]) -> dict[str, str]:
     Returns:
         scenario -> why its comparison could not be written (the index says so instead of linking).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from rare_earth_lib.build import compare
     from rare_earth_lib.build.scenarios import BASE
 
-    errors = {}
     if not any(m["scenario"] == BASE for m in manifests):
-        return errors
-    for scenario in sorted({m["scenario"] for m in manifests} - {BASE}):
+        return {}
+
+    def write(scenario: str) -> str | None:
         try:
             if compare.is_stale(reports, BASE, scenario):
                 compare.write_comparison(reports, BASE, scenario)
         except compare.CompareError as exc:
-            errors[scenario] = str(exc)
+            return str(exc)
         except Exception as exc:  # a comparison never fails the build; the index names the problem
-            errors[scenario] = f"comparison not written: {type(exc).__name__}: {exc}"
-    return errors
+            return f"comparison not written: {type(exc).__name__}: {exc}"
+        return None
+
+    scenarios = sorted({m["scenario"] for m in manifests} - {BASE})
+    # Pages at once: drawing their charts (vl-convert) runs outside the interpreter lock, on every core.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(scenarios), os.cpu_count() or 1))) as pool:
+        outcomes = list(pool.map(write, scenarios))
+    return {scenario: why for scenario, why in zip(scenarios, outcomes, strict=True) if why}
 
 
 def index_html(
