@@ -80,13 +80,15 @@ def kernel_manager_class() -> type:
     return GuardedKernelManager
 
 
-#: Run silently in a spare kernel as soon as it starts: the imports every briefing needs, and vl-convert's first
-#: (slow) conversion. Nothing is bound in the user namespace, so the job still starts from a clean one.
+#: Run silently in a spare kernel as soon as it starts: the imports every briefing needs (each runs the timeline
+#: model, whose scipy.stats import alone takes about a second), and vl-convert's first (slow) conversion. Nothing is
+#: bound in the user namespace, so the job still starts from a clean one.
 WARM_UP = (
     "exec(compile("
     + repr(
         "import numpy, pandas, altair, vl_convert\n"
         "import rare_earth_lib.report, rare_earth_lib.data.package, rare_earth_lib.models\n"
+        "import rare_earth_lib.models.timeline, rare_earth_lib.models.scorecard, rare_earth_lib.models.discovery\n"
         'vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{"a": 1}]},'
         ' "encoding": {"x": {"field": "a", "type": "quantitative"}}})\n'
     )
