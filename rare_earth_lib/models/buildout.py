@@ -247,14 +247,16 @@ def completion_probability(statuses: pd.Series, probabilities: Mapping[str, floa
         _check_choice(status, STATUSES, "probabilities")
         if not 0.0 <= float(p) <= 1.0:
             raise ValueError(f"probabilities[{status!r}] must lie in [0, 1]; got {p!r}")
-    values = statuses.astype("string")
-    unknown = sorted(set(values.dropna()) - set(STATUSES))
+    values = statuses.astype("string").to_numpy(dtype=object, na_value=None)  # plain arrays: the Monte Carlo asks every run
+    present = set(values) - {None}
+    unknown = sorted(present - set(STATUSES))
     if unknown:
         raise ValueError(f"statuses holds unknown status(es): {', '.join(unknown)}")
-    missing = sorted(set(values.dropna()) - set(probabilities))
+    missing = sorted(present - set(probabilities))
     if missing:
         raise ValueError(f"probabilities has no value for status(es): {', '.join(missing)}")
-    return values.map(lambda s: float(probabilities[s]) if s in probabilities else np.nan).astype("float64")
+    out = np.array([np.nan if s is None else float(probabilities[s]) for s in values], dtype="float64")
+    return pd.Series(out, index=statuses.index, name=statuses.name)
 
 
 MODEL_ESTIMATE = "model estimate"

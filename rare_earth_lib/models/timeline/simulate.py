@@ -7,6 +7,7 @@ second settings class and no second set of defaults or bounds.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,8 +39,8 @@ class SimulationResult:
 
     Attributes:
         years: calendar years simulated.
-        pipeline: the projects simulated (rows of :func:`rare_earth_lib.models.buildout.refining_pipeline`), with
-            ``completion_probability`` and ``min_slip_years`` added.
+        projects: the projects simulated (rows of :func:`rare_earth_lib.models.buildout.refining_pipeline`);
+            :attr:`pipeline` is the same with ``completion_probability`` and ``min_slip_years`` added.
         first_output_year: (trials, projects) decimal year of first output, NaN where the project is not
             built in that trial.
         capacity_tpa: product -> (trials, years) alliance capacity, t oxide/yr.
@@ -49,10 +50,11 @@ class SimulationResult:
             within the horizon.
         params: the parameter model used.
         as_of_year: the data's as-of date as a decimal year.
+        completion_probability, min_slip_years: per project, aligned with ``projects``.
     """
 
     years: np.ndarray
-    pipeline: pd.DataFrame
+    projects: pd.DataFrame
     first_output_year: np.ndarray
     capacity_tpa: dict[str, np.ndarray]
     demand_tpa: dict[str, np.ndarray]
@@ -60,6 +62,17 @@ class SimulationResult:
     coverage_year: dict[str, np.ndarray]
     params: Params
     as_of_year: float
+    completion_probability: np.ndarray
+    min_slip_years: np.ndarray
+
+    @functools.cached_property
+    def pipeline(self) -> pd.DataFrame:
+        """The projects simulated with ``completion_probability`` and ``min_slip_years`` added (made when first asked
+        for: most runs, the sensitivity's and the explored futures', only need their coverage years)."""
+        pipe = self.projects.copy()
+        pipe["completion_probability"] = self.completion_probability
+        pipe["min_slip_years"] = self.min_slip_years
+        return pipe
 
 
 def _demand_vector(demand: pd.DataFrame, product: str, years: np.ndarray) -> np.ndarray:
@@ -140,14 +153,21 @@ def coverage_years(
 
 
 def _future_first_output(
-    pipeline: pd.DataFrame, fit: SlipFit, params: Params, as_of_year: float, u_slip: np.ndarray, u_stop: np.ndarray, built: np.ndarray
+    pipeline: pd.DataFrame,
+    fit: SlipFit,
+    params: Params,
+    as_of_year: float,
+    u_slip: np.ndarray,
+    u_stop: np.ndarray,
+    built: np.ndarray,
+    planned: np.ndarray,
+    known: np.ndarray,
 ) -> np.ndarray:
     """First output (trials, future projects) for the projects not yet producing; updates ``built`` in place.
 
     Slip conditional on what is known, minimum build time for undecided projects, decision speed-up, and
-    the US policy reversal (stop or extra slip) in that order.
+    the US policy reversal (stop or extra slip) in that order. ``planned`` and ``known`` are :func:`min_slip_years`'s.
     """
-    planned, known = min_slip_years(pipeline, as_of_year, params.undated_lead_years)
     future = ~np.isnan(planned)
     slip = truncated_slip_quantile(fit, u_slip[:, future], known[future][None, :], params.slip_multiplier)
     t0 = planned[future][None, :] + slip
@@ -214,16 +234,18 @@ def _future_capacity(
     return capacities
 
 
-def producing_today(pipeline: pd.DataFrame, params: Params, as_of_year: float) -> dict[str, np.ndarray]:
+def producing_today(pipeline: pd.DataFrame, params: Params, as_of_year: float, known: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Product -> today's capacity of each pipeline plant (t/yr, aligned with ``pipeline``), by the capacity model's rule.
 
     The latest observed output rate where the pipeline has one (:data:`OBSERVED_COLUMNS`), else nameplate x the
     ramp-up curve on the as-of date (:func:`rare_earth_lib.models.capacity.today_rate`); zero for plants not
-    producing. The simulation starts every producing plant here in the year of the as-of date.
+    producing. The simulation starts every producing plant here in the year of the as-of date. ``known`` is
+    :func:`min_slip_years`'s second array when the caller has it already.
     """
     from rare_earth_lib.models import capacity
 
-    _, known = min_slip_years(pipeline, as_of_year, params.undated_lead_years)
+    if known is None:
+        _, known = min_slip_years(pipeline, as_of_year, params.undated_lead_years)
     producing = np.isnan(known)
     first = pipeline["actual_first_output_year"].to_numpy(dtype="float64")
     out = {}
@@ -242,7 +264,7 @@ def producing_today(pipeline: pd.DataFrame, params: Params, as_of_year: float) -
 
 
 def _producing_capacity(
-    pipeline: pd.DataFrame, built: np.ndarray, ramp: np.ndarray, params: Params, years: np.ndarray, as_of_year: float
+    pipeline: pd.DataFrame, built: np.ndarray, ramp: np.ndarray, params: Params, years: np.ndarray, as_of_year: float, known: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Capacity (trials, years) per product of plants already producing.
 
@@ -252,7 +274,7 @@ def _producing_capacity(
     """
     from rare_earth_lib.models import capacity
 
-    today = producing_today(pipeline, params, as_of_year)
+    today = producing_today(pipeline, params, as_of_year, known)
     slope = _slope(ramp, params)
     elapsed = np.maximum(years - np.floor(as_of_year), 0.0)
     n = built.shape[0]
@@ -307,12 +329,12 @@ def simulate_trials(pipeline: pd.DataFrame, slip_fit: SlipFit, demand: pd.DataFr
     actual = pipeline["actual_first_output_year"].to_numpy(dtype="float64")
     first = np.empty((n, p))
     if (~producing).any():
-        first[:, ~producing] = _future_first_output(pipeline, slip_fit, params, as_of_year, u_slip, u_stop, built)
+        first[:, ~producing] = _future_first_output(pipeline, slip_fit, params, as_of_year, u_slip, u_stop, built, planned, known)
     first[:, producing] = np.where(np.isnan(actual[producing]), as_of_year - 50.0, actual[producing])[None, :]
 
     ramp = ramp_years(u_ramp, params.years_to_nameplate, params.ramp_years_spread)
     future = _future_capacity(pipeline, np.where(built & ~producing[None, :], first, np.inf), ramp, params, years)
-    now = _producing_capacity(pipeline, built & producing[None, :], ramp, params, years, as_of_year)
+    now = _producing_capacity(pipeline, built & producing[None, :], ramp, params, years, as_of_year, known)
     capacities = {prod: future[prod] + now[prod] for prod in PRODUCTS}
     sigma = params.demand_uncertainty_sigma
     demand_factor = np.exp(sigma * z_demand - 0.5 * sigma**2)
@@ -321,12 +343,9 @@ def simulate_trials(pipeline: pd.DataFrame, slip_fit: SlipFit, demand: pd.DataFr
         prod: coverage_years(capacities[prod], demand_tpa[prod], demand_factor, params.coverage_threshold, years) for prod in PRODUCTS
     }
 
-    pipe = pipeline.copy()
-    pipe["completion_probability"] = prob
-    pipe["min_slip_years"] = known
     return SimulationResult(
         years=years,
-        pipeline=pipe,
+        projects=pipeline,
         first_output_year=np.where(built, first, np.nan),
         capacity_tpa=capacities,
         demand_tpa=demand_tpa,
@@ -334,4 +353,6 @@ def simulate_trials(pipeline: pd.DataFrame, slip_fit: SlipFit, demand: pd.DataFr
         coverage_year=coverage,
         params=params,
         as_of_year=float(as_of_year),
+        completion_probability=prob,
+        min_slip_years=known,
     )
