@@ -95,21 +95,27 @@ WARM_UP = (
     + ", '<warm-up>', 'exec'), {})"
 )
 
+#: Run in a kept kernel before its next job: a new session of the interactive shell, whose user namespace holds only
+#: what a new kernel's does (the imported modules stay loaded), and whose execution count starts again at 1.
+RESET = "get_ipython().reset(new_session=True)"
+
 #: Set to 0 to start every job's kernel cold (the benchmark and a test compare both).
 WARM_KERNELS_ENV = renv.WARM_KERNELS
 
 
 class SpareKernel:
-    """A kernel started ahead of the next job in this worker, with :data:`WARM_UP` already running in it.
+    """The kernel this worker's next job runs on: started ahead with :data:`WARM_UP` running in it, or kept from
+    the job before.
 
-    Every job still gets a kernel process of its own (a used kernel is shut down), so nothing of one
-    briefing's state reaches another; only the start-up and the imports move off the job's path, into the
-    time the worker spends rendering the previous briefing. The kernel's environment is fixed when it
-    starts, so each spare has its own trace file, and a spare is used only by a job with the same
-    working folder and environment (``key``).
+    A kernel that ran a job to the end is kept for the next one (:meth:`keep`): its user namespace is reset to a
+    new session (every name the briefing defined is gone, the execution count starts again at 1) and its trace
+    file emptied, while the imported modules stay loaded, so the imports and the kernel's start-up are paid
+    once per worker rather than once per job. A job that failed or timed out leaves its kernel to be shut down
+    and a fresh one started. The kernel's environment is fixed when it starts, so each kernel has its own trace
+    file, and a kernel is used only by a job with the same working folder and environment (``key``).
     """
 
-    _spare: tuple[Any, Any, str, str] | None = None  # (manager, client, key, trace path)
+    _spare: tuple[Any, Any, str, str, int] | None = None  # (manager, client, key, trace path, jobs already run)
 
     @classmethod
     def enabled(cls) -> bool:
@@ -121,20 +127,41 @@ class SpareKernel:
         return cls._spare is not None
 
     @classmethod
-    def take(cls, key: str) -> tuple[Any, str] | None:
-        """The spare kernel and its trace file, if one was started for ``key`` and is alive; else None."""
+    def take(cls, key: str) -> tuple[Any, str, int] | None:
+        """The spare kernel, its trace file and the number of jobs it ran before, if it is for ``key`` and alive; else None."""
         from jupyter_core.utils import run_sync
 
         spare, cls._spare = cls._spare, None
         if spare is None:
             return None
-        km, kc, spare_key, trace = spare
+        km, kc, spare_key, trace, runs = spare
         with contextlib.suppress(Exception):
             kc.stop_channels()
         if spare_key == key and run_sync(km.is_alive)():
-            return km, trace
+            with contextlib.suppress(OSError):
+                open(trace, "w").close()  # the table reads of the job about to run, not of the one before
+            return km, trace, runs
         cls.shutdown(km)
         return None
+
+    @classmethod
+    def keep(cls, km: Any, key: str, trace: str, runs: int) -> bool:
+        """Keep ``km``, which has just run its ``runs``-th job to the end, for this worker's next job, with :data:`RESET`
+        queued in it (its trace file is emptied when the next job takes it). False (and nothing kept) when that cannot be done."""
+        from jupyter_core.utils import run_sync
+
+        if not cls.enabled():
+            return False
+        try:
+            if not run_sync(km.is_alive)():
+                return False
+            kc = km.client()
+            kc.start_channels()
+            kc.execute(RESET, silent=True, store_history=False)  # queued ahead of the next job's cells
+        except Exception:
+            return False
+        cls._spare = (km, kc, key, trace, runs)
+        return True
 
     @classmethod
     def start(cls, key: str, cwd: str, env: dict[str, str], runtime: str) -> None:
@@ -156,7 +183,7 @@ class SpareKernel:
             kc.execute(WARM_UP, silent=True, store_history=False)  # queued; runs while this worker renders
         except Exception:
             return
-        cls._spare = (km, kc, key, trace)
+        cls._spare = (km, kc, key, trace, 0)
 
     @staticmethod
     def shutdown(km: Any) -> None:

@@ -293,17 +293,25 @@ def _execute_on_kernel(
     """Run the notebook on this worker's spare kernel if it has one for this job, else on a new one; then start the
     next job's spare. Returns (the failed result or None, the trace file the kernel wrote)."""
     key = kernel_key(job.notebook.parent, ctx)
-    spare = SpareKernel.take(key)  # a kernel started while this worker rendered its previous job, or before its first
+    spare = SpareKernel.take(key)  # kept from this worker's previous job, or started before its first
     if spare is not None:
         trace = Path(spare[1])
+    outcome: Staged | None = None
+    finished = False
     try:
         with _job_environment(job, ctx, trace):
             outcome = _execute_notebook(job, ctx, executed, failed, timings, km=spare[0] if spare else None)
         timings["warm_kernel"] = spare is not None
+        timings["kernel_earlier_jobs"] = spare[2] if spare is not None else 0
+        finished = outcome is None
     finally:
+        kept = False
         if spare is not None:
-            SpareKernel.shutdown(spare[0])
-        if ctx.warm_kernels and job.warm_next:
+            next_job = ctx.warm_kernels and job.warm_next and finished
+            kept = next_job and SpareKernel.keep(spare[0], key, spare[1], spare[2] + 1)
+            if not kept:
+                SpareKernel.shutdown(spare[0])
+        if ctx.warm_kernels and job.warm_next and not kept:
             SpareKernel.start(key, str(job.notebook.parent), kernel_env(ctx), _spare_runtime(job.reports))
     return outcome, trace
 

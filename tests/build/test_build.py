@@ -12,6 +12,7 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+import nbformat as nbf
 import pytest
 from conftest import cli_env, make_project, run_cli, snapshot
 
@@ -267,11 +268,19 @@ def test_bad_data_row_is_bad_input_before_any_kernel_and_keeps_good_briefings(pr
 
 
 def test_warm_kernels_give_the_same_briefings_as_cold_ones(tmp_path):
-    """With one worker, the first job runs on the kernel started while the data were validated, each later one on the
-    kernel started during the previous one's render; results equal cold runs."""
+    """With one worker, the first job runs on the kernel started while the data were validated, and each later one on
+    that same kernel, kept with a new session; two briefings share it in turn and every result equals a cold run's:
+    nothing a briefing defined is left for the next (a probe counts how often its own name was already defined)."""
     import shutil
 
     warm = make_project(tmp_path / "warm", briefings=("tiny", "other"))
+    for name in ("tiny", "other"):
+        path = warm / "notebooks" / f"{name}.ipynb"
+        nb = nbf.read(path, as_version=4)
+        nb.cells.append(
+            nbf.v4.new_code_cell("leak_probe = globals().get('leak_probe', 0) + 1\ndoc.record_metrics({'leak_probe': leak_probe})")
+        )
+        nbf.write(nb, path)
     cold = Path(shutil.copytree(warm, tmp_path / "cold"))
     args = ["build", "--scenario", "base", "--scenario", "controls_reimposed", "--format", "html", "--jobs", "1"]
     for project, flag in ((warm, "1"), (cold, "0")):
@@ -290,7 +299,18 @@ def test_warm_kernels_give_the_same_briefings_as_cold_ones(tmp_path):
     cold_runs = {k: manifest(cold, k[1], k[0]) for k in keys}
     assert all(m["timings"]["warm_kernel"] for m in warm_runs.values()), "every job ran on a warm kernel"
     assert not any(m["timings"]["warm_kernel"] for m in cold_runs.values())
+    assert sorted(m["timings"]["kernel_earlier_jobs"] for m in warm_runs.values()) == [0, 1, 2, 3], "one kernel ran all four"
     for key in keys:
+        assert warm_runs[key]["metrics"]["leak_probe"] == 1, key
+        counts = [
+            [
+                c.get("execution_count")
+                for c in nbf.read(p / "reports" / key[1] / f"{key[0]}.ipynb", as_version=4).cells
+                if c.cell_type == "code"
+            ]
+            for p in (warm, cold)
+        ]
+        assert counts[0] == counts[1], key  # numbered from 1 on the kept kernel too
         assert warm_runs[key]["metrics"] == cold_runs[key]["metrics"], key
         assert warm_runs[key]["parameters"] == cold_runs[key]["parameters"], key
         assert warm_runs[key]["inputs"]["tables"] == cold_runs[key]["inputs"]["tables"], key
