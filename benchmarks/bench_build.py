@@ -14,8 +14,9 @@ Prints:
   beside the naive loop's steps for the same job;
 - edit → HTML: one edited briefing rebuilt as HTML, against bare ``papermill`` for the same job;
 - no-op: the same build again with nothing changed.
-The project's cache folder is a fresh one, so the cold build also builds the offline chart bundle and validates the
-data package; the machine's load average is printed before and after (the ratios only mean something on an idle
+The naive loop and the build each get a fresh cache folder of their own, so the cold build also builds the offline
+chart bundle, validates the data package, evaluates scenario discovery and draws every chart (the naive loop's runs
+fill only their own folder); the machine's load average is printed before and after (the ratios only mean something on an idle
 machine: run it more than once when others are working).
 And the three ratios with their goals: full build ≤ 0.3× naive; edit → HTML ≤ 1.2× papermill; no-op ≤ 1 s. The full
 build's ratio is also given in CPU seconds of all processes (both sides' children, as the kernel accounts them),
@@ -67,7 +68,10 @@ def main() -> None:
         for name in ("rare_earth_lib", "notebooks", "params"):
             shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
         load_before = os.getloadavg()
-        env = {**os.environ, "PYTHONPATH": str(project), "RARE_EARTH_CACHE_DIR": str(Path(tmp) / "cache")}
+        # Each side starts from an empty cache folder of its own: the naive loop's notebook runs would otherwise leave
+        # the build the scenario-discovery results and the chart SVGs they computed.
+        naive_env = {**os.environ, "PYTHONPATH": str(project), "RARE_EARTH_CACHE_DIR": str(Path(tmp) / "cache-naive")}
+        env = {**naive_env, "RARE_EARTH_CACHE_DIR": str(Path(tmp) / "cache")}
         briefings = sorted(p.stem for p in (project / "notebooks").glob("*.ipynb"))
         scenarios = sorted(p.stem for p in (project / "params").glob("*.yaml"))
         first = briefings[0]
@@ -78,7 +82,7 @@ def main() -> None:
         started, cpu = time.perf_counter(), children_cpu()
         for scenario in scenarios:
             for briefing in briefings:
-                steps[(briefing, scenario)] = naive_job(project, naive_dir / f"{scenario}__{briefing}.ipynb", briefing, scenario, env)
+                steps[(briefing, scenario)] = naive_job(project, naive_dir / f"{scenario}__{briefing}.ipynb", briefing, scenario, naive_env)
         naive, naive_cpu = time.perf_counter() - started, children_cpu() - cpu
 
         build = [str(BIN / "rare-earth-report"), "--root", str(project), "build", "--quiet"]
@@ -111,11 +115,12 @@ def main() -> None:
     print(f"naive loop (papermill → nbconvert → weasyprint): {naive:.1f} s  ({naive_cpu:.0f} CPU s, all processes)")
     print(f"rare-earth-report build, cold:                  {cold:.1f} s  ({cold_cpu:.0f} CPU s, all processes)")
     print()
-    print("every job of the cold build (seconds, in its worker)      total  kernel  first cell  cells    HTML     PDF")
+    print("every job of the cold build (seconds, in its worker)      total  kernel  first cell  cells    HTML     PDF  kernel's job")
     for (briefing, scenario), jt in sorted(jobs_timings.items(), key=lambda kv: -kv[1].get("total_s", 0)):
         print(
             f"  {briefing + ' × ' + scenario:<54} {jt.get('total_s', 0):6.1f}  {jt.get('kernel_start_s', 0):6.2f}"
             f"  {jt.get('first_cell_s', 0):10.2f}  {jt.get('cells_s', 0):5.2f}  {jt.get('html_s', 0):6.2f}  {jt.get('pdf_s', 0):6.2f}"
+            f"  {jt.get('kernel_earlier_jobs', 0) + 1:>12}"
         )
     print()
     print(f"one job, {first} × base (seconds)            build    naive")
