@@ -121,7 +121,7 @@ class Interrupted(BaseException):  # noqa: N818 - a signal, not an error
 
     @property
     def exit_code(self) -> int:
-        return 128 + self.signum
+        return {signal.SIGINT: EXIT_SIGINT, signal.SIGTERM: EXIT_SIGTERM}.get(self.signum, 128 + self.signum)
 
 
 _signal_state: dict[str, Any] = {"fired": False, "deferring": 0, "pending": None}

@@ -15,18 +15,6 @@ import pandas as pd
 
 from rare_earth_lib.domain import FUNDING_COLUMNS, PIPELINE_STATUSES
 
-CURRENCIES: tuple[str, ...] = ("USD", "AUD", "EUR", "JPY", "MYR")
-CAPACITY_BASES: tuple[str, ...] = (
-    "t_reo",
-    "t_ndpr_oxide",
-    "t_dytb_oxide",
-    "t_magnet",
-    "t_concentrate",
-    "t_feed",
-    "t_mrec",
-    "t_alloy",
-)
-
 
 def _nonneg(value: float, argument: str) -> float:
     value = float(value)

@@ -76,6 +76,10 @@ class PrimResult:
     outcome: str = "box"
     threshold: float = 0.8
 
+    def __post_init__(self) -> None:
+        if self.outcome not in PRIM_OUTCOMES:
+            raise ValueError(f"PrimResult.outcome must be one of {', '.join(PRIM_OUTCOMES)}; got {self.outcome!r}")
+
     @property
     def has_box(self) -> bool:
         """Whether a box was kept (at the configured threshold, the lower one, or the densest step)."""

@@ -52,7 +52,6 @@ from rare_earth_lib.models.timeline.run import (
 )
 from rare_earth_lib.models.timeline.sensitivity import (
     DEFINITIONAL_FACTORS,
-    SENSITIVITY_FACTORS,
     largest_driver,
     sensitivity,
     sensitivity_variants,
@@ -120,7 +119,6 @@ __all__ = [
     "DEFINITIONAL_FACTORS",
     "PRODUCTS",
     "PRODUCT_KEYS",
-    "SENSITIVITY_FACTORS",
     "TABLES",
     "SimulationResult",
     "SlipFit",

@@ -15,19 +15,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from rare_earth_lib.parameters.refining_timeline import Params
 
 
-SENSITIVITY_FACTORS: tuple[str, ...] = (
-    "slip_multiplier",
-    "completion_probabilities",
-    "demand_growth",
-    "ramp_up_speed",
-    "first_year_utilisation",
-    "mature_utilisation",
-    "coverage_threshold",
-    "alliance_demand_estimate",
-    "demand_anchor_rule",
-    "attribution",
-)
-
 _FACTOR_LABELS = {
     "slip_multiplier": "Slip to first output",
     "completion_probabilities": "Completion probabilities",
