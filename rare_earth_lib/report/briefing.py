@@ -181,17 +181,8 @@ class Briefing:
             raise ValueError(f"table '{label}' shows internal ids, map them to display names first: {'; '.join(problems[:5])}")
         number = self._take(label, self._tables)
         ids = self._use_sources(sources)
-        _show(
-            _block(
-                "table",
-                number,
-                caption,
-                [str(c) for c in frame.columns],
-                _frame_cells(frame, float_format),
-                _source_line(sources, ids),
-                note,
-            )
-        )
+        columns, cells = [str(c) for c in frame.columns], _frame_cells(frame, float_format)
+        _show(_block("table", number, caption, columns, cells, _source_line(sources, ids), note, column_widths(columns, cells)))
 
     # --- appendices ------------------------------------------------------------------------
     def appendix(self, title: str) -> None:
@@ -403,6 +394,60 @@ def _source_line(sources: Any, ids: list[str]) -> dict[str, Any]:
     noun = "source" if len(ids) == 1 else "sources"
     head = f"{rows} {'row' if rows == 1 else 'rows'} from {len(ids)} {noun}" if rows else f"{len(ids)} {noun}"
     return {"head": head, "top": top, "more": len(ids) > len(top)}
+
+
+#: The print table's box, in em of its text (briefing.css, print: text column 180 mm, table text 0.8 x 9 pt, cell
+#: padding 0.3 rem a side). Only the shares matter, and a column at least holds its longest word.
+_TABLE_EM, _CELL_PADDING_EM = 180 / 25.4 * 72 / 7.2, 2 * 0.3 * 9 / 7.2
+#: A column's narrowest width keeps this much room beyond its longest word, against rounding in the layout.
+_MARGIN_EM = 0.25
+
+#: Advance widths (1/1000 em) of DejaVu Sans, the briefing's font, Book and Bold, for ASCII 32-126 (from the fonts'
+#: hmtx tables); any other character counts as wide as the widest symbol (838), a dash or an ellipsis as 1000.
+_BOOK = "318 401 460 838 636 950 780 275 390 390 500 838 318 361 318 337 636 636 636 636 636 636 636 636 636 636 337 337 838 838 838 531 1000 684 686 698 770 632 575 775 752 295 295 656 557 863 748 787 603 787 695 635 611 732 684 989 685 611 685 390 337 390 838 500 500 613 635 550 635 615 352 635 634 278 278 579 278 974 634 612 635 635 411 521 392 634 592 818 592 592 525 636 337 636 838"
+_BOLD = "348 456 521 838 696 1002 872 306 457 457 523 838 380 415 380 365 696 696 696 696 696 696 696 696 696 696 400 400 838 838 838 580 1000 774 762 734 830 683 683 821 837 372 372 775 637 995 837 850 733 850 770 720 682 812 774 1103 771 724 725 457 365 457 838 500 500 675 716 593 716 678 435 716 712 343 343 665 343 1042 712 687 716 716 493 595 478 712 652 924 645 652 582 712 365 712 838"
+_ADVANCE = {
+    bold: {**{chr(32 + i): int(w) / 1000 for i, w in enumerate(widths.split())}, "—": 1.0, "…": 1.0}
+    for bold, widths in ((False, _BOOK), (True, _BOLD))
+}
+
+#: Where a line may break: at spaces, and after a hyphen or a slash that a number does not follow (Unicode line breaking).
+_BREAKS = re.compile(r"\s+|(?<=[-/])(?=[^\d\s])")
+
+
+def _text_em(text: str, bold: bool = False) -> float:
+    """How wide ``text`` sets on one line, in em (kerning left out: it only narrows)."""
+    advance = _ADVANCE[bold]
+    return sum(advance.get(ch, 0.838) for ch in text)
+
+
+def column_widths(columns: list[str], rows: list[list[tuple[str, bool]]]) -> list[float] | None:
+    """Each column's share of a table's width (percent), as the automatic table layout would give it.
+
+    The print stylesheet lays data tables out fixed with these widths, so WeasyPrint does not measure every
+    cell's narrowest and widest width (a fifth of a table's render). Estimated from the text as CSS 2.1's
+    automatic layout shares the width out: a column gets at least its longest word (a number never wraps);
+    what is left goes to the columns in proportion to how much wider their longest line is. ``None`` when the
+    longest words alone need more than the width: that table keeps the automatic layout.
+    """
+    narrowest, widest = [], []
+    for index, header in enumerate(columns):
+        cells = [row[index] for row in rows if index < len(row)]
+        words = [_text_em(word, bold=True) for word in _BREAKS.split(header)] or [0.0]
+        lines = [_text_em(header, bold=True)]
+        for text, numeric in cells:
+            lines.append(_text_em(text))
+            words.extend([lines[-1]] if numeric else [_text_em(word) for word in _BREAKS.split(text)])
+        narrowest.append(max(words) + _CELL_PADDING_EM + _MARGIN_EM)
+        widest.append(max(max(lines) + _CELL_PADDING_EM, narrowest[-1]))
+    if sum(narrowest) >= _TABLE_EM:
+        return None
+    if sum(widest) <= _TABLE_EM:
+        widths = [w / sum(widest) * _TABLE_EM for w in widest]
+    else:
+        spare, stretch = _TABLE_EM - sum(narrowest), [w - n for n, w in zip(narrowest, widest, strict=True)]
+        widths = [n + spare * s / sum(stretch) for n, s in zip(narrowest, stretch, strict=True)]
+    return [round(100 * w / _TABLE_EM, 1) for w in widths]
 
 
 def _frame_cells(frame: pd.DataFrame, float_format: str | None) -> list[list[tuple[str, bool]]]:
