@@ -19,7 +19,7 @@ records the tables it reads), so changing one row rebuilds exactly the briefings
 
 from __future__ import annotations
 
-import concurrent.futures as cf  # noqa: F401 - tests patch cf.ProcessPoolExecutor to prove no pool starts
+import concurrent.futures as cf  # tests patch cf.ProcessPoolExecutor to prove no pool starts
 import contextlib
 import dataclasses
 import datetime as dt
@@ -294,7 +294,10 @@ def _run_jobs(layout, options, todo, lib_hash, versions, staging, log, progress)
     from rare_earth_lib.build.executor import make_executor
     from rare_earth_lib.data import package as data_package
 
-    digest = _validate_data_once(data_package, json.dumps([lib_hash, versions], sort_keys=True))
+    with cf.ThreadPoolExecutor(max_workers=1) as side:  # the chart bundle (vl-convert, outside the interpreter lock) meanwhile
+        bundle = side.submit(_vega_bundle_env, tuple(options.formats))
+        digest = _validate_data_once(data_package, json.dumps([lib_hash, versions], sort_keys=True))
+        vega_env = bundle.result()
     try:
         workers = max(1, min(options.jobs or os.cpu_count() or 1, len(todo)))
         local = options.executor == "local" and not options.scheduler
@@ -308,7 +311,7 @@ def _run_jobs(layout, options, todo, lib_hash, versions, staging, log, progress)
             versions,
             git_state(layout.root),
             data_package.as_of().isoformat(),
-            env={**validated, **_vega_bundle_env(options.formats), **shared},
+            env={**validated, **vega_env, **shared},
             warm_kernels=local,
         )
         executor = make_executor(options.executor, workers, scheduler=options.scheduler)
