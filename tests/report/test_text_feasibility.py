@@ -47,6 +47,17 @@ def test_dates_read_relative_to_the_build_date(run):
     assert not any("both outcomes" in s for s in text.summary(run, BEFORE_SUSPENSION))
 
 
+def test_suspension_end_is_a_due_date_not_an_outcome(run):
+    """After the suspension's end date the data (which end before it) cannot say what China did: the summary gives the
+    date as when the suspension was due to end, never as when it ran out, and shows both branches."""
+    end = text.date_text(run.assessment.figures["suspension_end"])
+    joined = " ".join(text.summary(run, AFTER_SUSPENSION))
+    assert f"was due to end on {end}" in joined
+    assert "do not say whether it was extended" in joined and "both outcomes are shown" in joined
+    for asserted in ("ran out", "expired", "lapsed", "ended on"):
+        assert asserted not in joined
+
+
 def test_one_minute_summary_is_short_plain_and_from_the_numbers(run):
     sentences = text.summary(run, AFTER_SUSPENSION)
     assert 4 <= len(sentences) <= 6

@@ -197,8 +197,8 @@ def summary(run: Any, build_date: dt.date) -> list[str]:
     exposure = exposure_branches_text(run)
     if suspension_passed(f, build_date):
         exposure = (
-            f"The data end on {date_text(run.as_of)}: what China did when its suspension ran out on {date_text(f['suspension_end'])}"
-            f" is not in them, so both outcomes are shown: {exposure}."
+            f"China's suspension was due to end on {date_text(f['suspension_end'])}; the data end on {date_text(run.as_of)} and do not"
+            f" say whether it was extended, so both outcomes are shown: {exposure}."
         )
     else:
         exposure = exposure[0].upper() + exposure[1:] + "."
