@@ -139,7 +139,9 @@ EXPLORATION_SPACE: dict[str, Explore] = {
         kind="lever",
         label="Decision speed-up",
         unit="years",
-        reason="Framework money due within six months (US-Australia, Oct 2025) can bring decisions forward; up to two years.",
+        reason="The US-Australia framework (Oct 2025) put money due within six months, by April 2026, before the data date;"
+        " the data record commitments and letters of interest but no money paid out under it to a rare-earth project."
+        " Money that does arrive can bring decisions forward; up to two years.",
         source_ids=("S91b", "S91c", "S91g"),
     ),
     "completion_prob_feasibility": Explore(

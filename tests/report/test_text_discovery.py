@@ -86,3 +86,25 @@ def test_labels_inside_sentences_keep_symbols_and_abbreviations():
         text
         == "The policy levers rank P(built) at feasibility 1st and decision speed-up 2nd of the 2 inputs in separating success from failure (Figure 4)."
     )
+
+
+def test_framework_deadline_in_the_space_table_reads_as_past():
+    """The US-Australia framework's six-month deadline fell before the data date: Table 1 says the money was due by
+    that month and that the data record none paid out to a rare-earth project, not that it is due."""
+    import datetime as dt
+
+    from rare_earth_lib.data import package as dp
+    from rare_earth_lib.models import discovery as sd
+    from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE
+
+    frameworks = dp.load("frameworks").set_index("framework_id")
+    deadline = dt.date.fromisoformat(str(frameworks.loc["us_australia_2025", "deadline_date"])[:10])
+    assert deadline < dp.as_of()
+    money = dp.load("framework_money")
+    rare_earth = money[(money["framework_id"] == "us_australia_2025") & (money["funds"] != "non_rare_earth")]
+    assert not rare_earth["note"].str.contains("paid|disbursed", case=False).any()  # the data record no payment
+    space = sd.space_table(EXPLORATION_SPACE, Params()).set_index("input")
+    reason = space.loc["decision_speedup_years", "reason"]
+    assert f"by {deadline:%B %Y}, before the data date" in reason
+    assert "no money paid out under it to a rare-earth project" in reason
+    assert "Framework money due within six months" not in reason
