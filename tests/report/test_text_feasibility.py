@@ -124,7 +124,7 @@ def test_summary_names_each_export_control_branch_and_measures_demand(run):
         assert "heavy rare-earth supply" not in joined
     # the two coverage years are two sentences, not one garbled one
     sentences = text.summary(run, AFTER_SUSPENSION)
-    assert sum("plants built and planned would cover" in s for s in sentences) == 2
+    assert sum("plants built and planned would cover" in s or "Plants already producing exceed" in s for s in sentences) == 2
     assert 4 <= len(sentences) <= 6
 
 
@@ -225,3 +225,16 @@ def test_summary_leads_with_the_never_share_when_the_heavy_median_is_beyond_the_
         "in 73% of the simulated futures on the central demand estimate, plants built and planned do not cover 75% of it by 2045"
         " (one in ten by 2033 do)" in joined
     )
+
+
+def test_summary_says_todays_plants_exceed_the_ndpr_threshold(run):
+    """The coverage threshold is not the plants' share: when today's plants are above it, the summary says they exceed
+    it and gives their share of central need."""
+    f, p = run.assessment.figures, run.params
+    assert f["ndpr_self_sufficiency_central"] >= p.coverage_threshold
+    joined = " ".join(text.summary(run, AFTER_SUSPENSION))
+    assert (
+        f"Plants already producing exceed the {text.pct(p.coverage_threshold)} coverage threshold for NdPr: they make"
+        f" {text.pct(f['ndpr_self_sufficiency_central'])} of the central estimate of need" in joined
+    )
+    assert f"would cover {text.pct(p.coverage_threshold)} of NdPr need already in" not in joined

@@ -47,3 +47,17 @@ def test_summary_capacity_is_the_one_capacity_model(results):
     expected = capacity.today_metrics(dp.load("projects"), params, dp.as_of())
     assert res.headline["ndpr_capacity_today_tpa"] == expected["ndpr_capacity_today_tpa"]
     assert res.headline["dytb_capacity_today_tpa"] == expected["dytb_capacity_today_tpa"]
+
+
+def test_summary_says_todays_plants_exceed_the_threshold_with_their_share(results):
+    """Where today's plants already cover more than the threshold, the summary gives their actual share of central
+    need and calls the threshold a threshold, not their coverage."""
+    params, res = results
+    joined = " ".join(text.summary(res, params, dp.as_of(), params.horizon_year))
+    share = res.headline["ndpr_today_coverage_central"]
+    assert share >= params.coverage_threshold and res.ranges["ndpr"]["high"] <= res.today.year
+    assert (
+        f"Plants already producing exceed the {params.coverage_threshold:.0%} threshold for NdPr: they cover {share:.0%}"
+        " of central need" in joined
+    )
+    assert f"Plants already producing cover {params.coverage_threshold:.0%} of NdPr need" not in joined

@@ -190,6 +190,21 @@ def _quarters(period: str) -> str:
     return " and ".join(found) if found else period
 
 
+def _ndpr_coverage_sentence(f: Mapping[str, Any], p: Any, build_date: dt.date) -> str:
+    """When NdPr is covered in a year already under way and today's plants are above the threshold, the sentence says
+    they already exceed it and by how much (the threshold is not their share); otherwise the median coverage year."""
+    year, today_share = f["coverage_ndpr_year"], f["ndpr_self_sufficiency_central"]
+    if year is not None and year <= build_date.year and today_share >= p.coverage_threshold:
+        return (
+            f"Plants already producing exceed the {pct(p.coverage_threshold)} coverage threshold for NdPr: they make"
+            f" {pct(today_share)} of the central estimate of need, a reading of today's capacity, not a forecast."
+        )
+    return (
+        f"On the central demand estimate, plants built and planned would cover {pct(p.coverage_threshold)} of NdPr need"
+        f" {coverage_text(year, build_date, p.horizon_year)}."
+    )
+
+
 def summary(run: Any, build_date: dt.date) -> list[str]:
     """The one-minute summary: four to six plain sentences from the numbers, no model jargon."""
     f, p = run.assessment.figures, run.params
@@ -208,8 +223,7 @@ def summary(run: Any, build_date: dt.date) -> list[str]:
         f"Today the alliance's plants, {owner}, can separate about {tonnes(f['ndpr_capacity_today_tpa'])} tonnes of NdPr oxide a year:"
         f" {pct(f['ndpr_self_sufficiency_central'])} of the alliance's own estimated need on the central estimate,"
         f" {_case_range(f, 'ndpr_self_sufficiency')} depending on which demand estimate is right.",
-        f"On the central demand estimate, plants built and planned would cover {pct(p.coverage_threshold)} of NdPr need"
-        f" {coverage_text(f['coverage_ndpr_year'], build_date, p.horizon_year)}.",
+        _ndpr_coverage_sentence(f, p, build_date),
         _heavy_gap_sentence(f, p, run, build_date),
         floors_text(f),
         exposure,

@@ -402,9 +402,15 @@ def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str
             product = "ndpr_oxide" if key == "ndpr" else "dytb_oxide"
             high = cases.loc[(product, "high")]
             high_p50 = year_text(None if pd.isna(high["p50"]) else int(high["p50"]), horizon)
+            today_share = float(head[f"{key}_today_coverage_central"])
+            already = (
+                f"Plants already producing exceed the {params.coverage_threshold:.0%} threshold for {label}: they cover"
+                f" {today_share:.0%} of central need in {rng['high']}, the year under way"
+                if today_share >= params.coverage_threshold
+                else f"Plants already producing cover {params.coverage_threshold:.0%} of {label} need in {rng['high']}, the year under way"
+            )
             sentences.append(
-                f"Plants already producing cover {params.coverage_threshold:.0%} of {label} need in {rng['high']}, the year under way:"
-                f" that is today's capacity set against the demand estimate, not a forecast; on the highest demand estimate"
+                f"{already}: that is today's capacity set against the demand estimate, not a forecast; on the highest demand estimate"
                 f" the middle year would be {high_p50}, and in {high['share_never']:.0%} of simulated futures not by {horizon}."
             )
             continue
