@@ -238,3 +238,15 @@ def test_summary_says_todays_plants_exceed_the_ndpr_threshold(run):
         f" {text.pct(f['ndpr_self_sufficiency_central'])} of the central estimate of need" in joined
     )
     assert f"would cover {text.pct(p.coverage_threshold)} of NdPr need already in" not in joined
+
+
+def test_china_separation_share_is_of_all_rare_earth_separation(run):
+    """The separation share in the data is of all rare-earth separation (not of light rare earths only): the summary
+    says so."""
+    f = run.assessment.figures
+    shares = dp.load("stage_shares")
+    rows = shares[(shares["stage"] == "separation") & (shares["region"] == "China") & (shares["share"] == f["china_separation_share"])]
+    assert rows["basis"].str.contains("rare-earth separation").any()
+    first = text.summary(run, AFTER_SUSPENSION)[0]
+    assert f"China does {text.pct(f['china_separation_share'])} of the world's rare-earth separation (all elements" in first
+    assert "light rare earths" not in first

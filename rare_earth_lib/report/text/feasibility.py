@@ -218,8 +218,9 @@ def summary(run: Any, build_date: dt.date) -> list[str]:
     else:
         exposure = exposure[0].upper() + exposure[1:] + "."
     return [
-        f"China separates {pct(f['china_separation_share'])} of the world's light rare earths, {pct(f['china_heavy_separation_share'])}"
-        f" of the heavy ones (dysprosium and terbium) and makes {pct(f['china_magnet_share'])} of rare-earth magnets.",
+        f"China does {pct(f['china_separation_share'])} of the world's rare-earth separation (all elements, light and heavy),"
+        f" {pct(f['china_heavy_separation_share'])} of the separation of heavy ones (dysprosium and terbium) and makes"
+        f" {pct(f['china_magnet_share'])} of rare-earth magnets.",
         f"Today the alliance's plants, {owner}, can separate about {tonnes(f['ndpr_capacity_today_tpa'])} tonnes of NdPr oxide a year:"
         f" {pct(f['ndpr_self_sufficiency_central'])} of the alliance's own estimated need on the central estimate,"
         f" {_case_range(f, 'ndpr_self_sufficiency')} depending on which demand estimate is right.",
