@@ -77,6 +77,35 @@ def project(tmp_path: Path) -> Path:
     return make_project(tmp_path / "project")
 
 
+@pytest.fixture(scope="session")
+def tiny_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny project (``make_project``) with its base and controls_reimposed scenarios built as HTML, once per run.
+
+    Every xdist worker shares the one build (a file lock makes the others wait). Tests never write in it: they
+    take a copy (``built_copy``), in which the briefings are up to date too.
+    """
+    from filelock import FileLock
+
+    shared = shared_tmp(tmp_path_factory) / "tiny-built"
+    shared.mkdir(parents=True, exist_ok=True)
+    project, built, failed = shared / "project", shared / "built", shared / "failed"
+    with FileLock(str(shared / "build.lock")):
+        if not built.is_file() and not failed.is_file():
+            shutil.rmtree(project, ignore_errors=True)
+            make_project(project)
+            result = run_cli(project, "build", "--scenario", "base", "--scenario", "controls_reimposed", "--format", "html")
+            (built if result.returncode == 0 else failed).write_text(result.stdout + result.stderr, encoding="utf-8")
+        if failed.is_file():
+            pytest.fail(f"building the tiny project failed:\n{failed.read_text(encoding='utf-8')}")
+    return project
+
+
+@pytest.fixture
+def built_copy(tiny_built: Path, tmp_path: Path) -> Path:
+    """A fresh copy of ``tiny_built``: base and controls_reimposed built (HTML) and up to date, one build in its history."""
+    return Path(shutil.copytree(tiny_built, tmp_path / "project", symlinks=True))
+
+
 def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder every pytest-xdist worker of this test run shares (the run's own temporary folder otherwise)."""
     base = tmp_path_factory.getbasetemp()
@@ -88,7 +117,8 @@ def real_build(tmp_path_factory: pytest.TempPathFactory):
     """Build the real briefings (and the tiny one) for scenarios, as HTML, once per test run.
 
     ``real_build("base")`` returns the shared project's ``reports/`` folder once that scenario is built there
-    (``reports/base/<briefing>.{html,ipynb,manifest.json}``, and an index of every scenario built so far; the
+    (``reports/base/<briefing>.{html,ipynb,manifest.json}``, for base also ``.pdf``: the first call builds base with
+    every briefing in both formats in one build, whatever it asked for; and an index of every scenario built so far; the
     ``.ipynb`` is the executed notebook). ``real_build(("base", "controls_reimposed"), ("refining_timeline",))``
     builds only the scenarios and briefings named that are not built yet, in one build (its briefings run in
     parallel); a later call for more builds the rest. Tests in different modules and on different xdist workers
@@ -112,6 +142,15 @@ def real_build(tmp_path_factory: pytest.TempPathFactory):
                 for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
                     shutil.copy(notebook, project / "notebooks" / notebook.name)
             every = tuple(sorted(p.stem for p in (project / "notebooks").glob("*.ipynb")))
+            if not any(marker("base", b, o).is_file() for b in every for o in ("built", "failed")):
+                # First, whatever was asked: the base scenario with every briefing, as HTML and PDF, in one build
+                # (its briefings share their model results, as in a scheduled build). Most modules read base;
+                # the PDF tests read its PDFs (``base_pdfs``), so no second build runs the same notebooks.
+                result = run_cli(project, "build", "--scenario", "base", "--format", "html,pdf", timeout=3600)
+                for b in every:
+                    marker("base", b, "built" if result.returncode == 0 else "failed").write_text(
+                        result.stdout + result.stderr, encoding="utf-8"
+                    )
             pairs = [(s, b) for s in scenarios for b in briefings or every]
             missing = [(s, b) for s, b in pairs if not marker(s, b, "built").is_file() and not marker(s, b, "failed").is_file()]
             if missing:
@@ -134,28 +173,13 @@ def real_build(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def base_pdfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny briefing and every real briefing built as PDF for the base scenario, once per test run: their folder.
+def base_pdfs(real_build) -> Path:
+    """The tiny briefing and every real briefing built as HTML and PDF for the base scenario: their folder.
 
-    Read by the PDF tests (tests/build/test_pdf.py, test_visual.py, marked ``xdist_group("base_pdfs")``, a grouping
-    pytest-xdist may not honour); like ``real_build``, a file lock makes any other worker wait for the one build.
+    The shared real build's ``reports/base`` (``real_build`` builds base first, in both formats), read by the PDF
+    tests (tests/build/test_pdf.py, test_visual.py). Tests must only read it.
     """
-    from filelock import FileLock
-
-    shared = shared_tmp(tmp_path_factory) / "base-pdfs"
-    shared.mkdir(parents=True, exist_ok=True)
-    project, built, failed = shared / "project", shared / "built", shared / "failed"
-    with FileLock(str(shared / "build.lock")):
-        if not built.is_file() and not failed.is_file():
-            shutil.rmtree(project, ignore_errors=True)
-            make_project(project)
-            for notebook in sorted((ROOT / "notebooks").glob("*.ipynb")):
-                shutil.copy(notebook, project / "notebooks" / notebook.name)
-            result = run_cli(project, "build", "--scenario", "base", "--format", "pdf", timeout=1500)
-            (built if result.returncode == 0 else failed).write_text(result.stdout + result.stderr, encoding="utf-8")
-        if failed.is_file():
-            pytest.fail(f"building the base PDFs failed:\n{failed.read_text(encoding='utf-8')}")
-    return project / "reports" / "base"
+    return real_build("base") / "base"
 
 
 def computed_once(tmp_path_factory: pytest.TempPathFactory, name: str, compute):
@@ -203,6 +227,38 @@ def timeline_package_results(tmp_path_factory: pytest.TempPathFactory):
 
 BUILD_DATE = "2026-11-29"
 """The build date of every build the tests run (``RARE_EARTH_BUILD_DATE``)."""
+
+
+def hand_run(tmp_path_factory: pytest.TempPathFactory, name: str) -> nbf.NotebookNode:
+    """``notebooks/<name>.ipynb`` executed by hand with papermill, once per test run: the executed notebook.
+
+    No build and no parameters (the notebook's defaults, which equal params/base.yaml's values; a test checks that
+    the parameters cell holds the model defaults), in the project's own notebooks folder, on the build date of the
+    tests' builds (the kernel inherits ``RARE_EARTH_BUILD_DATE``) so that its numbers can be compared with theirs.
+    Shared by every module that compares a cold hand run with a build (:func:`computed_once`); tests only read it.
+    """
+
+    def compute() -> nbf.NotebookNode:
+        import papermill as pm
+
+        from rare_earth_lib.env import BUILD_DATE as BUILD_DATE_ENV
+
+        notebook = ROOT / "notebooks" / f"{name}.ipynb"
+        out = tmp_path_factory.mktemp(f"hand-run-{name}") / f"{name}.ipynb"
+        previous = os.environ.get(BUILD_DATE_ENV)
+        os.environ[BUILD_DATE_ENV] = BUILD_DATE
+        try:
+            pm.execute_notebook(
+                str(notebook), str(out), kernel_name="python3", cwd=str(notebook.parent), progress_bar=False, execution_timeout=600
+            )
+        finally:
+            if previous is None:
+                os.environ.pop(BUILD_DATE_ENV)
+            else:
+                os.environ[BUILD_DATE_ENV] = previous
+        return nbf.read(out, as_version=4)
+
+    return computed_once(tmp_path_factory, f"hand_run_{name}", compute)
 
 
 def cli_env(project: Path) -> dict[str, str]:

@@ -61,10 +61,10 @@ def edit_note(table: Path) -> None:
         csv.writer(f, lineterminator="\n").writerows(rows)
 
 
-def test_end_to_end_html_and_pdf(project):
-    result = run_cli(project, "build", "--scenario", "base")
-    assert result.returncode == 0, result.stderr + result.stdout
-    out = project / "reports" / "base"
+def test_end_to_end_html_and_pdf(real_build):
+    """The tiny briefing of the session's shared build of base (HTML and PDF, by the CLI in a subprocess)."""
+    reports = real_build("base")
+    out = reports / "base"
     page = (out / "tiny.html").read_text()
     # Self-contained: no src/href leaves the page, no require.js or MathJax.
     assert network_refs(page) == []
@@ -82,20 +82,20 @@ def test_end_to_end_html_and_pdf(project):
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
     assert len(fonts.strip().splitlines()) > 2
     # The manifest records what a scheduled build needs to explain itself.
-    m = manifest(project)
+    m = json.loads((out / "tiny.manifest.json").read_text())
     for key in ("parameters", "git", "versions", "inputs", "cache_key", "timings", "metrics", "exit_status", "data_as_of"):
         assert key in m
     assert set(m["inputs"]["tables"]) == {"stage_shares", "sources"}, "the tables the briefing read, for the cache"
     assert m["metrics"]["scenario_seen"] == "base"
     assert {"kernel_start_s", "first_cell_s", "cells_s", "execute_s", "html_s", "pdf_s"} <= m["timings"].keys()
     assert m["timings"]["first_cell_s"] <= m["timings"]["cells_s"], "the first code cell is one of the cells"
-    assert not list((project / "reports").glob(".tmp/*")), "no leftovers"
+    with real_build.lock():  # no other scenario is being built into the shared project meanwhile
+        assert not list(reports.glob(".tmp/*")), "no leftovers"
 
 
-def test_cache_rebuilds_exactly_what_changed(project):
-    first = run_cli(project, "build", "--scenario", "base", "--scenario", "controls_reimposed", "--format", "html")
-    assert first.returncode == 0, first.stderr
-    assert set(statuses(project).values()) == {"built"}
+def test_cache_rebuilds_exactly_what_changed(built_copy):
+    project = built_copy  # base and controls_reimposed built once (HTML) by the session's first build, then copied
+    assert statuses(project) == {("tiny", "base"): "built", ("tiny", "controls_reimposed"): "built"}
 
     # No change: no kernel runs, and it is quick.
     again = run_cli(project, "build", "--scenario", "base", "--scenario", "controls_reimposed", "--format", "html")
@@ -211,8 +211,8 @@ def test_overlapping_builds_end_consistent(project):
     assert m["outputs"]["html"]["sha256"] == hashlib.sha256(html_file.read_bytes()).hexdigest()
 
 
-def test_kill_9_mid_build_keeps_previous_outputs_and_next_build_recovers(project):
-    assert run_cli(project, "build", "--scenario", "base").returncode == 0
+def test_kill_9_mid_build_keeps_previous_outputs_and_next_build_recovers(built_copy):
+    project = built_copy  # base already built
     before = snapshot(project / "reports" / "base")
     (project / "params" / "base.yaml").write_text((project / "params" / "base.yaml").read_text() + "multiplier: 2.0\nsleep_s: 20\n")
     cmd = [sys.executable, "-m", "rare_earth_lib.build.cli", "--root", str(project), "build", "--scenario", "base", "--cell-timeout", "120"]
@@ -251,8 +251,8 @@ def test_quiet_prints_nothing_on_success(project):
     assert result.stdout == "" and result.stderr == ""
 
 
-def test_bad_data_row_is_bad_input_before_any_kernel_and_keeps_good_briefings(project):
-    assert run_cli(project, "build", "--scenario", "base", "--format", "html").returncode == 0
+def test_bad_data_row_is_bad_input_before_any_kernel_and_keeps_good_briefings(built_copy):
+    project = built_copy  # base already built
     before = snapshot(project / "reports" / "base")
     table = project / "rare_earth_lib" / "data" / "stage_shares.csv"
     with table.open(newline="", encoding="utf-8") as f:

@@ -26,9 +26,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def cluster(project):
-    """A Dask scheduler and two single-threaded workers importing the project's library."""
+@pytest.fixture(scope="module")
+def cluster_project(tmp_path_factory) -> Path:
+    """The tiny project the cluster's workers import their library from (the module's builds run in it)."""
+    return make_project(tmp_path_factory.mktemp("cluster") / "project")
+
+
+@pytest.fixture(scope="module")
+def cluster(cluster_project):
+    """A Dask scheduler and two single-threaded workers importing the project's library, started once per module."""
+    project = cluster_project
     dask = Path(sys.executable).parent / "dask"
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -75,7 +82,8 @@ def cluster(project):
                 proc.kill()
 
 
-def test_build_on_the_cluster_publishes_like_a_local_build(project, cluster, tmp_path):
+def test_build_on_the_cluster_publishes_like_a_local_build(cluster_project, cluster):
+    project = cluster_project
     done = run_cli(project, "build", "--scheduler", cluster, "--scenario", "base", "--scenario", "us_policy_reversal")
     assert done.returncode == 0, done.stderr
     for scenario in ("base", "us_policy_reversal"):

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from conftest import cli_env, make_project, run_cli, snapshot
+from conftest import cli_env, run_cli, snapshot
 
 from rare_earth_lib.build import cli, pipeline
 from rare_earth_lib.parameters import ParamsError, read_scenario_file
@@ -31,19 +31,10 @@ ROOT = Path(__file__).resolve().parents[2]
 # --- helpers -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """A tiny project whose base scenario has been built once (HTML), to copy for each test."""
-    project = make_project(tmp_path_factory.mktemp("built") / "project")
-    result = run_cli(project, "build", "--scenario", "base", "--format", "html")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return project
-
-
 @pytest.fixture
-def copy(built: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the built project (its briefing is up to date in the copy too)."""
-    return Path(shutil.copytree(built, tmp_path / "project", symlinks=True))
+def copy(built_copy: Path) -> Path:
+    """A fresh copy of the session's built tiny project (conftest ``tiny_built``; its briefings are up to date in the copy too)."""
+    return built_copy
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import require_tool as require
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("base_pdfs")]
+pytestmark = pytest.mark.slow
 
 
 def poppler(tool: str, *args: str) -> str:

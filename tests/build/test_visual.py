@@ -18,8 +18,8 @@ import pytest
 from conftest import ROOT
 from conftest import require_tool as require
 
-# The PDFs are built once per session (conftest.base_pdfs), shared with test_pdf.py on one xdist worker.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("base_pdfs")]
+# The PDFs come from the session's shared build of the base scenario (conftest.base_pdfs), shared with test_pdf.py.
+pytestmark = pytest.mark.slow
 
 BRIEFINGS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 DPI = 40

@@ -1,8 +1,8 @@
 """The refining-timeline briefing runs under every scenario and says what the library computes.
 
 Reads the executed notebooks/refining_timeline.ipynb of the session's real build of each scenario in params/
-(tests/conftest.py ``real_build``, shared with the other modules that need built briefings), and executes the
-base scenario a second time with papermill; then checks the executed notebooks: no errors, the recorded
+(tests/conftest.py ``real_build``, shared with the other modules that need built briefings), and the notebook run
+by hand with papermill on its defaults, which are the base scenario's values (``hand_run``); then checks the executed notebooks: no errors, the recorded
 headline metrics equal the library's numbers for that scenario, the key judgments contain those numbers, the
 scenarios are ordered as they are built to be, and the same seed gives the same numbers in the build and in a
 hand run.
@@ -13,18 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-import os
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import BUILD_DATE, computed_once
+from conftest import BUILD_DATE, computed_once, hand_run
 
 from rare_earth_lib import parameters
 from rare_earth_lib.build import render
 from rare_earth_lib.data import package as dp
-from rare_earth_lib.env import BUILD_DATE as BUILD_DATE_ENV
 from rare_earth_lib.models import timeline as tl
 from rare_earth_lib.report.text.timeline import share_text
 
@@ -41,40 +39,13 @@ def scenario_params(scenario: str):
     return parameters.validate_scenario(ROOT / "params" / f"{scenario}.yaml", ["refining_timeline"])["refining_timeline"]
 
 
-def execute(scenario: str, out_dir: Path) -> nbformat.NotebookNode:
-    """The notebook run by hand with papermill, on the build date of the tests' builds."""
-    import papermill as pm
-
-    values = scenario_params(scenario).model_dump(mode="json")
-    out = out_dir / f"refining_timeline-{scenario}.ipynb"
-    previous = os.environ.get(BUILD_DATE_ENV)
-    os.environ[BUILD_DATE_ENV] = BUILD_DATE  # the kernel inherits it: dates read as in the build
-    try:
-        pm.execute_notebook(
-            str(NOTEBOOK),
-            str(out),
-            parameters=values,
-            kernel_name="python3",
-            cwd=str(NOTEBOOK.parent),
-            progress_bar=False,
-            execution_timeout=300,
-        )
-    finally:
-        if previous is None:
-            os.environ.pop(BUILD_DATE_ENV)
-        else:
-            os.environ[BUILD_DATE_ENV] = previous
-    return nbformat.read(out, as_version=4)
-
-
 @pytest.fixture(scope="module")
 def executed(real_build, tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
-    """Every scenario's executed notebook from the shared real build, and base run a second time by hand ("base#2")."""
+    """Every scenario's executed notebook from the shared real build, and base run a second time by hand ("base#2",
+    conftest ``hand_run``, shared with tests/report/test_notebooks.py)."""
     reports = real_build(tuple(SCENARIOS), (BRIEFING,))
     out = {scenario: nbformat.read(reports / scenario / f"{BRIEFING}.ipynb", as_version=4) for scenario in SCENARIOS}
-    out["base#2"] = computed_once(
-        tmp_path_factory, "refining_timeline_base_by_hand", lambda: execute("base", tmp_path_factory.mktemp("base_2"))
-    )
+    out["base#2"] = hand_run(tmp_path_factory, BRIEFING)  # no parameters: the defaults, which are base's values
     return out
 
 

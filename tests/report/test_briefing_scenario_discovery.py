@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import computed_once
 
 from rare_earth_lib import parameters
 from rare_earth_lib.build import render
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "scenario_discovery.ipynb"
 SMALL = {"n_scenarios": 120, "discovery_trials": 200}
+BASE = parameters.validate_scenario(ROOT / "params" / "base.yaml", ["scenario_discovery"])["scenario_discovery"]
+VALUES = {**BASE.model_dump(mode="json"), **SMALL}
 
 
 def execute(out: Path, values: dict) -> nbformat.NotebookNode:
@@ -61,17 +64,22 @@ def text_of(nb: nbformat.NotebookNode) -> str:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("cache")
-    mp = pytest.MonkeyPatch()
-    mp.setenv(d.CACHE_ENV, str(cache))
-    mp.delenv(d.DASK_SCHEDULER_ENV, raising=False)
-    base = parameters.validate_scenario(ROOT / "params" / "base.yaml", ["scenario_discovery"])["scenario_discovery"]
-    values = {**base.model_dump(mode="json"), **SMALL}
-    folder = tmp_path_factory.mktemp("nb")
-    first = execute(folder / "first.ipynb", values)
-    second = execute(folder / "second.ipynb", values)
-    yield base.model_copy(update=SMALL), first, second, cache
-    mp.undo()
+    """Two runs on one fresh results cache (the second reads what the first computed), once per test run: every
+    xdist worker that runs a test of this module reads the same two notebooks (``computed_once``)."""
+
+    def compute():
+        cache = tmp_path_factory.mktemp("cache")
+        mp = pytest.MonkeyPatch()
+        mp.setenv(d.CACHE_ENV, str(cache))
+        mp.delenv(d.DASK_SCHEDULER_ENV, raising=False)
+        try:
+            folder = tmp_path_factory.mktemp("nb")
+            return execute(folder / "first.ipynb", VALUES), execute(folder / "second.ipynb", VALUES), cache
+        finally:
+            mp.undo()
+
+    first, second, cache = computed_once(tmp_path_factory, "scenario_discovery_two_runs", compute)
+    return BASE.model_copy(update=SMALL), first, second, cache
 
 
 def test_runs_without_errors_and_records_metrics(runs):

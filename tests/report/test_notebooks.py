@@ -101,18 +101,26 @@ def test_thin_notebook_no_functions_or_classes_and_uses_the_library(path):
     assert "Params.from_namespace(globals())" in "\n".join(code), "the notebook re-validates its parameters"
 
 
+#: Briefings one build computes together (shared model results): a build's numbers must equal a cold hand run's.
+SHARED = ("alliance_feasibility", "refining_timeline")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_runs_with_its_defaults(path, tmp_path):
-    """papermill run by hand, with no parameters file, behaves like the build."""
-    import papermill as pm
-
-    out = tmp_path / f"{path.stem}.ipynb"
-    pm.execute_notebook(str(path), str(out), kernel_name="python3", cwd=str(path.parent), progress_bar=False)
-    import nbformat
+def test_runs_with_its_defaults(path, real_build, tmp_path_factory):
+    """papermill run by hand, with no parameters file, behaves like the build: no error, headline metrics recorded,
+    and for the briefings whose model results a build shares, the same metrics as the base build (whose parameters
+    are the defaults), i.e. sharing results within a build changes no number."""
+    from conftest import hand_run
 
     from rare_earth_lib.build import render
 
-    nb = nbformat.read(out, as_version=4)
-    assert render.notebook_metrics(nb), "the briefing records its headline metrics"
+    nb = hand_run(tmp_path_factory, path.stem)
+    metrics = render.notebook_metrics(nb)
+    assert metrics, "the briefing records its headline metrics"
     assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+    if path.stem in SHARED:
+        reports = real_build("base")
+        built = json.loads((reports / "base" / f"{path.stem}.manifest.json").read_text(encoding="utf-8"))["metrics"]
+        assert built == json.loads(json.dumps(metrics)), path.stem
+        assert not (reports / ".tmp" / "shared").exists(), "the shared results go with the build's staging area"
