@@ -20,6 +20,24 @@ settings.register_profile("project", deadline=None)
 settings.load_profile("project")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+#: Session fixtures that run the real briefings (a build or a hand run); the tests that use them start first.
+REAL_RUNS = ("real_build", "base_pdfs", "timeline_package_results")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the long tests first: those on the real briefings' shared runs, then the other slow ones, then the rest.
+
+    pytest-xdist hands tests to its workers in this order, so the long builds overlap the many short tests instead
+    of running alone at the end of the run (the order changes no test's result: each test sets up what it reads).
+    """
+
+    def rank(item: pytest.Item) -> int:
+        if any(name in REAL_RUNS for name in getattr(item, "fixturenames", ())):
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+
+    items.sort(key=rank)  # stable: modules and their tests keep their order within each rank
+
 
 def tiny_notebook(title: str = "Tiny test briefing") -> nbf.NotebookNode:
     """A small briefing that reads one data table and shows a chart, a table and metrics."""
