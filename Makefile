@@ -17,11 +17,12 @@ $(STAMP): pyproject.toml
 reports: $(STAMP)
 	$(BIN)/rare-earth-report build $(ARGS)
 
-# The whole suite, spread over the cores (pytest-xdist). Tests that share built reports get them from session fixtures
-# that build once per run behind a file lock (tests/conftest.py), on whichever worker asks first: --dist loadgroup's
-# grouping is only a hint (pytest-xdist 3.8 under pytest 9.2 does not group). Notebook and browser tests included.
+# The whole suite, spread over the cores (pytest-xdist). Tests that share built reports or notebook runs get them from
+# session fixtures that run once per test run behind a file lock (tests/conftest.py), on whichever worker asks first;
+# the tests on those shared runs are collected first so that the long runs overlap the short tests.
+# Notebook and browser tests included.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadgroup $(ARGS)
+	$(BIN)/python -m pytest -n auto $(ARGS)
 
 # Unit, data, lint and contract tests: no notebook runs, no browser.
 test-fast: $(STAMP)

@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 from conftest import require_tool as require
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("base_pdfs")]
+pytestmark = pytest.mark.slow
 
 BRIEFINGS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 
