@@ -19,14 +19,16 @@ reports: $(STAMP)
 
 # The whole suite, spread over the cores (pytest-xdist). Tests that share built reports or notebook runs get them from
 # session fixtures that run once per test run behind a file lock (tests/conftest.py), on whichever worker asks first;
-# the tests on those shared runs are collected first so that the long runs overlap the short tests.
-# Notebook and browser tests included.
+# the tests on those shared runs are collected first, and --maxschedchunk 1 hands tests out a few at a time in that
+# order (by default pytest-xdist gives each worker a block of a quarter of its share up front: every long test then
+# queued on the first worker), so that the long runs overlap the short tests. Notebook and browser tests included.
+XDIST = -n auto --maxschedchunk 1
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto $(ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(ARGS)
 
 # Unit, data, lint and contract tests: no notebook runs, no browser.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n auto -m "not slow and not browser" $(ARGS)
+	$(BIN)/python -m pytest $(XDIST) -m "not slow and not browser" $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
