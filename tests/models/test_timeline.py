@@ -725,6 +725,17 @@ def test_dates_relative_to_a_fixed_build_date(monkeypatch):
     assert not tl.pipeline_table(r, dt.date(2025, 1, 1), as_of="2025-01-01").set_index("project_id").loc["hre_new", "target_passed"]
 
 
+def test_build_date_is_today_when_no_build_sets_it(monkeypatch):
+    """A notebook run by hand (papermill, JupyterLab) without RARE_EARTH_BUILD_DATE dates itself today."""
+    import datetime as dt
+
+    from rare_earth_lib import report
+
+    monkeypatch.delenv(report.BUILD_DATE_ENV, raising=False)
+    before = dt.date.today()
+    assert report.build_date() in {before, dt.date.today()}
+
+
 def test_briefing_results_carry_todays_capacity_and_all_three_demand_cases(timeline_package_results):
     from rare_earth_lib.data import package as dp
     from rare_earth_lib.models import capacity
