@@ -250,3 +250,13 @@ def test_china_separation_share_is_of_all_rare_earth_separation(run):
     first = text.summary(run, AFTER_SUSPENSION)[0]
     assert f"China does {text.pct(f['china_separation_share'])} of the world's rare-earth separation (all elements" in first
     assert "light rare earths" not in first
+
+
+def test_a_phrase_inside_a_sentence_keeps_the_capital_of_a_name(run):
+    """Japan's claim row opens with "Japanese": inside the alliance paragraph it keeps its capital; other phrases
+    are lowered."""
+    claims = tables.claims_table(run.assessment, {name: dp.load(name) for name in scorecard.ASSESSMENT_TABLES})
+    japan = claims.iloc[2]["What the data show"]
+    assert japan.startswith("Japanese separation capacity")
+    assert text.mid_sentence(japan).startswith("Japanese separation capacity")
+    assert text.mid_sentence("Listed plants but no tonnage") == "listed plants but no tonnage"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -297,3 +299,22 @@ def test_mature_sentence_sets_the_parameter_beside_the_datas_evidence():
     assert text.startswith(f"Mature output is {params.mature_utilisation:.0%} of nameplate, a parameter")
     assert "Lynas Malaysia (LAMP) made 6,996 t in its latest whole year against 10,500 t/yr of nameplate (66.6%; " in text
     assert "E8" in text and text.endswith(").")
+
+
+def test_never_share_is_not_repeated_in_its_plain_reading():
+    """A never share without a plain fraction ("72% of trials") is said once; one with ("2 trials in 5") keeps it."""
+    head = {
+        "horizon_year": 2045,
+        "coverage_threshold": 0.75,
+        "dytb_share_never_reached": 0.725,  # the controls_reimposed share: no plain fraction within 2.5 points
+        "dytb_coverage_year_p10": 2033,
+        "dytb_coverage_year_p50": None,
+        "dytb_coverage_year_p90": None,
+    }
+    rng = {"low": 2031, "high": 2038, "share_never": 0.725}
+    sentence = timeline_text.coverage_sentence("Dy+Tb oxide", "dytb", head, rng, dt.date(2026, 11, 30))
+    assert "72% of trials never reach it by 2045;" in sentence
+    assert sentence.count("72%") == 1 and "of trials)" not in sentence
+    head["dytb_share_never_reached"] = 0.4
+    sentence = timeline_text.coverage_sentence("Dy+Tb oxide", "dytb", head, None, dt.date(2026, 11, 30))
+    assert "40% of trials never reach it by 2045 (2 trials in 5)" in sentence

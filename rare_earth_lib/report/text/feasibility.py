@@ -71,6 +71,19 @@ def usd_per_kg(value: float | None) -> str:
     return f"US${value:,.0f}/kg"
 
 
+PROPER_WORDS = frozenset({"Japanese", "Japan", "Australian", "Australia", "American", "Chinese", "China", "US", "Malaysia"})
+"""First words that keep their capital inside a sentence (names of countries and their adjectives)."""
+
+
+def mid_sentence(phrase: str) -> str:
+    """A phrase written to open a sentence, for use inside one: the first letter lowered unless the first word is a
+    name (``"Japanese separation ..."`` stays, ``"Listed plants ..."`` -> ``"listed plants ..."``)."""
+    first = phrase.split(" ", 1)[0].rstrip(":;,.")
+    if first in PROPER_WORDS or (len(first) > 1 and first[1:2].isupper()):
+        return phrase
+    return phrase[:1].lower() + phrase[1:]
+
+
 def date_text(day: dt.date | str | None) -> str:
     """``2026-11-10`` -> ``"10 November 2026"``."""
     if day is None:

@@ -85,7 +85,10 @@ def coverage_sentence(label: str, key: str, head: Mapping[str, Any], rng: Mappin
     horizon = int(head["horizon_year"])
     threshold = float(head["coverage_threshold"])
     never = float(head[f"{key}_share_never_reached"])
-    never_text = f"{share_text(never)} of trials never reach it by {horizon}" + (f" ({one_in(never)})" if 0.05 <= never < 1 else "")
+    plain = one_in(never)  # "2 trials in 5" adds a plain reading; "72% of trials" would only repeat the share
+    never_text = f"{share_text(never)} of trials never reach it by {horizon}" + (
+        f" ({plain})" if 0.05 <= never < 1 and not plain.endswith("of trials") else ""
+    )
     pct = f"({_percentiles(head, key)})"
     if rng is None:
         p50 = head[f"{key}_coverage_year_p50"]
