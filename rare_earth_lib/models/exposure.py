@@ -149,7 +149,8 @@ def control_states_on(export_controls: pd.DataFrame, on_date: dt.date | str, con
 
 def measure_short_name(measure: str) -> str:
     """A measure's short display name: its title before the first colon, without the issuing ministry."""
-    return str(measure).split(":")[0].replace("MOFCOM/GAC ", "").replace("MOFCOM ", "").strip()
+    short = str(measure).split(":")[0].replace("MOFCOM/GAC ", "").replace("MOFCOM ", "").strip()
+    return short[:1].upper() + short[1:]  # a label opens a row: "notice banning ..." -> "Notice banning ..."
 
 
 def measure_names(export_controls: pd.DataFrame) -> dict[str, str]:

@@ -260,3 +260,20 @@ def test_a_phrase_inside_a_sentence_keeps_the_capital_of_a_name(run):
     assert japan.startswith("Japanese separation capacity")
     assert text.mid_sentence(japan).startswith("Japanese separation capacity")
     assert text.mid_sentence("Listed plants but no tonnage") == "listed plants but no tonnage"
+
+
+def test_source_grades_read_as_the_appendix_names_them():
+    """Table notes carry the data's coded grade ("L-grade"); the table shows the appendix's word for it."""
+    japan = tables.japan_trade_table({"trade_exposure": dp.load("trade_exposure")})
+    notes = " ".join(japan["Note"])
+    assert "L-grade" not in notes and "low-grade" in notes
+    assert tables.grade_words("which is L-grade") == "which is low-grade"
+
+
+def test_measure_short_names_open_with_a_capital():
+    """A measure's short name labels a chart row: it opens with a capital even when the ministry's name is dropped."""
+    from rare_earth_lib.models.exposure import measure_short_name
+
+    assert measure_short_name("MOFCOM notice banning dual-use exports: text") == "Notice banning dual-use exports"
+    controls = dp.load("export_controls")
+    assert all(measure_short_name(m)[:1].isupper() for m in controls["measure"])

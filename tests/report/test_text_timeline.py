@@ -318,3 +318,21 @@ def test_never_share_is_not_repeated_in_its_plain_reading():
     head["dytb_share_never_reached"] = 0.4
     sentence = timeline_text.coverage_sentence("Dy+Tb oxide", "dytb", head, None, dt.date(2026, 11, 30))
     assert "40% of trials never reach it by 2045 (2 trials in 5)" in sentence
+
+
+def test_sobol_table_shows_a_dash_for_an_output_that_does_not_vary():
+    """The table's note says a dash marks an output that does not vary over the ranges explored: such a column shows
+    dashes, not "0.0 ± 0.0"; an output that varies keeps its indices."""
+    from types import SimpleNamespace
+
+    from rare_earth_lib.report.text.timeline_tables import sobol_frame
+
+    rows = [
+        {"output": out, "output_label": lab, "input": "demand_scale", "label": "Demand scale", "low": 0.5, "high": 1.5,
+         "distribution": "uniform", "S1": s1, "S1_conf": 0.0 if s1 == 0 else 0.1, "ST": st, "ST_conf": 0.0 if st == 0 else 0.1}
+        for out, lab, s1, st in (("ndpr_year", "NdPr year", 0.0, 0.0), ("dytb_year", "Dy+Tb year", 0.6, 0.8))
+    ]  # fmt: skip
+    sobol = SimpleNamespace(indices=pd.DataFrame(rows), output_range={"ndpr_year": (2026.0, 2026.0), "dytb_year": (2030.0, 2045.0)})
+    table = sobol_frame(sobol)
+    assert table.loc[0, "NdPr year: first order"] == "—" and table.loc[0, "NdPr year: total"] == "—"
+    assert table.loc[0, "Dy+Tb year: first order"] == "0.6 ± 0.1" and table.loc[0, "Dy+Tb year: total"] == "0.8 ± 0.1"

@@ -7,6 +7,7 @@ table and passes as its sources.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -492,6 +493,15 @@ def claims_table(result: Any, tables: Mapping[str, pd.DataFrame]) -> pd.DataFram
     return pd.DataFrame(rows, columns=["Claim (Oct 2025 reporting)", "What the data show", "Verdict", "source_ids"])
 
 
+SOURCE_GRADES = {"P": "primary", "S": "secondary", "L": "low"}
+"""The data's one-letter source grades, in the words the appendix's source list uses."""
+
+
+def grade_words(note: str) -> str:
+    """A data note with its coded source grade in the appendix's words (``"L-grade summary"`` -> ``"low-grade summary"``)."""
+    return re.sub(r"\b([PSL])-grade\b", lambda m: f"{SOURCE_GRADES[m.group(1)]}-grade", note)
+
+
 def japan_trade_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """China's share of Japan's rare-earth imports as each source reports it (sources disagree: all shown, with notes)."""
     trade = tables["trade_exposure"]
@@ -506,7 +516,7 @@ def japan_trade_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                 f"{qualifier.get(str(q), '')}{v:.0%}" for q, v in zip(marks, japan["share"], strict=True)
             ],
             "Basis": japan["basis"] if "basis" in japan.columns else "",
-            "Note": japan["note"].fillna("").astype(str).str.replace(r"\s*\[[A-Z]+\d+[a-z]?\]", "", regex=True)
+            "Note": japan["note"].fillna("").astype(str).str.replace(r"\s*\[[A-Z]+\d+[a-z]?\]", "", regex=True).map(grade_words)
             if "note" in japan.columns
             else "",
             "source_ids": japan["source_ids"],

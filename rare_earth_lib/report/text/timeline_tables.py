@@ -155,11 +155,13 @@ def sobol_frame(sobol: Any) -> pd.DataFrame:
         # below zero is sampling noise around an index that cannot be negative, shown as 0.0
         return "—" if not np.isfinite(v) else f"{max(v, 0.0):.1f} ± {c:.1f}"
 
-    for _, rows in idx.groupby("output", sort=False):
+    for output, rows in idx.groupby("output", sort=False):
         rows = rows.set_index("input")
         name = rows["output_label"].iloc[0]
-        table[f"{name}: first order"] = [fmt(rows.at[i, "S1"], rows.at[i, "S1_conf"]) for i in out.index]
-        table[f"{name}: total"] = [fmt(rows.at[i, "ST"], rows.at[i, "ST_conf"]) for i in out.index]
+        low, high = getattr(sobol, "output_range", {}).get(output, (0.0, 1.0))
+        constant = low == high  # the output takes one value over every sampled point: no index exists, a dash
+        table[f"{name}: first order"] = ["—" if constant else fmt(rows.at[i, "S1"], rows.at[i, "S1_conf"]) for i in out.index]
+        table[f"{name}: total"] = ["—" if constant else fmt(rows.at[i, "ST"], rows.at[i, "ST_conf"]) for i in out.index]
     return table.reset_index(drop=True)
 
 
