@@ -145,7 +145,7 @@ def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: 
         summary={p: coverage_summary(run.result, p, by_year) for p in PRODUCTS},
         plain_summary=None if plain_run is None else {p: coverage_summary(plain_run.result, p, by_year) for p in PRODUCTS},
         ranges={PRODUCT_KEYS[p]: coverage_range(run.result, p) for p in PRODUCTS},
-        pipeline=pipeline_table(run, today, as_of=as_of),
+        pipeline=pipeline_table(run, today, as_of=as_of, projects=projects),
         announced=announced_capacity(params, projects, as_of),
         today=today,
         demand_cases=cases,

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rare_earth_lib.models.timeline.run import TimelineRun
+from rare_earth_lib.models.timeline.run import TimelineRun, prepare_pipeline
 from rare_earth_lib.models.timeline.stats import decimal_as_of
 from rare_earth_lib.models.timeline.summaries import project_windows
 
@@ -60,7 +60,26 @@ def short_project_label(company: str, site: str) -> str:
     return f"{name} - {place}" if name and place else name or place
 
 
-def pipeline_table(run: TimelineRun, today: dt.date | None = None, *, as_of: Any = None) -> pd.DataFrame:
+RECORD_COLUMNS = ("planned_first_output_year", "target_first_output_year", "target_period_end_year", "actual_first_output_year")
+"""The pipeline's public-record dates: what the sources say, the same in every scenario."""
+
+
+def _record_dates(w: pd.DataFrame, run: TimelineRun, projects: pd.DataFrame | None) -> pd.DataFrame:
+    """``w`` with its public-record dates read from the data's own projects table, not from the scenario's pipeline
+    (a scenario's licence delay shifts the plan and target dates the simulation starts from; the record does not move)."""
+    if projects is None or not getattr(run.params, "control_channels_active", False):
+        return w
+    record = prepare_pipeline(projects, run.params).drop_duplicates("project_id").set_index("project_id")
+    out = w.copy()
+    for column in RECORD_COLUMNS:
+        if column in out.columns and column in record.columns:
+            out[column] = out["project_id"].map(record[column]).astype("float64").to_numpy()
+    return out
+
+
+def pipeline_table(
+    run: TimelineRun, today: dt.date | None = None, *, as_of: Any = None, projects: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per simulated project, for the briefing's pipeline table and Gantt chart.
 
     Returns:
@@ -73,9 +92,11 @@ def pipeline_table(run: TimelineRun, today: dt.date | None = None, *, as_of: Any
         (the latest public target's period ended before the data's ``as_of`` date without first output: a missed
         target), ``target_after_data`` (the target has come by ``today`` but its period ran past ``as_of``: outcome
         unknown), ``capex`` (text with currency), ``public_funding_musd`` (US + Japan +
-        Australia + other, US$ million), ``funding_us_musd``, ``source_ids``.
+        Australia + other, US$ million), ``funding_us_musd``, ``source_ids``. With ``projects`` (the data's projects
+        table), the plan, target and actual dates and the two target flags are the public record's, equal in every
+        scenario; only the simulated columns move with the scenario.
     """
-    w = project_windows(run.result)
+    w = _record_dates(project_windows(run.result), run, projects)
     if "observed_only" in w:  # pilot lines with an observed rate but no nameplate: in the capacity, not in the table
         w = w[~w["observed_only"].astype(bool)]
     funding_cols = ["funding_us_musd", "funding_japan_musd", "funding_australia_musd", "funding_other_musd"]
