@@ -61,3 +61,18 @@ def test_summary_says_todays_plants_exceed_the_threshold_with_their_share(result
         " of central need" in joined
     )
     assert f"Plants already producing cover {params.coverage_threshold:.0%} of NdPr need" not in joined
+
+
+def test_summary_tells_the_fitted_slip_median_from_the_observed_one(results):
+    """1.6 years is the median of the fitted, widened slip distribution, not of the builds seen: the summary names it as
+    the fit's and gives the observed builds' own median slip beside it, both computed."""
+    params, res = results
+    joined = " ".join(text.summary(res, params, dp.as_of(), params.horizon_year))
+    slips = res.run.slips
+    observed = slips.loc[~slips["censored"].astype(bool), "slip_years"]
+    assert len(observed) == res.run.slip_fit.n_observed
+    assert (
+        f"the slip distribution fitted to past plants outside China has a median of {res.headline['slip_median_years']:.1f} years" in joined
+    )
+    assert f"the {len(observed)} past builds that reached first output slipped a median of {observed.median():.1f} years" in joined
+    assert "started a median of" not in joined

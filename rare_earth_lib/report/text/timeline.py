@@ -371,6 +371,20 @@ def sobol_paragraph(sobol: Any, horizon: int) -> str:
     )
 
 
+def slip_text(slips: pd.DataFrame, head: Mapping[str, Any]) -> str:
+    """The delay allowed for, kept apart from the delays seen: the median of the fitted (widened) slip distribution the
+    model draws from, and the median slip of the past builds that reached first output (no closing full stop)."""
+    observed = slips.loc[~slips["censored"].astype(bool), "slip_years"].astype("float64")
+    fitted = f"the slip distribution fitted to past plants outside China has a median of {head['slip_median_years']:.1f} years"
+    if observed.empty:
+        return fitted + "; no past build in the data has reached first output"
+    builds = (
+        "the past build that reached first output" if len(observed) == 1 else f"the {len(observed)} past builds that reached first output"
+    )
+    verb = "slipped" if len(observed) == 1 else "slipped a median of"
+    return fitted + f"; {builds} {verb} {float(observed.median()):.1f} years"
+
+
 def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str]:
     """The one-minute summary: plain sentences from the numbers, in the words of the feasibility briefing's.
 
@@ -432,10 +446,7 @@ def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str
             f" {_year_when(p50, results.today)}{early}{never}."
         )
     calibration = calibration_sentence(results.hindcast_cov, tuned=bool(head.get("slip_spread_calibrated")))
-    sentences.append(
-        f"These dates allow for delays: past plants outside China started a median of {head['slip_median_years']:.1f} years late;"
-        f" {calibration[0].lower()}{calibration[1:]}"
-    )
+    sentences.append(f"These dates allow for delays: {slip_text(results.run.slips, head)}; {calibration[0].lower()}{calibration[1:]}")
     sentences.append(f"The data end on {as_of.isoformat()}; nothing that happened after that date is in them.")
     return sentences
 
