@@ -277,3 +277,16 @@ def test_measure_short_names_open_with_a_capital():
     assert measure_short_name("MOFCOM notice banning dual-use exports: text") == "Notice banning dual-use exports"
     controls = dp.load("export_controls")
     assert all(measure_short_name(m)[:1].isupper() for m in controls["measure"])
+
+
+def test_todays_capacity_basis_separates_observed_output_from_assumption(run):
+    """Today's capacity is not all observed: the sentence says which part is an assumption (nameplate after ramp-up
+    for producing plants without an observed rate) and how many tonnes that is, computed from the capacity rows."""
+    rows = run.assessment.capacity
+    ndpr = rows[(rows["group"] == "Alliance") & (rows["product"] == "ndpr_oxide") & (rows["today_tpa"] > 0)]
+    assumed = ndpr.loc[ndpr["observed_tpa"].isna(), "today_tpa"].sum()
+    assert 0 < assumed < ndpr["today_tpa"].sum()
+    sentence = text.today_basis_text(run.assessment)
+    assert "observed output where the data have it" in sentence and "an assumption for the rest" in sentence
+    assert f"about {text.tonnes(assumed)} t of NdPr oxide a year of the {text.tonnes(ndpr['today_tpa'].sum())} t" in sentence
+    assert "demonstrably" not in sentence

@@ -218,6 +218,29 @@ def _ndpr_coverage_sentence(f: Mapping[str, Any], p: Any, build_date: dt.date) -
     )
 
 
+def today_basis_text(result: Any) -> str:
+    """What today's NdPr capacity rests on: observed output where the data have it, and for producing plants without
+    an observed rate an assumption (nameplate after ramp-up), with the tonnage so assumed (from the capacity rows)."""
+    rows = result.capacity
+    ndpr = rows[(rows["group"] == "Alliance") & (rows["product"] == "ndpr_oxide") & (rows["today_tpa"] > 0)]
+    observed = ndpr[ndpr["observed_tpa"].notna()]
+    assumed = ndpr[ndpr["observed_tpa"].isna()]
+    named = " and ".join(dict.fromkeys(observed["company"].astype(str)))
+    text = (
+        f"Today's capacity is observed output where the data have it (the latest observed output rate of {named})"
+        if named
+        else "Today's capacity rests on no observed output"
+    )
+    if assumed.empty:
+        return text + "; every producing plant's rate is observed."
+    plants = "one producing plant" if len(assumed) == 1 else f"{len(assumed)} producing plants"
+    return (
+        text + f" and an assumption for the rest: {plants} without an observed rate count at nameplate after ramp-up on the"
+        f" data's date, about {tonnes(float(assumed['today_tpa'].sum()))} t of NdPr oxide a year of the"
+        f" {tonnes(float(ndpr['today_tpa'].sum()))} t."
+    )
+
+
 def summary(run: Any, build_date: dt.date) -> list[str]:
     """The one-minute summary: four to six plain sentences from the numbers, no model jargon."""
     f, p = run.assessment.figures, run.params
