@@ -336,3 +336,41 @@ def test_sobol_table_shows_a_dash_for_an_output_that_does_not_vary():
     table = sobol_frame(sobol)
     assert table.loc[0, "NdPr year: first order"] == "—" and table.loc[0, "NdPr year: total"] == "—"
     assert table.loc[0, "Dy+Tb year: first order"] == "0.6 ± 0.1" and table.loc[0, "Dy+Tb year: total"] == "0.8 ± 0.1"
+
+
+def test_tornado_year_labels_stand_apart_in_a_narrow_panel():
+    """Two panels of 250 px with long bar labels leave few pixels per year: the year ticks thin out (every 10 years)
+    so that no two labels run together."""
+    from rare_earth_lib.report.charts import timeline as tc
+
+    frame = pd.DataFrame(
+        {
+            "p50_plot": [2026.0, 2030.0, 2046.0],
+            "base_plot": [2046.0, 2046.0, 2046.0],
+            "setting": ["lowest demand figures", "50% of demand", "6 years to nameplate"],
+        }
+    )
+    (low, high), ticks = tc._tornado_axis(frame, 2045, 250)
+    spacing = (ticks[1] - ticks[0]) * 250 / (high - low)
+    assert spacing >= tc.TICK_MIN_PX
+    assert ticks[0] >= low and ticks[-1] <= high and len(ticks) >= 2
+
+
+def test_cost_chart_leaves_room_for_the_longest_bars_label():
+    """The value label sits past the end of its bar: the x axis runs far enough beyond the longest bar that the label
+    does not meet the last tick label."""
+    from rare_earth_lib.report.charts import costs
+
+    frame = pd.DataFrame(
+        {
+            "instrument": ["US price floor", "Japan price floor"],
+            "covers": ["a", "b"],
+            "target_usd_per_kg": [110.0, 110.0],
+            "market_usd_per_kg": [60.0, 60.0],
+            "volume_t": [1000.0, 2000.0],
+            "cost_musd_per_year": [96.0, 131.0],
+        }
+    )
+    spec = costs.cost_gap_chart(frame).to_dict()
+    x = spec["layer"][0]["encoding"]["x"]
+    assert x["scale"]["domain"][1] >= 131.0 * 1.15

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import pandas as pd
+
+
+def label_room(values: pd.Series, share: float = 0.15) -> float:
+    """The x-axis end for bars labelled at their ends: the longest bar plus ``share`` of it for the label, rounded up to
+    a step of 10 (in the data's units) so the last tick sits past the label."""
+    longest = float(pd.to_numeric(values, errors="coerce").max() or 0.0)
+    return float(math.ceil(longest * (1 + share) / 10.0) * 10) if longest > 0 else 1.0
 
 
 def cost_gap_chart(cost_gap: pd.DataFrame):
@@ -19,7 +28,12 @@ def cost_gap_chart(cost_gap: pd.DataFrame):
         .mark_bar(stroke="#30343f", strokeWidth=1)
         .encode(
             y=alt.Y("instrument:N", sort=instruments, title=None),
-            x=alt.X("cost_musd_per_year:Q", title="Yearly cost (US$ million per year)"),
+            # room past the longest bar for its value label, so the label never meets the axis's last tick label
+            x=alt.X(
+                "cost_musd_per_year:Q",
+                title="Yearly cost (US$ million per year)",
+                scale=alt.Scale(domain=[0, label_room(cost_gap["cost_musd_per_year"])], nice=False),
+            ),
             color=alt.Color(
                 "instrument:N", scale=alt.Scale(domain=instruments, range=["#1b2a49", "#edae49"][: len(instruments)]), legend=None
             ),

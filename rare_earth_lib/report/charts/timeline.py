@@ -292,8 +292,13 @@ def tornado_still_products(sensitivity: pd.DataFrame) -> list[str]:
     return [str(p) for p in still.index[still]]
 
 
+TICK_MIN_PX = 34
+"""Least distance between two year labels on an axis, in pixels (a four-digit year at the theme's label size is ~26 px)."""
+
+
 def _tornado_axis(frame: pd.DataFrame, horizon: int, width: int) -> tuple[list[float], list[int]]:
-    """The tornado's x domain (years, with room for the bar labels beyond the bars' ends) and its ticks (every 5 years)."""
+    """The tornado's x domain (years, with room for the bar labels beyond the bars' ends) and its ticks: every 5 years,
+    or every 10 or 20 where the panel is too narrow for 5-year labels to stand apart (:data:`TICK_MIN_PX` apart at least)."""
     first = int(min(frame["p50_plot"].min(), frame["base_plot"].min()))
     longest = int(frame["setting"].astype(str).str.len().max() or 0)
     label_px = longest * 4.6 + 6  # 8-px text
@@ -301,7 +306,10 @@ def _tornado_axis(frame: pd.DataFrame, horizon: int, width: int) -> tuple[list[f
     pad = min(max(2.0, span * label_px / max(width - 2 * label_px, 60)), 0.6 * span)  # in years; bars keep most of the width
     earlier_bars = bool((frame["p50_plot"] < frame["base_plot"]).any())
     low = first - (pad if earlier_bars else 1.0)
-    return [low, horizon + 1 + pad], list(range(first + (5 - first % 5) % 5, horizon + 2, 5))
+    high = horizon + 1 + pad
+    px_per_year = width / max(high - low, 1e-9)
+    step = next((s for s in (5, 10, 20) if s * px_per_year >= TICK_MIN_PX), 50)
+    return [low, high], list(range(first + (step - first % step) % step, horizon + 2, step))
 
 
 def tornado(sensitivity: pd.DataFrame, *, horizon: int) -> alt.FacetChart:
@@ -342,7 +350,7 @@ def tornado(sensitivity: pd.DataFrame, *, horizon: int) -> alt.FacetChart:
                 "base_plot:Q",
                 title=f"P50 coverage (year; {horizon + 1} = not by {horizon})",
                 scale=alt.Scale(domain=domain, nice=False, zero=False),
-                axis=alt.Axis(format="d", values=ticks),
+                axis=alt.Axis(format="d", values=ticks, labelOverlap=True),
             ),
             x2="p50_plot:Q",
             color=alt.Color(
