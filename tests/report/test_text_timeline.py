@@ -120,12 +120,13 @@ def test_ranges_come_first_and_a_year_under_way_gets_no_forecast_probability():
         "ndpr_coverage_year_p50": 2026,
         "ndpr_coverage_year_p90": 2026,
         "ndpr_share_never_reached": 0.001,
+        "ndpr_today_coverage_central": 1.16,
     }
     current = timeline_text.key_judgment_sentences(head_now, refs, probability_by_year=2030, ranges=now, today=today)[0]
     assert (
-        "plants already producing cover 75% of estimated alliance demand in 2026, the year under way at the build date (2026-11-30)"
-        in current
-    )
+        "plants already producing cover at least 75% of estimated alliance demand in 2026, the year under way at the build date"
+        " (2026-11-30), with today's capacity at 116% of central demand:" in current
+    )  # the threshold is what they reach; their share is said beside it
     assert "not a forecast" in current and "more than 99% of trials" in current and "fewer than 1% of trials never reach it" in current
     assert "most likely" not in current
     summary = {

@@ -105,9 +105,11 @@ def coverage_sentence(label: str, key: str, head: Mapping[str, Any], rng: Mappin
         when = f"{first}, the year under way at the build date ({today.isoformat()})" if status == "under way" else f"{first}, already past"
         share = rng.get("share_first_year")
         held = "" if share is None else f" It holds in {share_text(share)} of trials, which differ only in the demand drawn;"
+        today_share = head.get(f"{key}_today_coverage_central")  # the threshold is what they reach, not their share
+        share_now = "" if today_share is None else f", with today's capacity at {float(today_share):.0%} of central demand"
         return (
-            f"{label}: plants already producing cover {threshold:.0%} of estimated alliance demand in {when}: a reading of today's "
-            f"capacity against the demand estimate, not a forecast.{held} {never_text} {pct}"
+            f"{label}: plants already producing cover at least {threshold:.0%} of estimated alliance demand in {when}{share_now}: "
+            f"a reading of today's capacity against the demand estimate, not a forecast.{held} {never_text} {pct}"
         )
     span = str(rng["low"]) if rng["low"] == rng["high"] else f"{rng['low']}-{rng['high']}"
     if never >= 0.5:  # most trials never get there: say so before the range of the others
