@@ -30,7 +30,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from rare_earth_lib import env as renv
@@ -80,20 +81,46 @@ def kernel_manager_class() -> type:
     return GuardedKernelManager
 
 
-#: Run silently in a spare kernel as soon as it starts: the imports every briefing needs (each runs the timeline
-#: model, whose scipy.stats import alone takes about a second), and vl-convert's first (slow) conversion. Nothing is
-#: bound in the user namespace, so the job still starts from a clean one.
-WARM_UP = (
-    "exec(compile("
-    + repr(
-        "import numpy, pandas, altair, vl_convert\n"
-        "import rare_earth_lib.report, rare_earth_lib.data.package, rare_earth_lib.models\n"
-        "import rare_earth_lib.models.timeline, rare_earth_lib.models.scorecard, rare_earth_lib.models.discovery\n"
-        'vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{"a": 1}]},'
-        ' "encoding": {"x": {"field": "a", "type": "quantitative"}}})\n'
-    )
-    + ", '<warm-up>', 'exec'), {})"
+#: Run silently in a spare kernel after the briefings' own imports: vl-convert's first (slow) conversion.
+_FIRST_CHART = (
+    "import vl_convert; vl_convert.vegalite_to_svg("
+    '{"mark": "point", "data": {"values": [{"a": 1}]}, "encoding": {"x": {"field": "a", "type": "quantitative"}}})'
 )
+
+
+def warm_up_code(notebooks: Iterable[Path]) -> str:
+    """What a spare kernel runs silently as soon as it starts: the import statements of the build's notebooks.
+
+    Each top-level ``import``/``from ... import`` of a code cell of ``notebooks`` (the briefings this build runs) is
+    run once, each on its own so that one failing import leaves the rest warm (the briefing's own cell then fails as
+    it would on a cold kernel, naming the module), followed by vl-convert's first conversion. The imports are what
+    a briefing's start costs (pandas, Altair, the library's models: scipy.stats alone takes about a second), and a
+    build of small briefings imports only what they use. Everything runs in a throwaway namespace, so the job still
+    starts from a clean user namespace. A cell that is not plain Python (a magic) adds nothing.
+    """
+    import ast
+
+    import nbformat
+
+    statements: dict[str, None] = {}
+    for path in notebooks:
+        try:
+            cells = nbformat.read(path, as_version=4).cells
+        except Exception:  # the job itself reports an unreadable notebook
+            continue
+        for cell in cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            for node in tree.body:
+                if isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module != "__future__"):
+                    statements[ast.unparse(node)] = None
+    body = "".join(f"try:\n    {line}\nexcept Exception:\n    pass\n" for line in [*statements, _FIRST_CHART])
+    return "exec(compile(" + repr(body) + ", '<warm-up>', 'exec'), {})"
+
 
 #: Run in a kept kernel before its next job: a new session of the interactive shell, whose user namespace holds only
 #: what a new kernel's does (the imported modules stay loaded), and whose execution count starts again at 1.
@@ -104,7 +131,7 @@ WARM_KERNELS_ENV = renv.WARM_KERNELS
 
 
 class SpareKernel:
-    """The kernel this worker's next job runs on: started ahead with :data:`WARM_UP` running in it, or kept from
+    """The kernel this worker's next job runs on: started ahead with the build's :func:`warm_up_code` running in it, or kept from
     the job before.
 
     A kernel that ran a job to the end is kept for the next one (:meth:`keep`): its user namespace is reset to a
@@ -164,7 +191,7 @@ class SpareKernel:
         return True
 
     @classmethod
-    def start(cls, key: str, cwd: str, env: dict[str, str], runtime: str) -> None:
+    def start(cls, key: str, cwd: str, env: dict[str, str], runtime: str, warm_up: str = "") -> None:
         """Start the next job's kernel now (best effort: a failure leaves the next job to start one itself)."""
         from jupyter_core.utils import run_sync
 
@@ -180,7 +207,8 @@ class SpareKernel:
             run_sync(km.start_kernel)(cwd=cwd, env=kernel_env)
             kc = km.client()
             kc.start_channels()
-            kc.execute(WARM_UP, silent=True, store_history=False)  # queued; runs while this worker renders
+            if warm_up:
+                kc.execute(warm_up, silent=True, store_history=False)  # queued; runs while this worker renders
         except Exception:
             return
         cls._spare = (km, kc, key, trace, 0)

@@ -101,6 +101,7 @@ class JobContext:
     data_as_of: str | None
     env: dict[str, str] = field(default_factory=dict)  # set in the worker for the job (and its kernel)
     warm_kernels: bool = False  # start the next job's kernel while rendering (local pool workers only)
+    warm_up: str = ""  # what a spare kernel runs first: the build's notebooks' imports (executor.warm_up_code)
 
 
 @dataclass
@@ -244,7 +245,7 @@ def prewarm(notebooks: Path, reports: Path, ctx: JobContext, formats: tuple[str,
         return
     runtime = _spare_runtime(reports)
     with _stderr_to(Path(runtime) / "kernel.stderr.log"):
-        SpareKernel.start(kernel_key(notebooks, ctx), str(notebooks), kernel_env(ctx), runtime)
+        SpareKernel.start(kernel_key(notebooks, ctx), str(notebooks), kernel_env(ctx), runtime, ctx.warm_up)
         from rare_earth_lib.build import render
 
         saved = {k: os.environ.get(k) for k in ctx.env}
@@ -312,7 +313,7 @@ def _execute_on_kernel(
             if not kept:
                 SpareKernel.shutdown(spare[0])
         if ctx.warm_kernels and job.warm_next and not kept:
-            SpareKernel.start(key, str(job.notebook.parent), kernel_env(ctx), _spare_runtime(job.reports))
+            SpareKernel.start(key, str(job.notebook.parent), kernel_env(ctx), _spare_runtime(job.reports), ctx.warm_up)
     return outcome, trace
 
 

@@ -291,7 +291,7 @@ def _run_jobs(layout, options, todo, lib_hash, versions, staging, log, progress)
     """Validate the data (bad data: exit 2 before any kernel starts) and run the jobs, publishing each result as it
     comes back. Each local worker starts its first job's kernel, and readies its renderers while the kernel
     imports, before it takes a job."""
-    from rare_earth_lib.build.executor import make_executor
+    from rare_earth_lib.build.executor import make_executor, warm_up_code
     from rare_earth_lib.data import package as data_package
 
     with cf.ThreadPoolExecutor(max_workers=1) as side:  # the chart bundle (vl-convert, outside the interpreter lock) meanwhile
@@ -313,6 +313,7 @@ def _run_jobs(layout, options, todo, lib_hash, versions, staging, log, progress)
             data_package.as_of().isoformat(),
             env={**validated, **vega_env, **shared},
             warm_kernels=local,
+            warm_up=warm_up_code(sorted({job.notebook for job in todo})) if local else "",
         )
         executor = make_executor(options.executor, workers, scheduler=options.scheduler)
         executor.order = LongestFirst()

@@ -316,3 +316,37 @@ def test_warm_kernels_give_the_same_briefings_as_cold_ones(tmp_path):
         assert warm_runs[key]["inputs"]["tables"] == cold_runs[key]["inputs"]["tables"], key
         assert warm_runs[key]["metrics"]["scenario_seen"] == key[1]
     assert not (warm / "reports" / ".tmp").exists() or not any((warm / "reports" / ".tmp").iterdir())
+
+
+def test_warm_up_runs_each_import_of_the_notebooks_once_and_binds_nothing(tmp_path, monkeypatch):
+    """A spare kernel's warm-up is the build's notebooks' own top-level imports, each run on its own: a failing one
+    leaves the rest warm, a cell that is not plain Python adds nothing, and the user namespace stays empty."""
+    from rare_earth_lib.build.executor import warm_up_code
+
+    (tmp_path / "warm_probe_a.py").write_text("LOADED = True\n")
+    (tmp_path / "warm_probe_b.py").write_text("LOADED = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    first, second = nbf.v4.new_notebook(), nbf.v4.new_notebook()
+    first.cells = [
+        nbf.v4.new_markdown_cell("import warm_probe_never  (prose, not code)"),
+        nbf.v4.new_code_cell("import json\nimport warm_probe_missing_module\nx = 1"),
+        nbf.v4.new_code_cell("%matplotlib inline\nimport warm_probe_magic"),
+        nbf.v4.new_code_cell("def f():\n    import warm_probe_nested\n"),
+    ]
+    second.cells = [nbf.v4.new_code_cell("from warm_probe_a import LOADED\nimport json\nimport warm_probe_b as b")]
+    paths = []
+    for i, nb in enumerate((first, second)):
+        paths.append(tmp_path / f"nb{i}.ipynb")
+        nbf.write(nb, paths[-1])
+    code = warm_up_code(paths)
+    body = compile(code, "<test>", "exec")
+    assert code.count("import json") == 1, "an import two notebooks share runs once"
+    for absent in ("warm_probe_never", "warm_probe_magic", "warm_probe_nested", "x = 1", "def f"):
+        assert absent not in code
+    for name in ("warm_probe_a", "warm_probe_b"):
+        sys.modules.pop(name, None)
+    namespace: dict = {}
+    exec(body, namespace)  # the missing module's import fails inside the warm-up, the later ones still run
+    assert set(namespace) == {"__builtins__"}
+    assert "warm_probe_a" in sys.modules and "warm_probe_b" in sys.modules
+    assert "warm_probe_missing_module" not in sys.modules
