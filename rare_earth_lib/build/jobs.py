@@ -374,6 +374,9 @@ def _execute_notebook(
     running: dict[str, Any] = {}
     started = time.perf_counter()
 
+    def on_notebook_start(notebook: Any, **_: Any) -> None:
+        running["notebook"] = notebook  # the notebook as it executes, written out if the run stops without papermill's own write
+
     def on_cell_execute(cell: Any, cell_index: int) -> None:
         running.update(index=cell_index, source=cell.get("source", ""))
         running.setdefault("kernel_ready", time.perf_counter() - started)  # the kernel is up when the first cell runs
@@ -390,6 +393,11 @@ def _execute_notebook(
             log_output=False,
             report_mode=False,
             kernel_manager_class=kernel_manager_class(),
+            # papermill would write the whole notebook before and after every cell (a tenth of a second to a third per
+            # briefing, while the kernel waits); it is written once at the end, or on failure (papermill's own write
+            # of a failing cell, else _keep_partial)
+            request_save_on_cell_execute=False,
+            on_notebook_start=on_notebook_start,
             on_cell_execute=on_cell_execute,
             **({"km": km} if km is not None else {}),
         )
@@ -403,16 +411,28 @@ def _execute_notebook(
             tb=_format_tb(),
         )
     except CellTimeoutError:
+        _keep_partial(running, executed)
         where = _cell_label(job, executed, running)
         return failed(f"{job.name}: {where} timed out after {ctx.cell_timeout} s (--cell-timeout); {{kept}}", executed, tb=_format_tb())
     except OSError as exc:
         return failed(f"{job.name}: {_os_error(exc)}; {{kept}}", executed, "environment", _format_tb())
     except Exception as exc:  # kernel died, bad notebook JSON ...
+        _keep_partial(running, executed)
         text = str(exc).strip()
         first = clip(text.splitlines()[0], 300) if text else ""
         where = f" while running {_cell_label(job, executed, running)}" if running else ""
         return failed(f"{job.name}: {type(exc).__name__}{where}: {first}; {{kept}}", executed, tb=_format_tb())
     return None
+
+
+def _keep_partial(running: dict[str, Any], executed: Path) -> None:
+    """Write the notebook as far as it ran (outputs so far, the running cell last) where papermill wrote nothing."""
+    if "notebook" not in running or executed.exists():
+        return
+    import nbformat
+
+    with contextlib.suppress(Exception):  # best effort: the error message names the cell all the same
+        nbformat.write(running["notebook"], str(executed))
 
 
 def _cell_timings(nb: Any) -> dict[str, float]:

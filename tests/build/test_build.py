@@ -183,6 +183,12 @@ def test_cell_timeout(project):
     assert int(match.group(1)) in (3, 4)
     assert "executed notebook kept at reports/base/tiny.failed.ipynb" in result.stdout
     assert time.monotonic() - started < 150
+    # The kept notebook is the run as far as it went: the cells before the one that timed out have their outputs.
+    kept = nbformat.read(project / "reports" / "base" / "tiny.failed.ipynb", as_version=4)
+    code = [c for c in kept.cells if c.cell_type == "code"]
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in code)
+    if int(match.group(1)) == 4:
+        assert any(o.get("output_type") == "display_data" for o in code[2].outputs), "the title block's output is kept"
 
 
 def test_second_build_exits_3_while_the_lock_is_held(project):
