@@ -143,27 +143,31 @@ def update_comparisons(reports: Path, manifests: list[dict]) -> dict[str, str]:
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from rare_earth_lib.build import compare
     from rare_earth_lib.build.scenarios import BASE
 
     if not any(m["scenario"] == BASE for m in manifests):
         return {}
-
-    def write(scenario: str) -> str | None:
-        try:
-            if compare.is_stale(reports, BASE, scenario):
-                compare.write_comparison(reports, BASE, scenario)
-        except compare.CompareError as exc:
-            return str(exc)
-        except Exception as exc:  # a comparison never fails the build; the index names the problem
-            return f"comparison not written: {type(exc).__name__}: {exc}"
-        return None
-
     scenarios = sorted({m["scenario"] for m in manifests} - {BASE})
     # Pages at once: drawing their charts (vl-convert) runs outside the interpreter lock, on every core.
     with ThreadPoolExecutor(max_workers=max(1, min(len(scenarios), os.cpu_count() or 1))) as pool:
-        outcomes = list(pool.map(write, scenarios))
+        outcomes = list(pool.map(lambda scenario: update_comparison(reports, scenario), scenarios))
     return {scenario: why for scenario, why in zip(scenarios, outcomes, strict=True) if why}
+
+
+def update_comparison(reports: Path, scenario: str) -> str | None:
+    """Write ``compare/base--<scenario>.html`` if it is missing or older than a manifest of either scenario; None, or
+    why it could not be written (a comparison never fails the build)."""
+    from rare_earth_lib.build import compare
+    from rare_earth_lib.build.scenarios import BASE
+
+    try:
+        if compare.is_stale(reports, BASE, scenario):
+            compare.write_comparison(reports, BASE, scenario)
+    except compare.CompareError as exc:
+        return str(exc)
+    except Exception as exc:  # the index names the problem
+        return f"comparison not written: {type(exc).__name__}: {exc}"
+    return None
 
 
 def index_html(

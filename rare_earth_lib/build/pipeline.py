@@ -368,9 +368,63 @@ class LongestFirst(JobOrder):
         return job if remaining else dataclasses.replace(job, warm_next=False)
 
 
+class EarlyComparisons:
+    """Draw a scenario's comparison with the base scenario as soon as this build has published both, while the last
+    jobs still run (the page's charts then use a core the jobs leave idle, instead of waiting for the index).
+
+    Only when every job of both scenarios in this build was built; anything else is left to the index's update at
+    the end, which redraws any page older than a manifest and names what failed. Best effort: no error escapes.
+    """
+
+    def __init__(self, reports: Path, todo: list) -> None:
+        from rare_earth_lib.build.scenarios import BASE
+
+        self.reports, self.base = reports, BASE
+        self.left: dict[str, int] = {}
+        for job in todo:
+            self.left[job.scenario] = self.left.get(job.scenario, 0) + 1
+        self.spoilt: set[str] = set()
+        self.pool = cf.ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="compare")
+        self.drawn: list[cf.Future] = []
+        self.started: set[str] = set()
+
+    def done(self, result: Result) -> None:
+        scenario = result.job.scenario
+        self.left[scenario] -= 1
+        if result.status != "built":
+            self.spoilt.add(scenario)
+        base_ready = self.left.get(self.base, 0) == 0 and self.base not in self.spoilt
+        if not base_ready or not (self.reports / self.base).is_dir():
+            return
+        for other, left in self.left.items():
+            if other != self.base and left == 0 and other not in self.spoilt and other not in self.started:
+                self.started.add(other)
+                self.drawn.append(self.pool.submit(_update_comparison, self.reports, other))
+
+    def close(self, cancel: bool = False) -> None:
+        """Wait for the pages being drawn (the index reads them); ``cancel``: draw none not yet begun (the build stops)."""
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+def _update_comparison(reports: Path, scenario: str) -> None:
+    from rare_earth_lib.build import index
+
+    index.update_comparison(reports, scenario)
+
+
 def _collect(executor, todo, ctx, staging, options, log, progress):
     """Yield each job's published (or failed) result as its worker hands it back; stop starting jobs after a failure
     unless ``options.keep_going``."""
+    early = EarlyComparisons(todo[0].reports, todo)
+    try:
+        yield from _publish_each(executor, todo, ctx, staging, options, log, progress, early)
+    except BaseException:
+        early.close(cancel=True)
+        raise
+    early.close()
+
+
+def _publish_each(executor, todo, ctx, staging, options, log, progress, early):
     stop = False
     for job, outcome in executor.run(_run_in_worker, todo, ctx):
         if isinstance(outcome, BaseException):
@@ -389,6 +443,7 @@ def _collect(executor, todo, ctx, staging, options, log, progress):
             if not options.keep_going and not stop:
                 stop = True
                 executor.cancel_pending()
+        early.done(result)
         yield result
 
 

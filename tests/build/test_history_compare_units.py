@@ -117,3 +117,34 @@ def test_a_damaged_history_is_repaired_once_with_a_warning_naming_the_file(tmp_p
     assert [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] == [good]
     assert history.heal(tmp_path, warnings.append) == 0 and len(warnings) == 1
     assert history.read(tmp_path) == [good]
+
+
+def test_a_comparison_is_drawn_as_soon_as_both_scenarios_are_built(tmp_path, monkeypatch):
+    """While the last jobs run, a scenario's page against base is drawn once every job of both was built in this build;
+    a failed job leaves its scenario's page to the index's update at the end."""
+    from types import SimpleNamespace
+
+    drawn = []
+    monkeypatch.setattr(build, "_update_comparison", lambda reports, scenario: drawn.append(scenario))
+    (tmp_path / "base").mkdir()
+
+    def result(scenario, status="built"):
+        return SimpleNamespace(job=SimpleNamespace(scenario=scenario, reports=tmp_path), status=status)
+
+    todo = [r.job for r in (result(s) for s in ("base", "base", "high", "high", "low", "broken"))]
+    early = build.EarlyComparisons(tmp_path, todo)
+    early.done(result("high"))
+    early.done(result("base"))
+    early.done(result("high"))
+    early.pool.shutdown(wait=True)
+    assert drawn == [], "base is not built yet"
+    early = build.EarlyComparisons(tmp_path, todo)
+    for scenario, status in [("high", "built"), ("base", "built"), ("broken", "failed"), ("base", "built")]:
+        early.done(result(scenario, status))
+    early.close()
+    assert drawn == [], "high still has a job to run, broken failed"
+    early = build.EarlyComparisons(tmp_path, todo)
+    for scenario in ("base", "base", "high", "low", "high"):
+        early.done(result(scenario))
+    early.close()
+    assert sorted(drawn) == ["high", "low"] and len(drawn) == 2, "each page once, when both scenarios are complete"
