@@ -172,8 +172,9 @@ class DuplicateKeyError(yaml.YAMLError):
         self.key, self.first_line, self.second_line = key, first_line, second_line
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing duplicate keys in any mapping."""
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """PyYAML's safe loader (on libyaml's parser where PyYAML has it: a 20 MB file reads in a second, not ten),
+    refusing duplicate keys in any mapping."""
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
