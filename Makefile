@@ -22,8 +22,11 @@ reports: $(STAMP)
 # the tests on those shared runs are collected first, and --maxschedchunk 1 hands tests out a few at a time in that
 # order (by default pytest-xdist gives each worker a block of a quarter of its share up front: every long test then
 # queued on the first worker), so that the long runs overlap the short tests. Notebook and browser tests included.
+# Two test workers per core: many build tests spend their time waiting on a build's subprocesses and kernels, or
+# for a signal to take effect, and a second worker keeps the core busy meanwhile.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --maxschedchunk 1 $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxschedchunk 1 $(ARGS)
 
 # Unit, data, lint and contract tests: no notebook runs, no browser. Short tests only, so xdist's default blocks
 # (handing 768 tests out one at a time cost a quarter of the run: 67 s against 50 s idle).
