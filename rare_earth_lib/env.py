@@ -6,6 +6,7 @@ names from here instead of spelling the strings.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -41,6 +42,12 @@ scheduler address, when given, still wins. The results do not depend on where th
 DASK_SCHEDULER = "DASK_SCHEDULER_ADDRESS"
 """Address of a Dask scheduler (``tcp://host:8786``): builds and scenario discovery run there."""
 
+DASK_TIMEOUT = "RARE_EARTH_DASK_TIMEOUT"
+"""Seconds a Dask client waits to reach its scheduler before giving up (``build --scheduler`` and scenario discovery);
+default: 30 (:data:`DEFAULT_DASK_TIMEOUT_S`). Read by :func:`dask_timeout_s`."""
+
+DEFAULT_DASK_TIMEOUT_S = 30.0
+
 JUPYTER_RUNTIME_DIR = "JUPYTER_RUNTIME_DIR"
 """Jupyter's folder for kernel connection files; the build points it into the job's staging folder."""
 
@@ -51,3 +58,25 @@ def cache_root() -> Path:
     if base:
         return Path(base)
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rare-earth-briefings"
+
+
+def dask_timeout_s() -> float:
+    """Seconds a Dask client waits for its scheduler: ``$RARE_EARTH_DASK_TIMEOUT``, else 30 (unset or empty).
+
+    Raises:
+        ValueError: one line naming the variable when its value is not a finite number of seconds above zero.
+    """
+    text = os.environ.get(DASK_TIMEOUT, "").strip()
+    if not text:
+        return DEFAULT_DASK_TIMEOUT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise ValueError(
+            f"{DASK_TIMEOUT}={shown!r}: expected the seconds a Dask client waits for its scheduler, a number above 0 "
+            f"(default {DEFAULT_DASK_TIMEOUT_S:g})"
+        )
+    return seconds

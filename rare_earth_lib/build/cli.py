@@ -346,6 +346,10 @@ def _build(layout: b.Layout, args: argparse.Namespace) -> int:
     from rare_earth_lib import parameters
     from rare_earth_lib.build import index
 
+    try:  # read by the Dask clients of this build (--scheduler, scenario discovery): a bad value stops it before anything runs
+        env.dask_timeout_s()
+    except ValueError as exc:
+        raise b.BuildInputError(str(exc)) from None
     if args.overrides and not args.scenario:
         args.scenario = ["base"]  # a --set variant of the base case unless scenarios are named
     options = b.BuildOptions(

@@ -6,6 +6,7 @@ worker shares no disk with the client: the notebook travels as bytes, the job ru
 the worker, and the staged files come back as bytes (``Staged.as_bytes``). The main process, which alone
 holds the build lock, publishes them with the same atomic rules, cache keys, manifests and exit codes as a
 local build.
+Connecting gives up after ``RARE_EARTH_DASK_TIMEOUT`` seconds (default 30; a bad value is bad input, exit 2).
 
 Before any job is sent, every worker's installed ``rare_earth_lib`` (code, templates and data) must hash to
 the client's; otherwise the build stops with one line naming the workers that differ, and nothing is
@@ -21,7 +22,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from rare_earth_lib import env
 from rare_earth_lib.build.executor import Executor
+from rare_earth_lib.build.state import BuildInputError
 from rare_earth_lib.models import discovery
 
 
@@ -49,6 +52,10 @@ class DaskExecutor(Executor):
 
     def __init__(self, address: str):
         self.address = address
+        try:
+            self.timeout_s = env.dask_timeout_s()  # how long connecting may take (RARE_EARTH_DASK_TIMEOUT, default 30 s)
+        except ValueError as exc:
+            raise BuildInputError(str(exc)) from None
         self._client: Any = None
         self._futures: dict[Any, Any] = {}
 
@@ -58,7 +65,7 @@ class DaskExecutor(Executor):
 
         discovery.quiet_dask()
         try:
-            self._client = Client(self.address, timeout="30s")
+            self._client = Client(self.address, timeout=self.timeout_s)
         except (OSError, ValueError) as exc:
             raise ClusterError(f"Dask scheduler {self.address}: cannot connect ({type(exc).__name__}: {exc})") from None
         try:

@@ -38,13 +38,14 @@ def connect(address: str | None = None, n_workers: int = 2) -> Iterator[Any]:
     """A Dask client on the scheduler at ``address``, or on a new ``LocalCluster`` of ``n_workers`` processes.
 
     The local cluster uses one thread per worker (the Monte Carlo is numpy-bound) and a dashboard on a free port; it is
-    closed on exit. A remote scheduler is only disconnected from.
+    closed on exit. A remote scheduler is only disconnected from; reaching it may take ``RARE_EARTH_DASK_TIMEOUT``
+    seconds (:func:`rare_earth_lib.env.dask_timeout_s`, default 30).
     """
     from distributed import Client, LocalCluster
 
     quiet_dask()
     if address:
-        client = Client(address, timeout="30s")
+        client = Client(address, timeout=env.dask_timeout_s())
         try:
             yield client
         finally:
