@@ -447,48 +447,67 @@ def _run(sample, tables, client, chunk_size, n_trials=200):
     return d.evaluate_scenarios(sample, fixed, tables, n_trials=n_trials, probability_by_year=2030, client=client, chunk_size=chunk_size)
 
 
+def _workers_that_ran(stream) -> set[str]:
+    return {task["worker"] for task in stream.data if task["key"].startswith("evaluate_chunk")}
+
+
+@pytest.fixture(scope="module")
+def local_client():
+    """A client on one ``LocalCluster`` of two worker processes, started by ``discovery.connect`` as a notebook would,
+    shared by the Dask tests below (a test that kills a worker leaves the nanny's replacement behind)."""
+    with d.connect(None, n_workers=2) as client:
+        yield client
+
+
 @pytest.mark.slow
-def test_two_workers_give_the_same_results_as_one(tables):
+def test_two_workers_give_the_same_results_as_one(tables, local_client):
+    """Inline, on one worker (the whole sample is one task) and spread over two worker processes (chunks of 4): equal."""
+    from distributed import get_task_stream
+
+    client = local_client
+    client.wait_for_workers(2, timeout=60)
+    assert len(client.scheduler_info()["workers"]) == 2
     sample = d.sample_space(30, 11)
     inline = _run(sample, tables, None, 30)
-    with d.connect(None, n_workers=1) as client:
+    with get_task_stream(client) as whole:
         one = _run(sample, tables, client, 30)
-    with d.connect(None, n_workers=2) as client:
-        assert len(client.scheduler_info()["workers"]) == 2
+    with get_task_stream(client) as spread:
         two = _run(sample, tables, client, 4)
+    assert len(_workers_that_ran(whole)) == 1 and len(_workers_that_ran(spread)) == 2
     pd.testing.assert_frame_equal(one, inline)
     pd.testing.assert_frame_equal(two, inline)
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_run_is_survived_with_identical_results(tables):
+def test_a_worker_killed_mid_run_is_survived_with_identical_results(tables, local_client):
     sample = d.sample_space(40, 12)
     expected = _run(sample, tables, None, 40, n_trials=400)
-    with d.connect(None, n_workers=2) as client:
-        pids = client.run(os.getpid)
-        outcome: dict = {}
+    client = local_client
+    client.wait_for_workers(2, timeout=60)
+    pids = client.run(os.getpid)
+    outcome: dict = {}
 
-        def evaluate():
-            try:
-                outcome["result"] = _run(sample, tables, client, 2, n_trials=400)
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                outcome["error"] = exc
+    def evaluate():
+        try:
+            outcome["result"] = _run(sample, tables, client, 2, n_trials=400)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            outcome["error"] = exc
 
-        thread = threading.Thread(target=evaluate)
-        thread.start()
-        deadline = time.monotonic() + 120
-        victim = None
-        while time.monotonic() < deadline and thread.is_alive():
-            busy = {w: keys for w, keys in client.processing().items() if keys}
-            if busy and any(k.startswith("evaluate_chunk") for keys in busy.values() for k in keys):
-                victim = sorted(busy)[0]
-                break
-            time.sleep(0.05)
-        assert victim is not None, "no chunk was running to interrupt"
-        os.kill(pids[victim], signal.SIGKILL)
-        thread.join(timeout=300)
-        assert not thread.is_alive()
-        assert "error" not in outcome, outcome.get("error")
-        after = client.run(os.getpid)
+    thread = threading.Thread(target=evaluate)
+    thread.start()
+    deadline = time.monotonic() + 120
+    victim = None
+    while time.monotonic() < deadline and thread.is_alive():
+        busy = {w: keys for w, keys in client.processing().items() if keys}
+        if busy and any(k.startswith("evaluate_chunk") for keys in busy.values() for k in keys):
+            victim = sorted(busy)[0]
+            break
+        time.sleep(0.05)
+    assert victim is not None, "no chunk was running to interrupt"
+    os.kill(pids[victim], signal.SIGKILL)
+    thread.join(timeout=300)
+    assert not thread.is_alive()
+    assert "error" not in outcome, outcome.get("error")
+    after = client.run(os.getpid)
     assert pids[victim] not in after.values(), "the killed worker process is gone"
     pd.testing.assert_frame_equal(outcome["result"], expected)
