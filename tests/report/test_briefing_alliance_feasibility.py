@@ -35,12 +35,18 @@ def scenario_params(scenario: str, **overrides) -> Params:
     return validated.model_copy(update=overrides) if overrides else validated
 
 
+#: What the shared real build is asked for: these scenarios with this briefing and the refining timeline, as
+#: tests/report/test_briefing_refining_timeline.py asks for them, so that one build (whose briefings share their model
+#: results) serves both modules instead of one build each.
+BUILD_BRIEFINGS = (BRIEFING, "refining_timeline")
+
+
 @pytest.fixture(scope="module")
 def executed(real_build):
     """The executed notebook of a scenario from the shared real build (built at most once per test run)."""
 
     def read(scenario: str) -> nbformat.NotebookNode:
-        return nbformat.read(real_build(SCENARIOS, (BRIEFING,)) / scenario / f"{BRIEFING}.ipynb", as_version=4)
+        return nbformat.read(real_build(SCENARIOS, BUILD_BRIEFINGS) / scenario / f"{BRIEFING}.ipynb", as_version=4)
 
     return read
 

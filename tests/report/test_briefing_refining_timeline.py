@@ -1,11 +1,21 @@
 """The refining-timeline briefing runs under every scenario and says what the library computes.
 
-Reads the executed notebooks/refining_timeline.ipynb of the session's real build of each scenario in params/
-(tests/conftest.py ``real_build``, shared with the other modules that need built briefings), and the notebook run
-by hand with papermill on its defaults, which are the base scenario's values (``hand_run``); then checks the executed notebooks: no errors, the recorded
-headline metrics equal the library's numbers for that scenario, the key judgments contain those numbers, the
-scenarios are ordered as they are built to be, and the same seed gives the same numbers in the build and in a
-hand run.
+Reads the executed notebooks/refining_timeline.ipynb of the session's real build of two scenarios (tests/conftest.py
+``real_build``): base, and controls_reimposed, whose parameters differ from the notebook's defaults and move the
+control channels; and the notebook run by hand with papermill on its defaults, which are the base scenario's values
+(``hand_run``). The two scenarios are asked for together with the alliance-feasibility briefing, as
+tests/report/test_briefing_alliance_feasibility.py asks for them, so one build serves both modules (its briefings
+share their model results). Checks on the executed notebooks: no errors, the recorded headline metrics equal the
+library's numbers for that scenario, the key judgments contain those numbers, and the same seed gives the same numbers
+in the build and in a hand run.
+
+The other scenarios (accelerated_alliance, us_policy_reversal) run the same notebook cells with other parameter
+values; they are checked at the library level, without a notebook run: the library's results for each scenario's
+parameters (``tl.briefing_results``, the notebook's one call) give key judgments, built by report/text as the
+notebook builds them (for the built scenarios they are word for word the executed notebook's, figure numbers
+aside), that state the headline numbers; every headline metric is there; each scenario's own switches
+are stated in the methods; and the scenarios are ordered as they are built to be (accelerated <= base <= US policy
+reversal), on the library's headline numbers, which equal the built notebooks' for the built scenarios.
 """
 
 from __future__ import annotations
@@ -32,33 +42,97 @@ ROOT = Path(__file__).resolve().parents[2]
 BRIEFING = "refining_timeline"
 NOTEBOOK = ROOT / "notebooks" / f"{BRIEFING}.ipynb"
 SCENARIOS = sorted(p.stem for p in (ROOT / "params").glob("*.yaml"))
-RUNS = [*SCENARIOS, "base#2"]
+#: The scenarios whose notebook is executed (by the shared real build); the others are checked on the library's results.
+BUILT = ("base", "controls_reimposed")
+#: What the shared real build is asked for: the same scenarios and briefings as the alliance-feasibility module asks
+#: for, so that whichever module comes first builds them in one build and the other reads them.
+BUILD_SCENARIOS, BUILD_BRIEFINGS = BUILT, ("alliance_feasibility", "refining_timeline")
+RUNS = [*BUILT, "base#2"]
+METRIC_KEYS = (
+    "ndpr_coverage_year_p50",
+    "dytb_coverage_year_p50",
+    "ndpr_prob_by_2030",
+    "dytb_prob_by_2030",
+    "hindcast_coverage_rate",
+    "largest_driver",
+    "sobol_n_evaluations",
+    "sobol_top_input_dytb_coverage_year_p50",
+    "sobol_top_total_dytb_coverage_year_p50",
+    "sobol_top_input_ndpr_coverage_year_p50",
+    "china_refining_share_2030_p50",
+    "china_refining_share_2035_p50",
+    "iea_china_refining_share_2030",
+)
 
 
 def scenario_params(scenario: str):
     return parameters.validate_scenario(ROOT / "params" / f"{scenario}.yaml", ["refining_timeline"])["refining_timeline"]
 
 
+def test_the_built_scenarios_cover_the_defaults_and_the_control_channels():
+    """The two executed scenarios are the notebook's defaults and a scenario that changes them and moves the control
+    channels; every other scenario is checked on the library's results (module docstring)."""
+    assert set(BUILT) <= set(SCENARIOS) and set(SCENARIOS) - set(BUILT)
+    defaults = parameters.briefing_model(BRIEFING)()
+    assert scenario_params("base").model_dump(exclude={"scenario", "scenario_title"}) == defaults.model_dump(
+        exclude={"scenario", "scenario_title"}
+    )
+    assert scenario_params("controls_reimposed").control_channels_active and not defaults.control_channels_active
+
+
 @pytest.fixture(scope="module")
 def executed(real_build, tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
-    """Every scenario's executed notebook from the shared real build, and base run a second time by hand ("base#2",
+    """The built scenarios' executed notebooks from the shared real build, and base run a second time by hand ("base#2",
     conftest ``hand_run``, shared with tests/report/test_notebooks.py)."""
-    reports = real_build(tuple(SCENARIOS), (BRIEFING,))
-    out = {scenario: nbformat.read(reports / scenario / f"{BRIEFING}.ipynb", as_version=4) for scenario in SCENARIOS}
+    reports = real_build(BUILD_SCENARIOS, BUILD_BRIEFINGS)
+    out = {scenario: nbformat.read(reports / scenario / f"{BRIEFING}.ipynb", as_version=4) for scenario in BUILT}
     out["base#2"] = hand_run(tmp_path_factory, BRIEFING)  # no parameters: the defaults, which are base's values
     return out
 
 
+REFS = {label: f"Figure {n}" for n, label in enumerate(["coverage", "fan_ndpr", "fan_dytb", "tornado", "sobol", "hindcast"], start=1)}
+
+
 @pytest.fixture(scope="module")
-def library_headlines(tmp_path_factory) -> dict[str, dict]:
-    """The headline figures computed in the test process, straight from the library (once per test run)."""
+def library(tmp_path_factory) -> dict[str, dict]:
+    """Per scenario, straight from the library in the test process (once per test run): the headline figures, and the
+    key judgments and the methods' scenario sentence that report/text builds from the results, with the notebook's
+    calls (figure numbers aside)."""
 
     def compute() -> dict[str, dict]:
-        tables = {name: dp.load(name) for name in tl.BRIEFING_TABLES}
-        today = dt.date.fromisoformat(BUILD_DATE)
-        return {s: tl.briefing_results(scenario_params(s), tables, as_of=dp.as_of(), today=today).headline for s in SCENARIOS}
+        from rare_earth_lib.report.text import projection as world_text
+        from rare_earth_lib.report.text import timeline as text
+        from rare_earth_lib.report.text import timeline_tables as frames
 
-    return computed_once(tmp_path_factory, "refining_timeline_library_headlines", compute)
+        tables = {name: dp.load(name) for name in tl.BRIEFING_TABLES}
+        today, as_of = dt.date.fromisoformat(BUILD_DATE), dp.as_of()
+        out = {}
+        for scenario in SCENARIOS:
+            params = scenario_params(scenario)
+            results = tl.briefing_results(params, tables, as_of=as_of, today=today)
+            judgments = text.key_judgment_sentences(
+                results.headline,
+                REFS,
+                probability_by_year=params.probability_by_year,
+                sensitivity_table=results.sensitivity,
+                ranges=results.ranges,
+                today=today,
+                sobol=results.sobol,
+            )
+            judgments += [
+                text.demand_sentence(results, params, "Table 1"),
+                text.demand_case_sentence(results.demand_cases, params.horizon_year, "Table 2"),
+                world_text.key_judgment(results.world.decomposition, results.world.metrics),
+            ]
+            out[scenario] = {
+                "headline": results.headline,
+                "key_judgments": " ".join(judgments),
+                "summary": " ".join(text.summary(results, params, as_of, params.horizon_year)),
+                "scenario_methods": frames.methods_values(results, params, tables, "Table 3")["scenario"],
+            }
+        return out
+
+    return computed_once(tmp_path_factory, "refining_timeline_library", compute)
 
 
 def key_judgments_text(nb: nbformat.NotebookNode) -> str:
@@ -77,33 +151,45 @@ def test_runs_without_errors_and_records_metrics(executed, run):
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, errors[0].get("evalue") if errors else ""
     metrics = render.notebook_metrics(nb)
-    for key in (
-        "ndpr_coverage_year_p50",
-        "dytb_coverage_year_p50",
-        "ndpr_prob_by_2030",
-        "dytb_prob_by_2030",
-        "hindcast_coverage_rate",
-        "largest_driver",
-        "sobol_n_evaluations",
-        "sobol_top_input_dytb_coverage_year_p50",
-        "sobol_top_total_dytb_coverage_year_p50",
-        "sobol_top_input_ndpr_coverage_year_p50",
-        "china_refining_share_2030_p50",
-        "china_refining_share_2035_p50",
-        "iea_china_refining_share_2030",
-    ):
+    for key in METRIC_KEYS:
         assert key in metrics
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_metrics_equal_the_library_numbers(executed, library_headlines, scenario):
-    assert render.notebook_metrics(executed[scenario]) == library_headlines[scenario]
+@pytest.mark.parametrize("scenario", sorted(set(SCENARIOS) - set(BUILT)))
+def test_library_results_of_the_other_scenarios_have_every_metric(library, scenario):
+    """For the scenarios not executed here: the library's results for their parameters (the notebook's one call) give
+    every headline metric the notebook records (the notebook records the headline: test_metrics_equal_the_library_numbers)."""
+    for key in METRIC_KEYS:
+        assert key in library[scenario]["headline"]
+
+
+@pytest.mark.parametrize("scenario", BUILT)
+def test_metrics_equal_the_library_numbers(executed, library, scenario):
+    assert render.notebook_metrics(executed[scenario]) == library[scenario]["headline"]
+
+
+def without_references(text: str) -> str:
+    """Prose without its figure and table references ("(Figure 3, Table 2)"), in single spaces."""
+    return re.sub(r"\s*\((?:Figure|Table) \d+(?:, (?:Figure|Table) \d+)*\)", "", " ".join(text.split()))
+
+
+@pytest.mark.parametrize("scenario", BUILT)
+def test_the_library_key_judgments_are_the_executed_notebooks(executed, library, scenario):
+    """The key judgments built here from the library's results are word for word the executed notebook's (figure and
+    table numbers aside): checking them for the scenarios not executed here checks what their notebook would say."""
+    shown = without_references(key_judgments_text(executed[scenario])).removeprefix("Key judgments").strip()
+    assert shown == without_references(library[scenario]["key_judgments"])
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_key_judgments_state_the_library_numbers(executed, library_headlines, scenario):
-    text = " ".join(key_judgments_text(executed[scenario]).split())
-    head = library_headlines[scenario]
+def test_key_judgments_state_the_library_numbers(request, library, scenario):
+    """The executed notebook's key judgments for the built scenarios; for the others, those report/text builds from
+    the library's results with the notebook's calls."""
+    if scenario in BUILT:
+        text = " ".join(key_judgments_text(request.getfixturevalue("executed")[scenario]).split())
+    else:
+        text = " ".join(library[scenario]["key_judgments"].split())
+    head = library[scenario]["headline"]
     horizon = head["horizon_year"]
     for key, label in (("ndpr", "NdPr oxide"), ("dytb", "Dy+Tb oxide")):
         years = ", ".join(f"P{q} {tl.year_text(head[f'{key}_coverage_year_p{q}'], horizon)}" for q in (10, 50, 90))
@@ -133,9 +219,21 @@ def _p50(metrics: dict, product: str) -> float:
     return math.inf if value is None else value  # never within the horizon counts as latest
 
 
+def test_each_scenarios_switches_are_stated_in_the_methods(library):
+    """A scenario's own switches change the methods' words (report/text ``scenario_method_sentences``, through the
+    notebook's ``methods_values`` call); base and controls_reimposed have none of them."""
+    for scenario in SCENARIOS:
+        params, words = scenario_params(scenario), library[scenario]["scenario_methods"]
+        assert ("US policy reversal: from " in words) == params.us_funding_withdrawn, scenario
+        assert ("Faster decisions bring first output" in words) == bool(params.decision_speedup_years), scenario
+    assert library["us_policy_reversal"]["scenario_methods"] and library["accelerated_alliance"]["scenario_methods"]
+    assert not library["base"]["scenario_methods"] and not library["controls_reimposed"]["scenario_methods"]
+
+
 @pytest.mark.parametrize("product", ["ndpr", "dytb"])
-def test_scenarios_are_ordered_as_built(executed, product):
-    metrics = {s: render.notebook_metrics(executed[s]) for s in SCENARIOS}
+def test_scenarios_are_ordered_as_built(library, product):
+    """On the library's headline numbers (for base they are the built notebook's: test_metrics_equal_the_library_numbers)."""
+    metrics = {s: library[s]["headline"] for s in SCENARIOS}
     assert _p50(metrics["accelerated_alliance"], product) <= _p50(metrics["base"], product)
     assert _p50(metrics["base"], product) <= _p50(metrics["us_policy_reversal"], product)
 

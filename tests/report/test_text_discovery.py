@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from rare_earth_lib.models.discovery import Evaluation, PrimResult
 from rare_earth_lib.parameters.scenario_discovery import Params
@@ -108,3 +109,37 @@ def test_framework_deadline_in_the_space_table_reads_as_past():
     assert f"by {deadline:%B %Y}, before the data date" in reason
     assert "no money paid out under it to a rare-earth project" in reason
     assert "Framework money due within six months" not in reason
+
+
+@pytest.mark.slow  # evaluates 12 futures and runs PRIM twice (a few seconds, mostly imports): not for make test-fast
+def test_a_cache_hit_gives_the_same_headline_and_says_the_results_were_read(tmp_path):
+    """What a second build with the same inputs shows: the results read from the store give the briefing the same
+    headline figures as the run that computed them, and the prose says they were read, not computed.
+
+    (tests/report/test_briefing_scenario_discovery.py used to execute the notebook a second time on a warm cache to
+    check this; the notebook shows ``evaluation_text(evaluation)`` and records ``headline(...)``, computed here as its
+    cells compute them.)"""
+    from rare_earth_lib.models import discovery as sd
+    from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE
+
+    params = Params.model_validate({"n_scenarios": 12, "discovery_trials": 100})
+    tables = sd.Tables.load()
+    inputs = list(EXPLORATION_SPACE)
+
+    def headline(evaluation: Evaluation) -> dict:
+        results = evaluation.results.copy()
+        results["goal_met"] = sd.goal_met(results, params.goal_probability, params.goal_products)
+        analyses = sd.analyse_goals(
+            results, params.goal_probability, params.goal_products, params.prim_threshold, params.prim_lower_threshold
+        )
+        charted = sd.goal_met(results, params.goal_probability, sd.primary_goal(analyses))
+        outcomes = {"goal": charted.to_numpy(), **{k: results[k].to_numpy() for k in ("ndpr_prob_by_year", "dytb_prob_by_year")}}
+        scores = sd.feature_scores(results[inputs], outcomes, seed=params.sampling_seed)
+        return dtext.headline(evaluation, params, results["goal_met"], analyses, scores)
+
+    computed = sd.cached_evaluation(params, tables, directory=tmp_path, in_process=True)
+    read = sd.cached_evaluation(params, tables, directory=tmp_path, in_process=True)
+    assert not computed.cached and read.cached and read.key == computed.key
+    assert headline(read) == headline(computed)
+    assert dtext.evaluation_text(computed).startswith("computed for this build")
+    assert dtext.evaluation_text(read).startswith("read from the stored results")
