@@ -47,7 +47,6 @@ from rare_earth_lib.models.discovery.cache import CACHE_ENV, Evaluation, cache_d
 from rare_earth_lib.models.discovery.cluster import (
     DASK_SCHEDULER_ENV,
     LibraryMismatchError,
-    _worker_library_hash,
     check_workers,
     connect,
     evaluate_scenarios,
@@ -79,7 +78,6 @@ __all__ = [
     "TABLES",
     "Tables",
     "_DemandEstimate",
-    "_worker_library_hash",
     "analyse_goals",
     "box_conditions",
     "box_rectangle",

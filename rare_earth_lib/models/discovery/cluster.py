@@ -64,12 +64,6 @@ def connect(address: str | None = None, n_workers: int = 2) -> Iterator[Any]:
         yield client
 
 
-def _worker_library_hash() -> str:
-    from rare_earth_lib.models import discovery
-
-    return discovery.library_hash()
-
-
 def check_workers(client: Any, expected: str | None = None) -> dict[str, str]:
     """Refuse workers whose installed ``rare_earth_lib`` differs from the client's.
 
@@ -86,7 +80,9 @@ def check_workers(client: Any, expected: str | None = None) -> dict[str, str]:
     """
     expected = expected or library_hash()
     client.wait_for_workers(1, timeout=60)
-    hashes = client.run(_worker_library_hash)
+    # The fingerprint function itself travels (by reference): a worker imports only that light module to answer,
+    # not this package with the timeline model and scipy (about a second of CPU per worker process).
+    hashes = client.run(library_hash)
     if not hashes:
         raise RuntimeError("the Dask cluster has no workers")
     wrong = {worker: h for worker, h in hashes.items() if h != expected}
