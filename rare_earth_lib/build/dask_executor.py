@@ -25,7 +25,7 @@ from typing import Any
 from rare_earth_lib import env
 from rare_earth_lib.build.executor import Executor
 from rare_earth_lib.build.state import BuildInputError
-from rare_earth_lib.models import discovery
+from rare_earth_lib.models import dask_workers
 
 
 class ClusterError(OSError):
@@ -63,14 +63,14 @@ class DaskExecutor(Executor):
         """Connect to the scheduler and check the workers' library (raises :class:`ClusterError`)."""
         from distributed import Client
 
-        discovery.quiet_dask()
+        dask_workers.quiet_dask()
         try:
             self._client = Client(self.address, timeout=self.timeout_s)
         except (OSError, ValueError) as exc:
             raise ClusterError(f"Dask scheduler {self.address}: cannot connect ({type(exc).__name__}: {exc})") from None
         try:
-            discovery.check_workers(self._client)
-        except (discovery.LibraryMismatchError, RuntimeError, TimeoutError) as exc:
+            dask_workers.check_workers(self._client)
+        except (dask_workers.LibraryMismatchError, RuntimeError, TimeoutError) as exc:
             self.close()
             raise ClusterError(f"Dask scheduler {self.address}: {exc}") from None
         return self._client

@@ -25,6 +25,7 @@ Method (each step a function below):
 
 from __future__ import annotations
 
+from rare_earth_lib.models.dask_workers import LibraryMismatchError, check_workers, quiet_dask
 from rare_earth_lib.models.discovery.analysis import (
     GOAL_PRODUCTS,
     PRIM_OUTCOMES,
@@ -44,15 +45,7 @@ from rare_earth_lib.models.discovery.analysis import (
     trajectory_for_chart,
 )
 from rare_earth_lib.models.discovery.cache import CACHE_ENV, Evaluation, cache_dir, cached_evaluation, evaluation_code_hash, evaluation_key
-from rare_earth_lib.models.discovery.cluster import (
-    DASK_SCHEDULER_ENV,
-    LibraryMismatchError,
-    check_workers,
-    connect,
-    evaluate_scenarios,
-    quiet_dask,
-    scheduler_address,
-)
+from rare_earth_lib.models.discovery.cluster import DASK_SCHEDULER_ENV, connect, evaluate_scenarios, scheduler_address
 from rare_earth_lib.models.discovery.evaluate import (
     OUTCOME_COLUMNS,
     TABLES,

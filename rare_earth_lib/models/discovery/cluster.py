@@ -1,4 +1,4 @@
-"""Dask: connect to a scheduler or a local cluster, refuse workers with another library, map chunks."""
+"""Dask: connect to a scheduler or a local cluster, refuse workers with another library (``models/dask_workers``), map chunks."""
 
 from __future__ import annotations
 
@@ -11,26 +11,16 @@ from typing import Any
 import pandas as pd
 
 from rare_earth_lib import env
+from rare_earth_lib.models.dask_workers import check_workers, quiet_dask
 from rare_earth_lib.models.discovery.evaluate import Tables, chunks, evaluate_chunk
-from rare_earth_lib.models.fingerprint import library_hash
 
 DASK_SCHEDULER_ENV = env.DASK_SCHEDULER
-
-
-class LibraryMismatchError(RuntimeError):
-    """A Dask worker runs a different ``rare_earth_lib`` than the client."""
 
 
 def scheduler_address(parameter: str = "") -> str | None:
     """The scheduler to use: the parameter if set, else ``DASK_SCHEDULER_ADDRESS``, else ``None`` (local cluster)."""
     address = (parameter or os.environ.get(DASK_SCHEDULER_ENV, "")).strip()
     return address or None
-
-
-def quiet_dask() -> None:
-    """Keep the distributed library's log chatter (nanny restarts, closed connections) out of notebooks and builds."""
-    for name in ("distributed", "distributed.worker", "distributed.nanny", "distributed.scheduler", "distributed.core"):
-        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 @contextlib.contextmanager
@@ -62,37 +52,6 @@ def connect(address: str | None = None, n_workers: int = 2) -> Iterator[Any]:
         Client(cluster) as client,
     ):
         yield client
-
-
-def check_workers(client: Any, expected: str | None = None) -> dict[str, str]:
-    """Refuse workers whose installed ``rare_earth_lib`` differs from the client's.
-
-    Args:
-        client: a connected Dask client.
-        expected: the client's library hash (default: :func:`library_hash` here).
-
-    Returns:
-        Worker address -> library hash (all equal to ``expected``).
-
-    Raises:
-        LibraryMismatchError: naming the workers that differ, and both hashes.
-        RuntimeError: the cluster has no workers.
-    """
-    expected = expected or library_hash()
-    client.wait_for_workers(1, timeout=60)
-    # The fingerprint function itself travels (by reference): a worker imports only that light module to answer,
-    # not this package with the timeline model and scipy (about a second of CPU per worker process).
-    hashes = client.run(library_hash)
-    if not hashes:
-        raise RuntimeError("the Dask cluster has no workers")
-    wrong = {worker: h for worker, h in hashes.items() if h != expected}
-    if wrong:
-        listed = ", ".join(f"{worker} ({h[:12]})" for worker, h in sorted(wrong.items()))
-        raise LibraryMismatchError(
-            f"{len(wrong)} of {len(hashes)} Dask worker(s) run a different rare_earth_lib than this client "
-            f"(library hash {expected[:12]}): {listed}. Install the same project version on every worker."
-        )
-    return hashes
 
 
 def evaluate_scenarios(
