@@ -93,46 +93,56 @@ def executed(real_build, tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
 REFS = {label: f"Figure {n}" for n, label in enumerate(["coverage", "fan_ndpr", "fan_dytb", "tornado", "sobol", "hindcast"], start=1)}
 
 
+class PerScenario(dict):
+    """``{scenario: value}`` filled on first use, each scenario once per test run (:func:`computed_once`): a test of
+    one scenario waits only for that scenario, and two xdist workers compute two scenarios side by side."""
+
+    def __init__(self, tmp_path_factory, name: str, compute):
+        super().__init__()
+        self.tmp_path_factory, self.name, self.compute = tmp_path_factory, name, compute
+
+    def __missing__(self, scenario: str):
+        self[scenario] = computed_once(self.tmp_path_factory, f"{self.name}_{scenario}", lambda: self.compute(scenario))
+        return self[scenario]
+
+
 @pytest.fixture(scope="module")
-def library(tmp_path_factory) -> dict[str, dict]:
+def library(tmp_path_factory) -> PerScenario:
     """Per scenario, straight from the library in the test process (once per test run): the headline figures, and the
     key judgments and the methods' scenario sentence that report/text builds from the results, with the notebook's
     calls (figure numbers aside)."""
 
-    def compute() -> dict[str, dict]:
+    def compute(scenario: str) -> dict:
         from rare_earth_lib.report.text import projection as world_text
         from rare_earth_lib.report.text import timeline as text
         from rare_earth_lib.report.text import timeline_tables as frames
 
         tables = {name: dp.load(name) for name in tl.BRIEFING_TABLES}
         today, as_of = dt.date.fromisoformat(BUILD_DATE), dp.as_of()
-        out = {}
-        for scenario in SCENARIOS:
-            params = scenario_params(scenario)
-            results = tl.briefing_results(params, tables, as_of=as_of, today=today)
-            judgments = text.key_judgment_sentences(
-                results.headline,
-                REFS,
-                probability_by_year=params.probability_by_year,
-                sensitivity_table=results.sensitivity,
-                ranges=results.ranges,
-                today=today,
-                sobol=results.sobol,
-            )
-            judgments += [
-                text.demand_sentence(results, params, "Table 1"),
-                text.demand_case_sentence(results.demand_cases, params.horizon_year, "Table 2"),
-                world_text.key_judgment(results.world.decomposition, results.world.metrics),
-            ]
-            out[scenario] = {
-                "headline": results.headline,
-                "key_judgments": " ".join(judgments),
-                "summary": " ".join(text.summary(results, params, as_of, params.horizon_year)),
-                "scenario_methods": frames.methods_values(results, params, tables, "Table 3")["scenario"],
-            }
-        return out
+        params = scenario_params(scenario)
+        results = tl.briefing_results(params, tables, as_of=as_of, today=today)
+        judgments = text.key_judgment_sentences(
+            results.headline,
+            REFS,
+            probability_by_year=params.probability_by_year,
+            sensitivity_table=results.sensitivity,
+            ranges=results.ranges,
+            today=today,
+            sobol=results.sobol,
+        )
+        judgments += [
+            text.demand_sentence(results, params, "Table 1"),
+            text.demand_case_sentence(results.demand_cases, params.horizon_year, "Table 2"),
+            world_text.key_judgment(results.world.decomposition, results.world.metrics),
+        ]
+        return {
+            "headline": results.headline,
+            "key_judgments": " ".join(judgments),
+            "summary": " ".join(text.summary(results, params, as_of, params.horizon_year)),
+            "scenario_methods": frames.methods_values(results, params, tables, "Table 3")["scenario"],
+        }
 
-    return computed_once(tmp_path_factory, "refining_timeline_library", compute)
+    return PerScenario(tmp_path_factory, "refining_timeline_library", compute)
 
 
 def key_judgments_text(nb: nbformat.NotebookNode) -> str:
