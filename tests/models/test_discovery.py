@@ -451,22 +451,21 @@ def _workers_that_ran(stream) -> set[str]:
     return {task["worker"] for task in stream.data if task["key"].startswith("evaluate_chunk")}
 
 
-@pytest.fixture(scope="module")
-def local_client():
-    """A client on one ``LocalCluster`` of two worker processes, started by ``discovery.connect`` as a notebook would,
-    shared by the Dask tests below (a test that kills a worker leaves the nanny's replacement behind)."""
-    with d.connect(None, n_workers=2) as client:
-        yield client
-
-
 @pytest.mark.slow
-def test_two_workers_give_the_same_results_as_one(tables, local_client):
+def test_results_do_not_depend_on_the_workers_even_when_one_is_killed_mid_run(tables):
+    """Two claims on one ``LocalCluster`` of two worker processes, started by ``discovery.connect`` as a notebook would
+    (one cluster for both: starting one, with each worker's imports, costs more than the two checks):
+    two workers give the same results as one, and a worker killed mid-run is survived with identical results."""
+    with d.connect(None, n_workers=2) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        _two_workers_give_the_same_results_as_one(tables, client)
+        _a_worker_killed_mid_run_is_survived_with_identical_results(tables, client)
+
+
+def _two_workers_give_the_same_results_as_one(tables, client) -> None:
     """Inline, on one worker (the whole sample is one task) and spread over two worker processes (chunks of 4): equal."""
     from distributed import get_task_stream
 
-    client = local_client
-    client.wait_for_workers(2, timeout=60)
-    assert len(client.scheduler_info()["workers"]) == 2
     sample = d.sample_space(30, 11)
     inline = _run(sample, tables, None, 30)
     with get_task_stream(client) as whole:
@@ -478,12 +477,11 @@ def test_two_workers_give_the_same_results_as_one(tables, local_client):
     pd.testing.assert_frame_equal(two, inline)
 
 
-@pytest.mark.slow
-def test_a_worker_killed_mid_run_is_survived_with_identical_results(tables, local_client):
+def _a_worker_killed_mid_run_is_survived_with_identical_results(tables, client) -> None:
+    """A worker process killed (SIGKILL) while it runs a chunk: Dask re-runs its chunks elsewhere, the results equal the
+    inline ones, and the killed process is gone."""
     sample = d.sample_space(40, 12)
     expected = _run(sample, tables, None, 40, n_trials=400)
-    client = local_client
-    client.wait_for_workers(2, timeout=60)
     pids = client.run(os.getpid)
     outcome: dict = {}
 
