@@ -24,6 +24,24 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REAL_RUNS = ("real_build", "base_pdfs", "timeline_package_results")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the test run a cache folder of its own (``RARE_EARTH_CACHE_DIR``), removed at the end.
+
+    Builds, hand runs and library calls keep the chart bundle, chart SVGs, stored discovery results and package
+    validations there; in the user's cache folder they would outlive the run and let one run's results stand in for
+    the next's computation (and a clean CI machine computes everything). Set in the main process before the xdist
+    workers start, so every worker, build and kernel of the run shares the one folder. A folder already given in
+    the environment is used as it is.
+    """
+    if hasattr(config, "workerinput") or os.environ.get("RARE_EARTH_CACHE_DIR"):
+        return
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="rare-earth-test-cache-")
+    os.environ["RARE_EARTH_CACHE_DIR"] = folder
+    config.add_cleanup(lambda: (os.environ.pop("RARE_EARTH_CACHE_DIR", None), shutil.rmtree(folder, ignore_errors=True)))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Start the long tests first: those on the real briefings' shared runs, then the other slow ones, then the rest.
 
@@ -280,7 +298,8 @@ def hand_run(tmp_path_factory: pytest.TempPathFactory, name: str) -> nbf.Noteboo
 
 
 def cli_env(project: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RARE_EARTH_")}
+    """The environment of a build the tests start: none of the caller's RARE_EARTH_ settings but the run's cache folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RARE_EARTH_") or k == "RARE_EARTH_CACHE_DIR"}
     env["PYTHONPATH"] = str(project)  # the kernel and the CLI import the project's copy of the library
     env["RARE_EARTH_BUILD_DATE"] = BUILD_DATE
     return env
