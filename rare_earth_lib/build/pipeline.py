@@ -19,6 +19,7 @@ records the tables it reads), so changing one row rebuilds exactly the briefings
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf  # tests patch cf.ProcessPoolExecutor to prove no pool starts
 import contextlib
 import dataclasses
@@ -380,12 +381,9 @@ class EarlyComparisons:
         from rare_earth_lib.build.scenarios import BASE
 
         self.reports, self.base = reports, BASE
-        self.left: dict[str, int] = {}
-        for job in todo:
-            self.left[job.scenario] = self.left.get(job.scenario, 0) + 1
+        self.left = collections.Counter(job.scenario for job in todo)  # jobs of each scenario not yet back
         self.spoilt: set[str] = set()
         self.pool = cf.ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="compare")
-        self.drawn: list[cf.Future] = []
         self.started: set[str] = set()
 
     def done(self, result: Result) -> None:
@@ -393,13 +391,13 @@ class EarlyComparisons:
         self.left[scenario] -= 1
         if result.status != "built":
             self.spoilt.add(scenario)
-        base_ready = self.left.get(self.base, 0) == 0 and self.base not in self.spoilt
+        base_ready = self.left[self.base] == 0 and self.base not in self.spoilt
         if not base_ready or not (self.reports / self.base).is_dir():
             return
         for other, left in self.left.items():
             if other != self.base and left == 0 and other not in self.spoilt and other not in self.started:
                 self.started.add(other)
-                self.drawn.append(self.pool.submit(_update_comparison, self.reports, other))
+                self.pool.submit(_update_comparison, self.reports, other)
 
     def close(self, cancel: bool = False) -> None:
         """Wait for the pages being drawn (the index reads them); ``cancel``: draw none not yet begun (the build stops)."""

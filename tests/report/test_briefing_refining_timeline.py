@@ -90,7 +90,10 @@ def executed(real_build, tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
     return out
 
 
-REFS = {label: f"Figure {n}" for n, label in enumerate(["coverage", "fan_ndpr", "fan_dytb", "tornado", "sobol", "hindcast"], start=1)}
+REFS = {
+    **{label: f"Figure {n}" for n, label in enumerate(["coverage", "fan_ndpr", "fan_dytb", "world_share", "tornado", "sobol"], start=1)},
+    **{label: f"Table {n}" for n, label in enumerate(["demand", "demand_cases", "world_decomposition", "hindcast"], start=1)},
+}
 
 
 class PerScenario(dict):
@@ -113,7 +116,6 @@ def library(tmp_path_factory) -> PerScenario:
     calls (figure numbers aside)."""
 
     def compute(scenario: str) -> dict:
-        from rare_earth_lib.report.text import projection as world_text
         from rare_earth_lib.report.text import timeline as text
         from rare_earth_lib.report.text import timeline_tables as frames
 
@@ -121,23 +123,9 @@ def library(tmp_path_factory) -> PerScenario:
         today, as_of = dt.date.fromisoformat(BUILD_DATE), dp.as_of()
         params = scenario_params(scenario)
         results = tl.briefing_results(params, tables, as_of=as_of, today=today)
-        judgments = text.key_judgment_sentences(
-            results.headline,
-            REFS,
-            probability_by_year=params.probability_by_year,
-            sensitivity_table=results.sensitivity,
-            ranges=results.ranges,
-            today=today,
-            sobol=results.sobol,
-        )
-        judgments += [
-            text.demand_sentence(results, params, "Table 1"),
-            text.demand_case_sentence(results.demand_cases, params.horizon_year, "Table 2"),
-            world_text.key_judgment(results.world.decomposition, results.world.metrics),
-        ]
         return {
             "headline": results.headline,
-            "key_judgments": " ".join(judgments),
+            "key_judgments": " ".join(text.key_judgments(results, params, REFS, today)),
             "summary": " ".join(text.summary(results, params, as_of, params.horizon_year)),
             "scenario_methods": frames.methods_values(results, params, tables, "Table 3")["scenario"],
         }

@@ -11,6 +11,7 @@ import pandas as pd
 
 from rare_earth_lib.models.timeline import year_status, year_text
 from rare_earth_lib.report.labels import in_sentence
+from rare_earth_lib.report.text import projection as world_text
 
 
 def key_judgment_sentences(
@@ -385,6 +386,37 @@ def slip_text(slips: pd.DataFrame, head: Mapping[str, Any]) -> str:
     )
     verb = "slipped" if len(observed) == 1 else "slipped a median of"
     return fitted + f"; {builds} {verb} {float(observed.median()):.1f} years"
+
+
+def key_judgments(results: Any, params: Any, refs: Mapping[str, str], today: dt.date | None = None) -> list[str]:
+    """The briefing's key judgments, in order: each product's coverage, the driver, Sobol and hindcast sentences
+    (:func:`key_judgment_sentences`), then demand, the three demand cases and, when the results carry the world
+    projection, how it compares with IEA's.
+
+    Args:
+        results: :func:`rare_earth_lib.models.timeline.briefing_results`.
+        params: the briefing's parameters.
+        refs: labels -> "Figure N"/"Table N": those of :func:`key_judgment_sentences`, and ``demand``,
+            ``demand_cases``, ``world_share``, ``world_decomposition``.
+        today: the build date.
+    """
+    sentences = [
+        *key_judgment_sentences(
+            results.headline,
+            refs,
+            probability_by_year=params.probability_by_year,
+            sensitivity_table=results.sensitivity,
+            ranges=results.ranges,
+            today=today,
+            sobol=results.sobol,
+        ),
+        demand_sentence(results, params, refs["demand"]),
+        demand_case_sentence(results.demand_cases, params.horizon_year, refs["demand_cases"]),
+    ]
+    if results.world is not None:
+        world = world_text.key_judgment(results.world.decomposition, results.world.metrics).removesuffix(".")
+        sentences.append(f"{world} ({refs['world_share']}, {refs['world_decomposition']}).")
+    return sentences
 
 
 def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str]:
