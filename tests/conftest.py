@@ -265,34 +265,42 @@ BUILD_DATE = "2026-11-29"
 """The build date of every build the tests run (``RARE_EARTH_BUILD_DATE``)."""
 
 
-def hand_run(tmp_path_factory: pytest.TempPathFactory, name: str) -> nbf.NotebookNode:
-    """``notebooks/<name>.ipynb`` executed by hand with papermill, once per test run: the executed notebook.
+def hand_run(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[nbf.NotebookNode, Path]:
+    """``notebooks/<name>.ipynb`` executed by hand with papermill, once per test run: the executed notebook and the
+    cache folder it ran with.
 
-    No build and no parameters (the notebook's defaults, which equal params/base.yaml's values; a test checks that
-    the parameters cell holds the model defaults), in the project's own notebooks folder, on the build date of the
-    tests' builds (the kernel inherits ``RARE_EARTH_BUILD_DATE``) so that its numbers can be compared with theirs.
-    Shared by every module that compares a cold hand run with a build (:func:`computed_once`); tests only read it.
+    As an analyst runs it: no build and no parameters (the notebook's defaults, which equal params/base.yaml's values;
+    a test checks that the parameters cell holds the model defaults), in the project's own notebooks folder, with the
+    prose's inline expressions evaluated in the kernel at the end (as jupyterlab-myst shows them; the build's hidden
+    evaluation cell), none of the caller's ``RARE_EARTH_`` settings or Dask scheduler address (scenario discovery
+    starts its own local Dask cluster) and an empty cache folder of its own (nothing stored before: discovery's
+    results are computed, charts drawn). On the build date of the tests' builds, so that its numbers can be compared
+    with theirs. Shared by every module that compares a cold hand run with a build or reads its text
+    (:func:`computed_once`); tests only read it.
     """
 
-    def compute() -> nbf.NotebookNode:
+    def compute() -> tuple[nbf.NotebookNode, Path]:
         import papermill as pm
 
-        from rare_earth_lib.env import BUILD_DATE as BUILD_DATE_ENV
+        from rare_earth_lib import env
+        from rare_earth_lib.report import inline
 
         notebook = ROOT / "notebooks" / f"{name}.ipynb"
-        out = tmp_path_factory.mktemp(f"hand-run-{name}") / f"{name}.ipynb"
-        previous = os.environ.get(BUILD_DATE_ENV)
-        os.environ[BUILD_DATE_ENV] = BUILD_DATE
+        folder = tmp_path_factory.mktemp(f"hand-run-{name}")
+        source, out, cache = folder / f"{name}.in.ipynb", folder / f"{name}.ipynb", folder / "cache"
+        nbf.write(inline.with_evaluation_cell(nbf.read(notebook, as_version=4), f"notebooks/{name}.ipynb"), source)
+        mp = pytest.MonkeyPatch()
+        for key in [k for k in os.environ if k.startswith("RARE_EARTH_")] + [env.DASK_SCHEDULER]:
+            mp.delenv(key, raising=False)
+        mp.setenv(env.CACHE_DIR, str(cache))
+        mp.setenv(env.BUILD_DATE, BUILD_DATE)
         try:
             pm.execute_notebook(
-                str(notebook), str(out), kernel_name="python3", cwd=str(notebook.parent), progress_bar=False, execution_timeout=600
+                str(source), str(out), kernel_name="python3", cwd=str(notebook.parent), progress_bar=False, execution_timeout=600
             )
         finally:
-            if previous is None:
-                os.environ.pop(BUILD_DATE_ENV)
-            else:
-                os.environ[BUILD_DATE_ENV] = previous
-        return nbf.read(out, as_version=4)
+            mp.undo()
+        return nbf.read(out, as_version=4), cache
 
     return computed_once(tmp_path_factory, f"hand_run_{name}", compute)
 

@@ -86,7 +86,7 @@ def executed(real_build, tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
     conftest ``hand_run``, shared with tests/report/test_notebooks.py)."""
     reports = real_build(BUILD_SCENARIOS, BUILD_BRIEFINGS)
     out = {scenario: nbformat.read(reports / scenario / f"{BRIEFING}.ipynb", as_version=4) for scenario in BUILT}
-    out["base#2"] = hand_run(tmp_path_factory, BRIEFING)  # no parameters: the defaults, which are base's values
+    out["base#2"], _ = hand_run(tmp_path_factory, BRIEFING)  # no parameters: the defaults, which are base's values
     return out
 
 

@@ -1,9 +1,10 @@
 """The scenario-discovery briefing runs on a local Dask cluster and says what the library computes.
 
-Executes notebooks/scenario_discovery.ipynb once with papermill on a small space (the base scenario's inputs) and a
-fresh results cache, so that the kernel starts a local Dask cluster and computes the futures, then checks: no errors;
-the recorded metrics equal the library's analysis of the cached results; the key judgments carry the PRIM box's
-figures; the prose says the results were computed for this build.
+Reads the cold hand run of notebooks/scenario_discovery.ipynb (tests/conftest.py ``hand_run``, shared with
+tests/report/test_notebooks.py): papermill with the notebook's defaults (params/base.yaml's values) and an empty
+results store, so that the kernel starts a local Dask cluster and computes the futures. Checks: no errors; the
+recorded metrics equal the library's analysis of the stored results; the key judgments carry the PRIM box's figures;
+the prose says the results were computed for this build.
 
 What a second build with the same inputs does is checked without a second notebook run: the results are read from
 the store under the same content hash and equal the computed ones (tests/models/test_discovery.py
@@ -21,11 +22,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import computed_once
+from conftest import hand_run
 
 from rare_earth_lib import parameters
 from rare_earth_lib.build import render
-from rare_earth_lib.env import EVALUATE_IN_KERNEL
 from rare_earth_lib.models import discovery as d
 from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE
 from rare_earth_lib.report import inline
@@ -34,28 +34,7 @@ from rare_earth_lib.report.text.discovery import pct
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "notebooks" / "scenario_discovery.ipynb"
-SMALL = {"n_scenarios": 120, "discovery_trials": 200}
 BASE = parameters.validate_scenario(ROOT / "params" / "base.yaml", ["scenario_discovery"])["scenario_discovery"]
-VALUES = {**BASE.model_dump(mode="json"), **SMALL}
-
-
-def execute(out: Path, values: dict) -> nbformat.NotebookNode:
-    """Run the notebook as the build does: with the hidden cell that evaluates the prose's {eval} expressions."""
-    import papermill as pm
-
-    source = out.with_name(f"{out.stem}.in.ipynb")
-    nbformat.write(inline.with_evaluation_cell(nbformat.read(NOTEBOOK, as_version=4), "notebooks/scenario_discovery.ipynb"), source)
-    pm.execute_notebook(
-        str(source),
-        str(out),
-        parameters=values,
-        kernel_name="python3",
-        cwd=str(NOTEBOOK.parent),
-        progress_bar=False,
-        execution_timeout=600,
-    )
-    return nbformat.read(out, as_version=4)
 
 
 def text_of(nb: nbformat.NotebookNode) -> str:
@@ -73,31 +52,18 @@ def text_of(nb: nbformat.NotebookNode) -> str:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """One run on a fresh results cache, once per test run: every xdist worker that runs a test of this module reads
-    the same executed notebook (``computed_once``)."""
-
-    def compute():
-        cache = tmp_path_factory.mktemp("cache")
-        mp = pytest.MonkeyPatch()
-        mp.setenv(d.CACHE_ENV, str(cache))
-        mp.delenv(d.DASK_SCHEDULER_ENV, raising=False)
-        mp.delenv(EVALUATE_IN_KERNEL, raising=False)  # the kernel starts its own local cluster, as a hand run does
-        try:
-            return execute(tmp_path_factory.mktemp("nb") / "scenario_discovery.ipynb", VALUES), cache
-        finally:
-            mp.undo()
-
-    nb, cache = computed_once(tmp_path_factory, "scenario_discovery_small_run", compute)
-    return BASE.model_copy(update=SMALL), nb, cache
+    """The hand run's parameters (the notebook's defaults, which are base's), executed notebook and store folder."""
+    nb, cache = hand_run(tmp_path_factory, "scenario_discovery")
+    return BASE, nb, cache
 
 
 def test_runs_without_errors_and_records_metrics(run):
     params, nb, cache = run
     assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
     metrics = render.notebook_metrics(nb)
-    assert metrics["discovery_n_scenarios"] == SMALL["n_scenarios"]
-    assert metrics["discovery_trials_per_scenario"] == SMALL["discovery_trials"]
-    # the metrics are the library's analysis of the cached results
+    assert metrics["discovery_n_scenarios"] == params.n_scenarios
+    assert metrics["discovery_trials_per_scenario"] == params.discovery_trials
+    # the metrics are the library's analysis of the stored results (the only ones in the run's own store)
     [parquet] = list((cache / "discovery").glob("*.parquet"))
     results = __import__("pandas").read_parquet(parquet)
     goal = d.goal_met(results, params.goal_probability, params.goal_products)

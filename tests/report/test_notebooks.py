@@ -115,7 +115,7 @@ def test_runs_with_its_defaults(path, real_build, tmp_path_factory):
 
     from rare_earth_lib.build import render
 
-    nb = hand_run(tmp_path_factory, path.stem)
+    nb, _ = hand_run(tmp_path_factory, path.stem)
     metrics = render.notebook_metrics(nb)
     assert metrics, "the briefing records its headline metrics"
     assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
