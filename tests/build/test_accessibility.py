@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -45,23 +45,15 @@ def require_tools() -> None:
         pytest.skip(f"not installed: {', '.join(missing)}")
 
 
-@pytest.fixture(scope="module")
-def site(real_build, tmp_path_factory) -> Path:
-    """The real briefings (and the tiny one) of every scenario as HTML, with the comparison pages.
+BRIEFINGS = tuple(sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb")))
 
-    The briefings come from the session's shared real build (tests/conftest.py ``real_build``); its project is
-    copied, under the build's lock, so that the comparison pages are written into the copy, not the shared folder.
-    """
+
+@pytest.fixture(scope="module")
+def site(real_build) -> Path:
+    """The session's shared real build (tests/conftest.py ``real_build``) once every briefing of every scenario is
+    built there as HTML: its ``reports/`` folder, with the index and the comparison pages the builds wrote. Read only."""
     require_tools()
-    reports = real_build(tuple(sorted(p.stem for p in (ROOT / "params").glob("*.yaml"))))
-    project = tmp_path_factory.mktemp("a11y") / "project"
-    with real_build.lock():
-        shutil.copytree(reports.parent, project, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-    for scenario in sorted(p.stem for p in (project / "params").glob("*.yaml")):
-        if scenario != "base":
-            result = run_cli(project, "compare", "base", scenario)
-            assert result.returncode == 0, result.stdout + result.stderr
-    return project / "reports"
+    return real_build(tuple(sorted(p.stem for p in (ROOT / "params").glob("*.yaml"))), BRIEFINGS)
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +84,9 @@ def browser():
 
 
 def pages(site: Path) -> list[Path]:
-    """The index, every briefing page (``<scenario>/<briefing>.html``, beside its manifest) and every comparison page."""
-    briefings = sorted(p for p in site.glob("*/*.html") if p.with_suffix(".manifest.json").is_file())
+    """The index, every briefing's page in every scenario (``<scenario>/<briefing>.html``; not the build tests' tiny
+    briefing, which the shared build also holds) and every comparison page."""
+    briefings = sorted(site / scenario.stem / f"{b}.html" for scenario in (ROOT / "params").glob("*.yaml") for b in BRIEFINGS)
     return [site / "index.html", *briefings, *sorted(site.glob("compare/*.html"))]
 
 
