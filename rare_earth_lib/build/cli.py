@@ -52,6 +52,9 @@ def parser() -> argparse.ArgumentParser:
     bp.add_argument("--format", type=_formats, default=b.FORMATS, help="comma-separated formats: html,pdf (default: both)")
     bp.add_argument("--jobs", type=_positive_int, default=0, help="briefings run at once (default: number of cores)")
     bp.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    bp.add_argument(
+        "--dry-run", action="store_true", help="print which briefings would be built and why (what changed), then exit; run nothing"
+    )
     going = bp.add_mutually_exclusive_group()
     going.add_argument(
         "--keep-going", dest="fail_fast", action="store_false", help="build the other briefings after a failure (the default)"
@@ -363,10 +366,11 @@ def _build(layout: b.Layout, args: argparse.Namespace) -> int:
         wait_s=args.wait,
         overrides=dict(parameters.parse_override(text) for text in args.overrides),
         scheduler=args.scheduler,
+        dry_run=args.dry_run,
     )
     if args.quiet:
         code, summary = b.build(layout, options, log=lambda line: None)
-    elif sys.stderr.isatty():
+    elif sys.stderr.isatty() and not args.dry_run:
         from rare_earth_lib.build.progress import LiveProgress
         from rare_earth_lib.build.scenarios import scenario_label
 

@@ -60,6 +60,13 @@ def summary(results: list, seconds: float) -> dict[str, Any]:
 def format_summary(summary: dict[str, Any]) -> str:
     """The summary as plain text lines for the terminal or a cron mail."""
     c = summary["counts"]
+    if summary.get("dry_run"):
+        lines = [f"dry run: {c['would build']} would be built, {c['cached']} up to date; nothing was run or written"]
+        for job in summary["jobs"]:
+            if job["status"] == "would build":
+                why = "; ".join(job["changes"]["inputs"]) or ("--force" if summary.get("forced") else NO_INPUT_CHANGED)
+                lines.append(f"  would build  {job['briefing']} × {job['scenario']}: {why}")
+        return "\n".join(lines)
     lines = [f"{c['built']} built, {c['cached']} up to date, {c['failed']} failed in {summary['seconds']:.1f} s"]
     for job in summary["jobs"]:
         name = f"{job['briefing']} × {job['scenario']}"

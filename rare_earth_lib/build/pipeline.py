@@ -180,6 +180,7 @@ class BuildOptions:
     overrides: dict = field(default_factory=dict)
     executor: str = "local"
     scheduler: str | None = None  # a Dask scheduler address: jobs run on that cluster (build/dask_executor.py)
+    dry_run: bool = False  # say what would be built and why; run and write nothing
 
 
 def build(
@@ -199,6 +200,8 @@ def build(
     validated = validate_all(layout, scenarios, briefings, options.overrides)
     scenarios = [scenario_label(s, options.overrides) for s in scenarios]  # published names
     check_notebooks(layout, briefings)
+    if options.dry_run:
+        return _dry_run(layout, options, scenarios, briefings, validated, log)
     ensure_dir(layout.reports, log)
     lock_path = layout.reports / ".build.lock"
     with open(lock_path, "a"):  # a read-only or full reports/ is an environment fault, not "locked"
@@ -261,9 +264,8 @@ def _vega_bundle_env(formats: tuple[str, ...]) -> dict[str, str]:
         return {}  # no writable cache: each worker builds the bundle itself, as before
 
 
-def _build_locked(layout, options, scenarios, briefings, validated, log, progress) -> tuple[int, dict]:
-    started = time.perf_counter()
-    staging = reset_staging(layout.reports, log)
+def _planned(layout, options, scenarios, briefings, validated, log) -> tuple[list[Job], list[Job], list[Job], str, dict]:
+    """Every job of the build, then those to run and those up to date (:func:`plan`), the library hash and package versions."""
     lib_hash, versions = library_hash(tables=False), package_versions()
     jobs = [
         Job(b, s, layout.briefings()[b], validated[(b, s)], tuple(options.formats), layout.reports, overrides=dict(options.overrides))
@@ -271,6 +273,31 @@ def _build_locked(layout, options, scenarios, briefings, validated, log, progres
         for b in briefings
     ]
     todo, cached = plan(jobs, options.force, lib_hash, versions, warn=log)
+    return jobs, todo, cached, lib_hash, versions
+
+
+def _dry_run(layout, options, scenarios, briefings, validated, log) -> tuple[int, dict]:
+    """``build --dry-run``: the same plan as a build, as a summary whose jobs say whether each would run and why (the
+    inputs that changed since its manifest, named as a build's summary names them). Takes no lock, starts no kernel
+    and writes nothing; the data package is not validated (a build does so before its first kernel)."""
+    from rare_earth_lib.build import index
+
+    jobs, todo, _, _, _ = _planned(layout, options, scenarios, briefings, validated, log)
+    entries = []
+    for job in jobs:
+        entry = {"briefing": job.briefing, "scenario": job.scenario, "status": "would build" if job in todo else "cached"}
+        if job in todo:
+            current = {"inputs": job.inputs, "parameters": job.params, "formats": list(job.formats)}
+            entry["changes"] = {"inputs": index.changes(job.previous, current)["inputs"]}
+        entries.append(entry)
+    counts = {status: sum(1 for e in entries if e["status"] == status) for status in ("would build", "cached")}
+    return EXIT_OK, {"dry_run": True, "forced": options.force, "counts": counts, "jobs": entries}
+
+
+def _build_locked(layout, options, scenarios, briefings, validated, log, progress) -> tuple[int, dict]:
+    started = time.perf_counter()
+    staging = reset_staging(layout.reports, log)
+    jobs, todo, cached, lib_hash, versions = _planned(layout, options, scenarios, briefings, validated, log)
     todo.sort(key=lambda job: -LongestFirst().expected(job))  # the order a cluster gets them in (a local pool re-orders)
     results = [_up_to_date(Result(job, "cached", manifest=job.previous), log, progress) for job in cached]
     if todo:

@@ -93,12 +93,32 @@ def test_end_to_end_html_and_pdf(real_build):
         assert not list(reports.glob(".tmp/*")), "no leftovers"
 
 
+def dry_run(project: Path, *args: str) -> dict[tuple[str, str], str]:
+    """``build --dry-run ARGS``: the jobs it would build, each with why (the inputs it names), and nothing written."""
+    before = snapshot(project / "reports")
+    result = run_cli(project, "build", "--dry-run", *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert snapshot(project / "reports") == before, "a dry run writes nothing"
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("dry run: ") and lines[0].endswith("nothing was run or written"), result.stdout
+    would = {}
+    for line in lines[1:]:
+        name, why = line.removeprefix("  would build  ").split(": ", 1)
+        briefing, scenario = name.split(" × ")
+        would[(briefing, scenario)] = why
+    return would
+
+
 def test_cache_rebuilds_exactly_what_changed(built_copy):
+    """What an input's change rebuilds, said by ``build --dry-run`` (the build's own plan, no kernel) and, for a
+    parameter and a data table, done by a build whose summary names the same change."""
     project = built_copy  # base and controls_reimposed built once (HTML) by the session's first build, then copied
     assert statuses(project) == {("tiny", "base"): "built", ("tiny", "controls_reimposed"): "built"}
+    both = ("--scenario", "base", "--scenario", "controls_reimposed", "--format", "html")
 
-    # No change: no kernel runs, and it is quick.
-    again = run_cli(project, "build", "--scenario", "base", "--scenario", "controls_reimposed", "--format", "html")
+    # No change: nothing would be built, and a build runs no kernel.
+    assert dry_run(project, *both) == {}
+    again = run_cli(project, "build", *both)
     assert again.returncode == 0
     assert set(statuses(project).values()) == {"cached"}
     assert "0 built, 2 up to date" in again.stdout
@@ -106,39 +126,45 @@ def test_cache_rebuilds_exactly_what_changed(built_copy):
     # A parameter change rebuilds only that scenario; the summary shows how the metric moved.
     params = project / "params" / "base.yaml"
     params.write_text(params.read_text() + "multiplier: 2.0\n")
-    third = run_cli(project, "build", "--scenario", "base", "--scenario", "controls_reimposed", "--format", "html")
+    would = dry_run(project, *both)
+    assert set(would) == {("tiny", "base")} and "parameter multiplier: 1.0 -> 2.0" in would[("tiny", "base")]
+    third = run_cli(project, "build", *both)
     assert statuses(project) == {("tiny", "base"): "built", ("tiny", "controls_reimposed"): "cached"}
     assert "parameter multiplier: 1.0 -> 2.0" in third.stdout
     assert "max_scaled_share:" in third.stdout
     index = (project / "reports" / "index.html").read_text()
     assert "What changed since the last build" in index and "max_scaled_share" in index and network_refs(index) == []
 
-    # A change to a table the briefing did not read rebuilds nothing ...
-    edit_note(project / "rare_earth_lib" / "data" / "prices.csv")
-    run_cli(project, "build", "--scenario", "base", "--format", "html")
-    assert statuses(project) == {("tiny", "base"): "cached"}
-    # ... a change to one it read rebuilds it.
-    edit_note(project / "rare_earth_lib" / "data" / "stage_shares.csv")
-    run_cli(project, "build", "--scenario", "base", "--format", "html")
-    assert statuses(project) == {("tiny", "base"): "built"}
-    assert "data table stage_shares" in summary(project)["jobs"][0]["changes"]["inputs"]
+    def after(path: Path, change, *args: str) -> dict[tuple[str, str], str]:
+        """What a dry run of base (HTML) would build after ``change(path)``; the file is then restored."""
+        text = path.read_bytes()
+        change(path)
+        try:
+            return dry_run(project, "--scenario", "base", "--format", "html", *args)
+        finally:
+            path.write_bytes(text)
 
-    # A library change and a notebook change rebuild.
-    (project / "rare_earth_lib" / "report" / "briefing.py").write_text(
-        (project / "rare_earth_lib" / "report" / "briefing.py").read_text() + "\n# touched\n"
-    )
-    run_cli(project, "build", "--scenario", "base", "--format", "html")
-    assert summary(project)["jobs"][0]["changes"]["inputs"] == ["library"]
-    nb = project / "notebooks" / "tiny.ipynb"
-    nb.write_text(nb.read_text().replace("The rows shown", "The rows that are shown"))
-    run_cli(project, "build", "--scenario", "base", "--format", "html")
-    assert summary(project)["jobs"][0]["changes"]["inputs"] == ["notebook"]
+    def append(line: str):
+        return lambda path: path.write_text(path.read_text() + line)
 
+    # A change to a table the briefing did not read rebuilds nothing; to a library module or the notebook, it does.
+    data = project / "rare_earth_lib" / "data"
+    assert after(data / "prices.csv", edit_note) == {}
+    assert after(project / "rare_earth_lib" / "report" / "briefing.py", append("\n# touched\n")) == {("tiny", "base"): "library"}
+    notebook = project / "notebooks" / "tiny.ipynb"
+    assert after(notebook, lambda p: p.write_text(p.read_text().replace("The rows shown", "The rows that are shown"))) == {
+        ("tiny", "base"): "notebook"
+    }
     # Asking for a format the last build did not make rebuilds; --force always does.
-    run_cli(project, "build", "--scenario", "base")
+    assert dry_run(project, "--scenario", "base") == {("tiny", "base"): "format pdf not in the last build"}
+    assert dry_run(project, "--scenario", "base", "--format", "html", "--force") == {("tiny", "base"): "--force"}
+
+    # ... and a change to a table it read rebuilds it, as the dry run said.
+    edit_note(data / "stage_shares.csv")
+    assert dry_run(project, "--scenario", "base", "--format", "html") == {("tiny", "base"): "data table stage_shares"}
+    run_cli(project, "build", "--scenario", "base", "--format", "html")
     assert statuses(project) == {("tiny", "base"): "built"}
-    run_cli(project, "build", "--scenario", "base", "--force")
-    assert statuses(project) == {("tiny", "base"): "built"}
+    assert summary(project)["jobs"][0]["changes"]["inputs"] == ["data table stage_shares"]
 
 
 def test_failing_cell_is_named_others_still_build_and_good_output_stays(tmp_path):
