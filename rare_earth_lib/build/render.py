@@ -13,7 +13,8 @@ from pathlib import Path
 import nbformat
 
 from rare_earth_lib import env
-from rare_earth_lib.report import METRICS_MIMETYPE, PARAMETERS_MIMETYPE, charts, inline
+from rare_earth_lib.report import inline, svg
+from rare_earth_lib.report.records import METRICS_MIMETYPE, PARAMETERS_MIMETYPE
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "report" / "templates"
 
@@ -87,7 +88,7 @@ def pages(nb: nbformat.NotebookNode, title: str, html: bool = True, pdf: bool = 
     """The interactive page (HTML) and the static page (for the PDF) from one nbconvert export.
 
     The two differ only in the Vega bundle's ``<script>`` (HTML) and in each chart's SVG title
-    (:func:`charts.print_figures`, PDF), so the notebook is exported once and each page is made from that.
+    (:func:`svg.print_figures`, PDF), so the notebook is exported once and each page is made from that.
     Returns ``(html page or None, static page or None)``, as asked.
     """
     from nbconvert import HTMLExporter
@@ -107,7 +108,7 @@ def pages(nb: nbformat.NotebookNode, title: str, html: bool = True, pdf: bool = 
         interactive = body.replace(_BUNDLE_SLOT, _vega_bundle(), 1)
     if pdf:
         slot = f"\n<script>\n{_BUNDLE_SLOT}\n</script>"
-        static = charts.print_figures(body.replace(slot, "", 1) if html else body)
+        static = svg.print_figures(body.replace(slot, "", 1) if html else body)
     return interactive, static
 
 
@@ -129,7 +130,7 @@ def cached_vega_bundle() -> Path:
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(charts.vega_bundle().replace("</script", "<\\/script"), encoding="utf-8")
+        tmp.write_text(svg.vega_bundle().replace("</script", "<\\/script"), encoding="utf-8")
         os.replace(tmp, path)
     return path
 
@@ -142,7 +143,7 @@ def _vega_bundle() -> str:
             return Path(cached).read_text(encoding="utf-8")
         except OSError:
             pass
-    return charts.vega_bundle().replace("</script", "<\\/script")
+    return svg.vega_bundle().replace("</script", "<\\/script")
 
 
 def warm_up(formats: tuple[str, ...]) -> None:

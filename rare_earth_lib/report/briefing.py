@@ -27,12 +27,7 @@ from rare_earth_lib import __version__, env
 from rare_earth_lib.data import views
 from rare_earth_lib.parameters import BriefingParams
 from rare_earth_lib.report import charts
-
-#: The MIME type under which a briefing records its headline figures in the executed notebook.
-METRICS_MIMETYPE = "application/vnd.rare-earth.metrics+json"
-
-#: The MIME type under which a briefing records the validated parameters it was built with (checked by the build).
-PARAMETERS_MIMETYPE = "application/vnd.rare-earth.parameters+json"
+from rare_earth_lib.report.records import METRICS_MIMETYPE, PARAMETERS_MIMETYPE
 
 #: Set by the build so that every briefing of one build shows the same build date.
 BUILD_DATE_ENV = env.BUILD_DATE
