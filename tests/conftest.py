@@ -20,6 +20,11 @@ settings.register_profile("project", deadline=None)
 settings.load_profile("project")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+#: Every scenario (params/*.yaml) and every real briefing (notebooks/*.ipynb). The modules that read scenarios other
+#: than base ask the shared real build (``real_build``) for all of them alike, so that one build serves them all.
+EVERY_SCENARIO = tuple(sorted(p.stem for p in (ROOT / "params").glob("*.yaml")))
+EVERY_BRIEFING = tuple(sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb")))
+
 #: Session fixtures that run the real briefings (a build or a hand run); the tests that use them start first.
 REAL_RUNS = ("real_build", "base_pdfs", "timeline_package_results")
 

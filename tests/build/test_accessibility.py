@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import EVERY_BRIEFING, EVERY_SCENARIO, ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -45,15 +45,12 @@ def require_tools() -> None:
         pytest.skip(f"not installed: {', '.join(missing)}")
 
 
-BRIEFINGS = tuple(sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb")))
-
-
 @pytest.fixture(scope="module")
 def site(real_build) -> Path:
     """The session's shared real build (tests/conftest.py ``real_build``) once every briefing of every scenario is
     built there as HTML: its ``reports/`` folder, with the index and the comparison pages the builds wrote. Read only."""
     require_tools()
-    return real_build(tuple(sorted(p.stem for p in (ROOT / "params").glob("*.yaml"))), BRIEFINGS)
+    return real_build(EVERY_SCENARIO, EVERY_BRIEFING)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +83,7 @@ def browser():
 def pages(site: Path) -> list[Path]:
     """The index, every briefing's page in every scenario (``<scenario>/<briefing>.html``; not the build tests' tiny
     briefing, which the shared build also holds) and every comparison page."""
-    briefings = sorted(site / scenario.stem / f"{b}.html" for scenario in (ROOT / "params").glob("*.yaml") for b in BRIEFINGS)
+    briefings = sorted(site / scenario / f"{b}.html" for scenario in EVERY_SCENARIO for b in EVERY_BRIEFING)
     return [site / "index.html", *briefings, *sorted(site.glob("compare/*.html"))]
 
 

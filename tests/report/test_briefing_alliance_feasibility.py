@@ -1,5 +1,5 @@
 """The alliance-feasibility notebook says what the library computes (two scenarios, executed by the session's
-shared real build, tests/conftest.py ``real_build``).
+shared real build of every scenario, tests/conftest.py ``real_build``).
 
 The words and tables themselves are unit-tested on ``report/text`` (tests/report/test_text_feasibility.py);
 here the executed notebook is checked against the library's own run: metrics, key judgments pointing to
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import computed_once
+from conftest import EVERY_BRIEFING, EVERY_SCENARIO, computed_once
 
 from rare_earth_lib.build import render
 from rare_earth_lib.data import package as dp
@@ -35,18 +35,13 @@ def scenario_params(scenario: str, **overrides) -> Params:
     return validated.model_copy(update=overrides) if overrides else validated
 
 
-#: What the shared real build is asked for: these scenarios with this briefing and the refining timeline, as
-#: tests/report/test_briefing_refining_timeline.py asks for them, so that one build (whose briefings share their model
-#: results) serves both modules instead of one build each.
-BUILD_BRIEFINGS = (BRIEFING, "refining_timeline")
-
-
 @pytest.fixture(scope="module")
 def executed(real_build):
-    """The executed notebook of a scenario from the shared real build (built at most once per test run)."""
+    """The executed notebook of a scenario from the shared real build of every scenario (built once per test run, for
+    this module, the refining timeline's and the accessibility test)."""
 
     def read(scenario: str) -> nbformat.NotebookNode:
-        return nbformat.read(real_build(SCENARIOS, BUILD_BRIEFINGS) / scenario / f"{BRIEFING}.ipynb", as_version=4)
+        return nbformat.read(real_build(EVERY_SCENARIO, EVERY_BRIEFING) / scenario / f"{BRIEFING}.ipynb", as_version=4)
 
     return read
 

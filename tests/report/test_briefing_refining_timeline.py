@@ -1,21 +1,14 @@
 """The refining-timeline briefing runs under every scenario and says what the library computes.
 
-Reads the executed notebooks/refining_timeline.ipynb of the session's real build of two scenarios (tests/conftest.py
-``real_build``): base, and controls_reimposed, whose parameters differ from the notebook's defaults and move the
-control channels; and the notebook run by hand with papermill on its defaults, which are the base scenario's values
-(``hand_run``). The two scenarios are asked for together with the alliance-feasibility briefing, as
-tests/report/test_briefing_alliance_feasibility.py asks for them, so one build serves both modules (its briefings
-share their model results). Checks on the executed notebooks: no errors, the recorded headline metrics equal the
-library's numbers for that scenario, the key judgments contain those numbers, and the same seed gives the same numbers
-in the build and in a hand run.
-
-The other scenarios (accelerated_alliance, us_policy_reversal) run the same notebook cells with other parameter
-values; they are checked at the library level, without a notebook run: the library's results for each scenario's
-parameters (``tl.briefing_results``, the notebook's one call) give key judgments, built by report/text as the
-notebook builds them (for the built scenarios they are word for word the executed notebook's, figure numbers
-aside), that state the headline numbers; every headline metric is there; each scenario's own switches
-are stated in the methods; and the scenarios are ordered as they are built to be (accelerated <= base <= US policy
-reversal), on the library's headline numbers, which equal the built notebooks' for the built scenarios.
+Reads the executed notebooks/refining_timeline.ipynb of every scenario from the session's real build of every
+scenario (tests/conftest.py ``real_build``, the build the alliance-feasibility and accessibility tests read), and the
+notebook run by hand with papermill on its defaults, which are the base scenario's values (``hand_run``). Checks: no
+errors and every headline metric recorded; for base and for controls_reimposed (whose parameters differ from the
+defaults and move the control channels) the recorded metrics equal the library's numbers for that scenario
+(``tl.briefing_results``, the notebook's one call) and the key judgments are word for word those report/text builds
+from the library's results; in every scenario the key judgments state the recorded numbers and the methods state the
+scenario's own switches; the scenarios are ordered as they are built to be (accelerated <= base <= US policy
+reversal); and the same seed gives the same numbers in the build and in a hand run.
 """
 
 from __future__ import annotations
@@ -28,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import BUILD_DATE, computed_once, hand_run
+from conftest import BUILD_DATE, EVERY_BRIEFING, EVERY_SCENARIO, computed_once, hand_run
 
 from rare_earth_lib import parameters
 from rare_earth_lib.build import render
@@ -41,13 +34,10 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 BRIEFING = "refining_timeline"
 NOTEBOOK = ROOT / "notebooks" / f"{BRIEFING}.ipynb"
-SCENARIOS = sorted(p.stem for p in (ROOT / "params").glob("*.yaml"))
-#: The scenarios whose notebook is executed (by the shared real build); the others are checked on the library's results.
-BUILT = ("base", "controls_reimposed")
-#: What the shared real build is asked for: the same scenarios and briefings as the alliance-feasibility module asks
-#: for, so that whichever module comes first builds them in one build and the other reads them.
-BUILD_SCENARIOS, BUILD_BRIEFINGS = BUILT, ("alliance_feasibility", "refining_timeline")
-RUNS = [*BUILT, "base#2"]
+SCENARIOS = EVERY_SCENARIO
+#: The scenarios whose executed notebook is compared with the library's own run in the test process.
+LIBRARY = ("base", "controls_reimposed")
+RUNS = [*SCENARIOS, "base#2"]
 METRIC_KEYS = (
     "ndpr_coverage_year_p50",
     "dytb_coverage_year_p50",
@@ -69,10 +59,10 @@ def scenario_params(scenario: str):
     return parameters.validate_scenario(ROOT / "params" / f"{scenario}.yaml", ["refining_timeline"])["refining_timeline"]
 
 
-def test_the_built_scenarios_cover_the_defaults_and_the_control_channels():
-    """The two executed scenarios are the notebook's defaults and a scenario that changes them and moves the control
-    channels; every other scenario is checked on the library's results (module docstring)."""
-    assert set(BUILT) <= set(SCENARIOS) and set(SCENARIOS) - set(BUILT)
+def test_the_library_scenarios_are_the_defaults_and_the_control_channels():
+    """The two scenarios compared with the library are the notebook's defaults and a scenario that changes them and
+    moves the control channels."""
+    assert set(LIBRARY) < set(SCENARIOS)
     defaults = parameters.briefing_model(BRIEFING)()
     assert scenario_params("base").model_dump(exclude={"scenario", "scenario_title"}) == defaults.model_dump(
         exclude={"scenario", "scenario_title"}
@@ -82,10 +72,10 @@ def test_the_built_scenarios_cover_the_defaults_and_the_control_channels():
 
 @pytest.fixture(scope="module")
 def executed(real_build, tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
-    """The built scenarios' executed notebooks from the shared real build, and base run a second time by hand ("base#2",
+    """Every scenario's executed notebook from the shared real build, and base run a second time by hand ("base#2",
     conftest ``hand_run``, shared with tests/report/test_notebooks.py)."""
-    reports = real_build(BUILD_SCENARIOS, BUILD_BRIEFINGS)
-    out = {scenario: nbformat.read(reports / scenario / f"{BRIEFING}.ipynb", as_version=4) for scenario in BUILT}
+    reports = real_build(EVERY_SCENARIO, EVERY_BRIEFING)
+    out = {scenario: nbformat.read(reports / scenario / f"{BRIEFING}.ipynb", as_version=4) for scenario in SCENARIOS}
     out["base#2"], _ = hand_run(tmp_path_factory, BRIEFING)  # no parameters: the defaults, which are base's values
     return out
 
@@ -117,7 +107,6 @@ def library(tmp_path_factory) -> PerScenario:
 
     def compute(scenario: str) -> dict:
         from rare_earth_lib.report.text import timeline as text
-        from rare_earth_lib.report.text import timeline_tables as frames
 
         tables = {name: dp.load(name) for name in tl.BRIEFING_TABLES}
         today, as_of = dt.date.fromisoformat(BUILD_DATE), dp.as_of()
@@ -126,8 +115,6 @@ def library(tmp_path_factory) -> PerScenario:
         return {
             "headline": results.headline,
             "key_judgments": " ".join(text.key_judgments(results, params, REFS, today)),
-            "summary": " ".join(text.summary(results, params, as_of, params.horizon_year)),
-            "scenario_methods": frames.methods_values(results, params, tables, "Table 3")["scenario"],
         }
 
     return PerScenario(tmp_path_factory, "refining_timeline_library", compute)
@@ -153,15 +140,7 @@ def test_runs_without_errors_and_records_metrics(executed, run):
         assert key in metrics
 
 
-@pytest.mark.parametrize("scenario", sorted(set(SCENARIOS) - set(BUILT)))
-def test_library_results_of_the_other_scenarios_have_every_metric(library, scenario):
-    """For the scenarios not executed here: the library's results for their parameters (the notebook's one call) give
-    every headline metric the notebook records (the notebook records the headline: test_metrics_equal_the_library_numbers)."""
-    for key in METRIC_KEYS:
-        assert key in library[scenario]["headline"]
-
-
-@pytest.mark.parametrize("scenario", BUILT)
+@pytest.mark.parametrize("scenario", LIBRARY)
 def test_metrics_equal_the_library_numbers(executed, library, scenario):
     assert render.notebook_metrics(executed[scenario]) == library[scenario]["headline"]
 
@@ -171,23 +150,20 @@ def without_references(text: str) -> str:
     return re.sub(r"\s*\((?:Figure|Table) \d+(?:, (?:Figure|Table) \d+)*\)", "", " ".join(text.split()))
 
 
-@pytest.mark.parametrize("scenario", BUILT)
+@pytest.mark.parametrize("scenario", LIBRARY)
 def test_the_library_key_judgments_are_the_executed_notebooks(executed, library, scenario):
-    """The key judgments built here from the library's results are word for word the executed notebook's (figure and
-    table numbers aside): checking them for the scenarios not executed here checks what their notebook would say."""
+    """The key judgments report/text builds here from the library's results are word for word the executed notebook's
+    (figure and table numbers aside)."""
     shown = without_references(key_judgments_text(executed[scenario])).removeprefix("Key judgments").strip()
     assert shown == without_references(library[scenario]["key_judgments"])
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_key_judgments_state_the_library_numbers(request, library, scenario):
-    """The executed notebook's key judgments for the built scenarios; for the others, those report/text builds from
-    the library's results with the notebook's calls."""
-    if scenario in BUILT:
-        text = " ".join(key_judgments_text(request.getfixturevalue("executed")[scenario]).split())
-    else:
-        text = " ".join(library[scenario]["key_judgments"].split())
-    head = library[scenario]["headline"]
+def test_key_judgments_state_the_recorded_numbers(executed, scenario):
+    """Each scenario's key judgments state the headline numbers its notebook recorded (for base and controls_reimposed
+    the library's: test_metrics_equal_the_library_numbers)."""
+    text = " ".join(key_judgments_text(executed[scenario]).split())
+    head = render.notebook_metrics(executed[scenario])
     horizon = head["horizon_year"]
     for key, label in (("ndpr", "NdPr oxide"), ("dytb", "Dy+Tb oxide")):
         years = ", ".join(f"P{q} {tl.year_text(head[f'{key}_coverage_year_p{q}'], horizon)}" for q in (10, 50, 90))
@@ -217,21 +193,36 @@ def _p50(metrics: dict, product: str) -> float:
     return math.inf if value is None else value  # never within the horizon counts as latest
 
 
-def test_each_scenarios_switches_are_stated_in_the_methods(library):
+def page_text(nb: nbformat.NotebookNode) -> str:
+    """The executed notebook's words, in single spaces: its prose with the {eval} values substituted and its HTML outputs."""
+    from rare_earth_lib.report import inline
+
+    parts = []
+    for cell in inline.substituted(nb).cells:
+        if cell.cell_type == "markdown":
+            parts.append(cell.source.replace("\\", ""))
+        for output in cell.get("outputs", []):
+            markup = output.get("data", {}).get("text/html", "")
+            parts.append(markup if isinstance(markup, str) else "".join(markup))
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", " ".join(parts))).split())
+
+
+def test_each_scenarios_switches_are_stated_in_the_methods(executed):
     """A scenario's own switches change the methods' words (report/text ``scenario_method_sentences``, through the
     notebook's ``methods_values`` call); base and controls_reimposed have none of them."""
+    stated = {}
     for scenario in SCENARIOS:
-        params, words = scenario_params(scenario), library[scenario]["scenario_methods"]
-        assert ("US policy reversal: from " in words) == params.us_funding_withdrawn, scenario
-        assert ("Faster decisions bring first output" in words) == bool(params.decision_speedup_years), scenario
-    assert library["us_policy_reversal"]["scenario_methods"] and library["accelerated_alliance"]["scenario_methods"]
-    assert not library["base"]["scenario_methods"] and not library["controls_reimposed"]["scenario_methods"]
+        params, words = scenario_params(scenario), page_text(executed[scenario])
+        stated[scenario] = ("US policy reversal: from " in words, "Faster decisions bring first output" in words)
+        assert stated[scenario] == (params.us_funding_withdrawn, bool(params.decision_speedup_years)), scenario
+    assert any(stated["us_policy_reversal"]) and any(stated["accelerated_alliance"])
+    assert not any(stated["base"]) and not any(stated["controls_reimposed"])
 
 
 @pytest.mark.parametrize("product", ["ndpr", "dytb"])
-def test_scenarios_are_ordered_as_built(library, product):
-    """On the library's headline numbers (for base they are the built notebook's: test_metrics_equal_the_library_numbers)."""
-    metrics = {s: library[s]["headline"] for s in SCENARIOS}
+def test_scenarios_are_ordered_as_built(executed, product):
+    """On the headline numbers each scenario's notebook recorded."""
+    metrics = {s: render.notebook_metrics(executed[s]) for s in SCENARIOS}
     assert _p50(metrics["accelerated_alliance"], product) <= _p50(metrics["base"], product)
     assert _p50(metrics["base"], product) <= _p50(metrics["us_policy_reversal"], product)
 
