@@ -266,6 +266,32 @@ def timeline_package_results(tmp_path_factory: pytest.TempPathFactory):
     return computed_once(tmp_path_factory, "timeline_package_results", compute)
 
 
+@pytest.fixture(scope="session")
+def feasibility_on_the_package(tmp_path_factory):
+    """A feasibility run with the assessment on the data package (default parameters) and fixed coverage years, no
+    Monte Carlo: ``scorecard.FeasibilityRun``. Computed once per test run for every xdist worker
+    (:func:`computed_once`): the report/text tests of the feasibility briefing only read it."""
+
+    def compute():
+        from rare_earth_lib.data import package as dp
+        from rare_earth_lib.models import scorecard
+        from rare_earth_lib.parameters.alliance_feasibility import Params
+
+        def coverage(ndpr: int | None, dytb: int | None) -> dict:
+            return {
+                "ndpr_oxide": {"p50": ndpr},
+                "dytb_oxide": {"p50": dytb, "p10": None if dytb is None else dytb - 4, "share_never": 0.43},
+            }
+
+        data = {name: dp.load(name) for name in scorecard.ASSESSMENT_TABLES}
+        params = Params()
+        by_case = {"low": coverage(2026, 2030), "central": coverage(2026, 2031), "high": coverage(2028, 2033)}
+        result = scorecard.assess(data, params, dp.as_of(), {"ndpr_oxide": 2026, "dytb_oxide": 2031}, by_case)
+        return scorecard.FeasibilityRun(params, dp.as_of(), data, by_case["central"], by_case, result, None)
+
+    return computed_once(tmp_path_factory, "feasibility_on_the_package", compute)
+
+
 BUILD_DATE = "2026-11-29"
 """The build date of every build the tests run (``RARE_EARTH_BUILD_DATE``)."""
 

@@ -9,23 +9,17 @@ import pytest
 
 from rare_earth_lib.data import package as dp
 from rare_earth_lib.domain import STAGE_LABELS
-from rare_earth_lib.models import buildout, scorecard
+from rare_earth_lib.models import buildout
 from rare_earth_lib.models import capacity as capacity_model
 from rare_earth_lib.parameters.alliance_feasibility import Params
 from rare_earth_lib.report.text import feasibility_tables as tables
 from rare_earth_lib.report.text import timeline_tables
 
 
-def _coverage(ndpr: int | None, dytb: int | None) -> dict:
-    return {"ndpr_oxide": {"p50": ndpr}, "dytb_oxide": {"p50": dytb}}
-
-
 @pytest.fixture(scope="module")
-def run():
-    data = {name: dp.load(name) for name in scorecard.ASSESSMENT_TABLES}
-    by_case = {"low": _coverage(2026, 2030), "central": _coverage(2026, 2031), "high": _coverage(2028, 2033)}
-    result = scorecard.assess(data, Params(), dp.as_of(), {"ndpr_oxide": 2026, "dytb_oxide": 2031}, by_case)
-    return data, result
+def run(feasibility_on_the_package):
+    """The package's tables and the assessment on them (default parameters, fixed coverage years; conftest)."""
+    return feasibility_on_the_package.tables, feasibility_on_the_package.assessment
 
 
 def test_capacity_table_labels_estimated_nameplates_and_assumed_output(run):

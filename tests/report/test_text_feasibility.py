@@ -21,13 +21,9 @@ def _coverage(ndpr: int | None, dytb: int | None) -> dict:
 
 
 @pytest.fixture(scope="module")
-def run():
-    """A feasibility run with the assessment on the package and fixed coverage years (no Monte Carlo)."""
-    data = {name: dp.load(name) for name in scorecard.ASSESSMENT_TABLES}
-    params = Params()
-    by_case = {"low": _coverage(2026, 2030), "central": _coverage(2026, 2031), "high": _coverage(2028, 2033)}
-    result = scorecard.assess(data, params, dp.as_of(), {"ndpr_oxide": 2026, "dytb_oxide": 2031}, by_case)
-    return scorecard.FeasibilityRun(params, dp.as_of(), data, by_case["central"], by_case, result, None)
+def run(feasibility_on_the_package):
+    """A feasibility run with the assessment on the package and fixed coverage years (no Monte Carlo; conftest)."""
+    return feasibility_on_the_package
 
 
 def test_dates_read_relative_to_the_build_date(run):
