@@ -336,6 +336,25 @@ def hand_run(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[nbf.N
     return computed_once(tmp_path_factory, f"hand_run_{name}", compute)
 
 
+def briefing_text(nb: nbf.NotebookNode) -> str:
+    """An executed briefing's words, in single spaces: its prose with the {eval} values substituted, and its HTML
+    outputs without scripts and without the charts."""
+    import html
+    import re
+
+    from rare_earth_lib.report import inline
+
+    parts = []
+    for cell in inline.substituted(nb).cells:
+        if cell.cell_type == "markdown":
+            parts.append(cell.source.replace("\\", ""))
+        for output in cell.get("outputs", []):
+            markup = re.sub(r"<script.*?</script>", " ", output.get("data", {}).get("text/html", ""), flags=re.S)
+            if "vegaEmbed" not in markup:
+                parts.append(html.unescape(re.sub(r"<[^>]+>", " ", markup)))
+    return re.sub(r"\s+", " ", " ".join(parts))
+
+
 def cli_env(project: Path) -> dict[str, str]:
     """The environment of a build the tests start: none of the caller's RARE_EARTH_ settings but the run's cache folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RARE_EARTH_") or k == "RARE_EARTH_CACHE_DIR"}

@@ -283,10 +283,11 @@ def _dry_run(layout, options, scenarios, briefings, validated, log) -> tuple[int
     from rare_earth_lib.build import index
 
     jobs, todo, _, _, _ = _planned(layout, options, scenarios, briefings, validated, log)
+    would = {id(job) for job in todo}
     entries = []
     for job in jobs:
-        entry = {"briefing": job.briefing, "scenario": job.scenario, "status": "would build" if job in todo else "cached"}
-        if job in todo:
+        entry = {"briefing": job.briefing, "scenario": job.scenario, "status": "would build" if id(job) in would else "cached"}
+        if id(job) in would:
             current = {"inputs": job.inputs, "parameters": job.params, "formats": list(job.formats)}
             entry["changes"] = {"inputs": index.changes(job.previous, current)["inputs"]}
         entries.append(entry)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import BUILD_DATE, EVERY_BRIEFING, EVERY_SCENARIO, computed_once, hand_run
+from conftest import BUILD_DATE, EVERY_BRIEFING, EVERY_SCENARIO, briefing_text, computed_once, hand_run
 
 from rare_earth_lib import parameters
 from rare_earth_lib.build import render
@@ -193,26 +193,12 @@ def _p50(metrics: dict, product: str) -> float:
     return math.inf if value is None else value  # never within the horizon counts as latest
 
 
-def page_text(nb: nbformat.NotebookNode) -> str:
-    """The executed notebook's words, in single spaces: its prose with the {eval} values substituted and its HTML outputs."""
-    from rare_earth_lib.report import inline
-
-    parts = []
-    for cell in inline.substituted(nb).cells:
-        if cell.cell_type == "markdown":
-            parts.append(cell.source.replace("\\", ""))
-        for output in cell.get("outputs", []):
-            markup = output.get("data", {}).get("text/html", "")
-            parts.append(markup if isinstance(markup, str) else "".join(markup))
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", " ".join(parts))).split())
-
-
 def test_each_scenarios_switches_are_stated_in_the_methods(executed):
     """A scenario's own switches change the methods' words (report/text ``scenario_method_sentences``, through the
     notebook's ``methods_values`` call); base and controls_reimposed have none of them."""
     stated = {}
     for scenario in SCENARIOS:
-        params, words = scenario_params(scenario), page_text(executed[scenario])
+        params, words = scenario_params(scenario), briefing_text(executed[scenario])
         stated[scenario] = ("US policy reversal: from " in words, "Faster decisions bring first output" in words)
         assert stated[scenario] == (params.us_funding_withdrawn, bool(params.decision_speedup_years)), scenario
     assert any(stated["us_policy_reversal"]) and any(stated["accelerated_alliance"])

@@ -16,38 +16,21 @@ the prose says they were read from the stored results (tests/report/test_text_di
 
 from __future__ import annotations
 
-import html
-import re
 from pathlib import Path
 
-import nbformat
 import pytest
-from conftest import hand_run
+from conftest import briefing_text, hand_run
 
 from rare_earth_lib import parameters
 from rare_earth_lib.build import render
 from rare_earth_lib.models import discovery as d
 from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE
-from rare_earth_lib.report import inline
 from rare_earth_lib.report.text.discovery import pct
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = parameters.validate_scenario(ROOT / "params" / "base.yaml", ["scenario_discovery"])["scenario_discovery"]
-
-
-def text_of(nb: nbformat.NotebookNode) -> str:
-    """The briefing's words: its prose with the values substituted, and its HTML outputs without the charts."""
-    parts = []
-    for cell in inline.substituted(nb).cells:
-        if cell.cell_type == "markdown":
-            parts.append(cell.source.replace("\\", ""))
-        for output in cell.get("outputs", []):
-            markup = re.sub(r"<script.*?</script>", " ", output.get("data", {}).get("text/html", ""), flags=re.S)
-            if "vegaEmbed" not in markup:
-                parts.append(html.unescape(re.sub(r"<[^>]+>", " ", markup)))
-    return re.sub(r"\s+", " ", " ".join(parts))
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +62,7 @@ def test_runs_without_errors_and_records_metrics(run):
 def test_key_judgments_come_from_the_boxes_and_the_prose_says_the_results_were_computed(run):
     params, nb, _ = run
     metrics = render.notebook_metrics(nb)
-    text = text_of(nb)
+    text = briefing_text(nb)
     assert f"holds in {metrics['discovery_goal_share']:.0%}" in text
     if metrics["prim_box1_density"] is not None:
         assert f"holds in {metrics['prim_box1_density']:.0%} of futures" in text
