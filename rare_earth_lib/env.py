@@ -48,6 +48,11 @@ default: 30 (:data:`DEFAULT_DASK_TIMEOUT_S`). Read by :func:`dask_timeout_s`."""
 
 DEFAULT_DASK_TIMEOUT_S = 30.0
 
+JOBS = "RARE_EARTH_JOBS"
+"""How many briefings a local build runs at once when ``build --jobs`` is not given; default: the number of cores.
+For a machine shared with other work (a CI runner, a container given fewer cores than the host has). Read by
+:func:`build_jobs`."""
+
 JUPYTER_RUNTIME_DIR = "JUPYTER_RUNTIME_DIR"
 """Jupyter's folder for kernel connection files; the build points it into the job's staging folder."""
 
@@ -80,3 +85,18 @@ def dask_timeout_s() -> float:
             f"(default {DEFAULT_DASK_TIMEOUT_S:g})"
         )
     return seconds
+
+
+def build_jobs() -> int | None:
+    """The briefings a local build runs at once by default: ``$RARE_EARTH_JOBS``, else None (unset or empty: one per core).
+
+    Raises:
+        ValueError: one line naming the variable when its value is not a whole number of at least 1.
+    """
+    text = os.environ.get(JOBS, "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and int(text) >= 1):
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise ValueError(f"{JOBS}={shown!r}: expected how many briefings a build runs at once, a whole number of at least 1")
+    return int(text)

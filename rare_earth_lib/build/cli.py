@@ -50,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
     bp.add_argument("--scenario", action="append", metavar="NAME", help="a params/NAME.yaml scenario (repeatable; default: all)")
     bp.add_argument("--briefing", action="append", metavar="NAME", help="a notebooks/NAME.ipynb briefing (repeatable; default: all)")
     bp.add_argument("--format", type=_formats, default=b.FORMATS, help="comma-separated formats: html,pdf (default: both)")
-    bp.add_argument("--jobs", type=_positive_int, default=0, help="briefings run at once (default: number of cores)")
+    bp.add_argument("--jobs", type=_positive_int, default=0, help="briefings run at once (default: $RARE_EARTH_JOBS, else one per core)")
     bp.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     bp.add_argument(
         "--dry-run", action="store_true", help="print which briefings would be built and why (what changed), then exit; run nothing"
@@ -349,8 +349,9 @@ def _build(layout: b.Layout, args: argparse.Namespace) -> int:
     from rare_earth_lib import parameters
     from rare_earth_lib.build import index
 
-    try:  # read by the Dask clients of this build (--scheduler, scenario discovery): a bad value stops it before anything runs
+    try:  # settings read later (the Dask clients' timeout, the workers): a bad value stops the build before anything runs
         env.dask_timeout_s()
+        workers = args.jobs or env.build_jobs() or 0
     except ValueError as exc:
         raise b.BuildInputError(str(exc)) from None
     if args.overrides and not args.scenario:
@@ -359,7 +360,7 @@ def _build(layout: b.Layout, args: argparse.Namespace) -> int:
         scenarios=args.scenario,
         briefings=args.briefing,
         formats=args.format,
-        jobs=args.jobs,
+        jobs=workers,
         force=args.force,
         keep_going=not args.fail_fast,
         cell_timeout=args.cell_timeout,

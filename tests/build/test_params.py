@@ -86,6 +86,35 @@ def test_bad_arguments_exit_2(root, capsys, args, fragment):
     assert snapshot(root / "reports") == before
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", "2 cores"])
+def test_a_bad_jobs_setting_is_bad_input_before_anything_runs(root, monkeypatch, capsys, value):
+    """``RARE_EARTH_JOBS`` (the default of ``--jobs``) is checked like the option: exit 2, one line naming it."""
+    from rare_earth_lib import env
+
+    monkeypatch.setenv(env.JOBS, value)
+    before = snapshot(root / "reports")
+    code = cli.main(["--root", str(root), "build", "--scenario", "base"])
+    assert code == build.EXIT_BAD_INPUT
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert f"{env.JOBS}={value!r}" in line and "at least 1" in line
+    assert snapshot(root / "reports") == before
+
+
+def test_the_jobs_setting_is_the_default_of_the_option(root, monkeypatch):
+    """``--jobs`` wins; without it ``RARE_EARTH_JOBS``; without either (unset or empty) 0, one worker per core."""
+    from rare_earth_lib import env
+
+    seen = []
+    monkeypatch.setattr(build, "build", lambda layout, options, **kw: (seen.append(options.jobs), (build.EXIT_OK, {}))[1])
+    for setting, args, expected in [(" 3 ", [], 3), ("3", ["--jobs", "2"], 2), ("", [], 0), (None, [], 0)]:
+        if setting is None:
+            monkeypatch.delenv(env.JOBS, raising=False)
+        else:
+            monkeypatch.setenv(env.JOBS, setting)
+        cli.main(["--root", str(root), "build", "--quiet", "--scenario", "base", *args])
+        assert seen[-1] == expected, (setting, args)
+
+
 class _no_raise:
     def __enter__(self):
         return None
