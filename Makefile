@@ -19,14 +19,16 @@ reports: $(STAMP)
 
 # The whole suite, spread over the cores (pytest-xdist). Tests that share built reports or notebook runs get them from
 # session fixtures that run once per test run behind a file lock (tests/conftest.py), on whichever worker asks first;
-# the tests on those shared runs are collected first, and --maxschedchunk 1 hands tests out a few at a time in that
-# order (by default pytest-xdist gives each worker a block of a quarter of its share up front: every long test then
-# queued on the first worker), so that the long runs overlap the short tests. Notebook and browser tests included.
-# Two test workers per core: many build tests spend their time waiting on a build's subprocesses and kernels, or
-# for a signal to take effect, and a second worker keeps the core busy meanwhile.
-TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
+# the tests on those shared runs are collected first. --dist loadgroup hands the tests out a few at a time in that
+# order, so that the long runs overlap the short tests, and gives each xdist_group (a module whose tests share an
+# expensive module fixture: a Dask cluster, a browser, a model run) to one worker, which computes it once.
+# Notebook and browser tests included. One test worker per core and one more: some build tests spend their time
+# waiting on a build's subprocesses and kernels, or for a signal to take effect, and the extra worker keeps the cores
+# busy meanwhile; more workers only add their own collection and module fixtures (on 2 cores, 3 workers spent 7% less
+# CPU than 4, and 2 left the cores idle 14% of the run: benchmarks/bench_tests.py).
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxschedchunk 1 $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(ARGS)
 
 # Unit, data, lint and contract tests: no notebook runs, no browser. Short tests only, so xdist's default blocks
 # (handing 768 tests out one at a time cost a quarter of the run: 67 s against 50 s idle).

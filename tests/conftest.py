@@ -153,6 +153,10 @@ def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
+#: The real build runs one worker per core, as ``make reports`` does (the tests' other builds run one; ``cli_env``).
+CORES = ("--jobs", str(os.cpu_count() or 1))
+
+
 @pytest.fixture(scope="session")
 def real_build(tmp_path_factory: pytest.TempPathFactory):
     """Build the real briefings (and the tiny one) for scenarios, as HTML, once per test run.
@@ -187,7 +191,7 @@ def real_build(tmp_path_factory: pytest.TempPathFactory):
                 # First, whatever was asked: the base scenario with every briefing, as HTML and PDF, in one build
                 # (its briefings share their model results, as in a scheduled build). Most modules read base;
                 # the PDF tests read its PDFs (``base_pdfs``), so no second build runs the same notebooks.
-                result = run_cli(project, "build", "--scenario", "base", "--format", "html,pdf", timeout=3600)
+                result = run_cli(project, "build", "--scenario", "base", "--format", "html,pdf", *CORES, timeout=3600)
                 for b in every:
                     marker("base", b, "built" if result.returncode == 0 else "failed").write_text(
                         result.stdout + result.stderr, encoding="utf-8"
@@ -199,7 +203,7 @@ def real_build(tmp_path_factory: pytest.TempPathFactory):
                 chosen = sorted({b for _, b in missing})
                 if chosen != list(every):
                     args += [a for b in chosen for a in ("--briefing", b)]
-                result = run_cli(project, "build", *args, "--format", "html", timeout=3600)
+                result = run_cli(project, "build", *args, "--format", "html", *CORES, timeout=3600)
                 for s, b in missing:
                     marker(s, b, "built" if result.returncode == 0 else "failed").write_text(
                         result.stdout + result.stderr, encoding="utf-8"
@@ -356,10 +360,17 @@ def briefing_text(nb: nbf.NotebookNode) -> str:
 
 
 def cli_env(project: Path) -> dict[str, str]:
-    """The environment of a build the tests start: none of the caller's RARE_EARTH_ settings but the run's cache folder."""
+    """The environment of a build the tests start: none of the caller's RARE_EARTH_ settings but the run's cache folder,
+    and one briefing at a time (``RARE_EARTH_JOBS=1``) unless the test passes ``--jobs``.
+
+    The xdist workers already keep every core busy, so a second build worker would only add its own start and its own
+    kernel (about 3 CPU s for a two-job build of the tiny briefing); on one worker the second job runs on the first
+    one's kept kernel. The shared real build runs as ``make reports`` does, one worker per core (``real_build``).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("RARE_EARTH_") or k == "RARE_EARTH_CACHE_DIR"}
     env["PYTHONPATH"] = str(project)  # the kernel and the CLI import the project's copy of the library
     env["RARE_EARTH_BUILD_DATE"] = BUILD_DATE
+    env["RARE_EARTH_JOBS"] = "1"
     return env
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import EVERY_BRIEFING, EVERY_SCENARIO, ROOT
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+# One xdist worker runs the module (--dist loadgroup): its tests share one Chromium (the module's ``browser``).
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("accessibility")]
 
 AXE_JS = Path(os.environ.get("AXE_CORE_JS", ROOT / ".tools" / "node_modules" / "axe-core" / "axe.min.js"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

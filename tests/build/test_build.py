@@ -300,9 +300,10 @@ def test_bad_data_row_is_bad_input_before_any_kernel_and_keeps_good_briefings(bu
 
 
 def test_warm_kernels_give_the_same_briefings_as_cold_ones(tmp_path):
-    """With one worker, the first job runs on the kernel started while the data were validated, and each later one on
-    that same kernel, kept with a new session; two briefings share it in turn and every result equals a cold run's:
-    nothing a briefing defined is left for the next (a probe counts how often its own name was already defined)."""
+    """With one worker (``RARE_EARTH_JOBS=1``, as every test build but the real one), the first job runs on the kernel
+    started while the data were validated, and the next on that same kernel, kept with a new session; two briefings
+    share it in turn and each result equals a cold run's: nothing the first briefing defined is left for the second (a
+    probe, which both define, counts how often its own name was already defined)."""
     import shutil
 
     warm = make_project(tmp_path / "warm", briefings=("tiny", "other"))
@@ -314,7 +315,7 @@ def test_warm_kernels_give_the_same_briefings_as_cold_ones(tmp_path):
         )
         nbf.write(nb, path)
     cold = Path(shutil.copytree(warm, tmp_path / "cold"))
-    args = ["build", "--scenario", "base", "--scenario", "controls_reimposed", "--format", "html", "--jobs", "1"]
+    args = ["build", "--scenario", "base", "--format", "html"]
     for project, flag in ((warm, "1"), (cold, "0")):
         env = {**cli_env(project), "RARE_EARTH_WARM_KERNELS": flag}
         result = subprocess.run(
@@ -326,12 +327,12 @@ def test_warm_kernels_give_the_same_briefings_as_cold_ones(tmp_path):
             timeout=600,
         )
         assert result.returncode == 0, result.stdout + result.stderr
-    keys = [(b, s) for s in ("base", "controls_reimposed") for b in ("tiny", "other")]
+    keys = [(b, "base") for b in ("tiny", "other")]
     warm_runs = {k: manifest(warm, k[1], k[0]) for k in keys}
     cold_runs = {k: manifest(cold, k[1], k[0]) for k in keys}
     assert all(m["timings"]["warm_kernel"] for m in warm_runs.values()), "every job ran on a warm kernel"
     assert not any(m["timings"]["warm_kernel"] for m in cold_runs.values())
-    assert sorted(m["timings"]["kernel_earlier_jobs"] for m in warm_runs.values()) == [0, 1, 2, 3], "one kernel ran all four"
+    assert sorted(m["timings"]["kernel_earlier_jobs"] for m in warm_runs.values()) == [0, 1], "one kernel ran both"
     for key in keys:
         assert warm_runs[key]["metrics"]["leak_probe"] == 1, key
         counts = [

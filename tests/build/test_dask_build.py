@@ -90,6 +90,7 @@ def cluster(cluster_project):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("dask-cluster")  # one worker, one cluster (the module fixture)
 def test_build_on_the_cluster_publishes_like_a_local_build(cluster_project, cluster):
     project = cluster_project
     done = run_cli(project, "build", "--scheduler", cluster, "--scenario", "base", "--scenario", "us_policy_reversal")
@@ -108,6 +109,7 @@ def test_build_on_the_cluster_publishes_like_a_local_build(cluster_project, clus
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("dask-cluster")  # one worker, one cluster (the module fixture)
 def test_workers_with_another_library_are_refused_and_nothing_is_published(cluster, tmp_path):
     other = make_project(tmp_path / "other")
     (other / "rare_earth_lib" / "parameters" / "tiny.py").write_text(

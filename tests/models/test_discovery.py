@@ -20,6 +20,10 @@ from rare_earth_lib.parameters import refining_timeline
 from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE, Explore, Params, check_space
 from rare_earth_lib.report.text import discovery as dtext
 
+# One xdist worker runs the whole module (--dist loadgroup), since its tests share the package tables and the imports of
+# Dask's cluster and ema_workbench: on several workers each would pay them again.
+pytestmark = pytest.mark.xdist_group("discovery")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

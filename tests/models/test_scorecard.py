@@ -203,6 +203,10 @@ def test_more_years_never_scores_higher(y1, y2):
 from rare_earth_lib.data import package as dp  # noqa: E402
 from rare_earth_lib.domain import CHAIN_STAGES  # noqa: E402
 
+# One xdist worker runs the whole module (--dist loadgroup), since its tests share the module's tables and assessment:
+# on several workers each would compute them again.
+pytestmark = pytest.mark.xdist_group("scorecard")
+
 TABLES = ("projects", "stage_shares", "mine_production", "demand", "export_controls", "prices", "trade_exposure", "frameworks")
 
 

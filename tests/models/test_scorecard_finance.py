@@ -14,6 +14,10 @@ from rare_earth_lib.models import scorecard as s
 from rare_earth_lib.models.scorecard import finance
 from rare_earth_lib.parameters.alliance_feasibility import Params
 
+# One xdist worker runs the whole module (--dist loadgroup), since its tests share the module's assessment:
+# on several workers each would compute them again.
+pytestmark = pytest.mark.xdist_group("scorecard_finance")
+
 FLOOR_PRICES = pd.DataFrame(
     {
         "product": ["ndpr_oxide", "ndpr_oxide"],

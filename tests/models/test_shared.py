@@ -14,6 +14,10 @@ from rare_earth_lib.models.timeline import calibration
 from rare_earth_lib.parameters.alliance_feasibility import Params as AllianceParams
 from rare_earth_lib.parameters.refining_timeline import Params as TimelineParams
 
+# One xdist worker runs the whole module (--dist loadgroup), since its tests share the module's tables:
+# on several workers each would compute them again.
+pytestmark = pytest.mark.xdist_group("shared")
+
 SMALL = {"scenario": "base", "n_trials": 300, "seed": 7}
 
 

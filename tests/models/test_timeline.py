@@ -15,6 +15,10 @@ from hypothesis import strategies as st
 from rare_earth_lib.models import timeline as tl
 from rare_earth_lib.parameters.refining_timeline import Params
 
+# One xdist worker runs the whole module (--dist loadgroup), since its tests share one prepared run (``prepared``) and the model's imports:
+# on several workers each would compute them again.
+pytestmark = pytest.mark.xdist_group("timeline")
+
 NaT = pd.NaT
 AS_OF = "2026-11-28"
 
