@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KINDS = (
     ("kernel", "ipykernel"),
     ("browser", "chrom"),
-    ("build worker", "multiprocessing"),
+    ("spawned worker", "multiprocessing"),  # a build's pool workers, and a local Dask cluster's
     ("dask", "distributed|dask"),
     ("build CLI", r"rare_earth_lib\.build\.cli|rare-earth-report"),
     ("pytest", "pytest|execnet|sys.stdin.readline"),
@@ -46,7 +46,7 @@ def kind_of(command: str) -> str:
     return next((kind for kind, pattern in KINDS if re.search(pattern, command)), "other")
 
 
-def test_command(tree: Path, workers: int | None) -> list[str]:
+def suite_command(tree: Path, workers: int | None) -> list[str]:
     """The tree's ``make test`` command as its own Makefile spells it (``make -n``, the venv's set-up step taken as done),
     with this interpreter and ``workers`` xdist workers if given (else the tree's own default)."""
     settings = [f"BIN={Path(sys.executable).parent}", "ARGS="] + ([f"TEST_WORKERS={workers}"] if workers else [])
@@ -71,7 +71,7 @@ def run_suite(tree: Path, workers: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     busy0, started = psutil.cpu_times(), time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
-        suite = subprocess.Popen(test_command(tree, workers), cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        suite = subprocess.Popen(suite_command(tree, workers), cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
         seen: dict[tuple[int, float], float] = {}
         names: dict[tuple[int, float], str] = {}
         while suite.poll() is None:
