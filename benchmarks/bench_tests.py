@@ -53,7 +53,7 @@ def suite_command(tree: Path, workers: int | None) -> list[str]:
     printed = subprocess.run(
         ["make", "--no-print-directory", "-n", "test", "-o", ".venv/.installed", *settings], cwd=tree, capture_output=True, text=True
     )
-    lines = [line for line in printed.stdout.splitlines() if " pytest " in line]
+    lines = [line for line in printed.stdout.splitlines() if any(word.rsplit("/", 1)[-1] == "pytest" for word in line.split())]
     if printed.returncode != 0 or len(lines) != 1:
         raise SystemExit(f"{tree / 'Makefile'}: cannot read the 'make test' command: {printed.stderr.strip() or printed.stdout.strip()}")
     return lines[0].split() + ["-q", "-p", "no:cacheprovider"]
