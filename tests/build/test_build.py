@@ -266,21 +266,17 @@ def test_kill_9_mid_build_keeps_previous_outputs_and_next_build_recovers(built_c
     assert not any(staged.glob("*")), "leftovers of the killed build are cleaned up"
 
 
-def test_parameter_strings_reach_the_notebook_as_data(project):
+def test_parameter_strings_reach_the_notebook_as_data_and_quiet_prints_nothing(project):
+    """A scenario title with quotes, markup and code is shown as text; ``--quiet`` prints nothing on success."""
     title = 'Quote " and <script>alert(1)</script> and \\n; import os'
     (project / "params" / "odd.yaml").write_text(f"# Odd title.\nscenario_title: {json.dumps(title)}\n")
-    result = run_cli(project, "build", "--scenario", "odd", "--format", "html")
+    result = run_cli(project, "build", "--scenario", "odd", "--format", "html", "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == "" and result.stderr == ""
     page = (project / "reports" / "odd" / "tiny.html").read_text()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert manifest(project, "odd")["parameters"]["scenario_title"] == title
-
-
-def test_quiet_prints_nothing_on_success(project):
-    result = run_cli(project, "build", "--scenario", "base", "--format", "html", "--quiet")
-    assert result.returncode == 0
-    assert result.stdout == "" and result.stderr == ""
 
 
 def test_bad_data_row_is_bad_input_before_any_kernel_and_keeps_good_briefings(built_copy):

@@ -1,4 +1,5 @@
-"""Index and summary remember across builds; an HTML-only build leaves no stale PDF; compare and the index's links."""
+"""Index and summary remember across builds; an HTML-only build leaves no stale PDF; a --set variant, compare and the
+index's links."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -64,9 +65,21 @@ def test_html_only_build_removes_the_older_pdf_and_the_next_build_says_why(proje
     assert "format pdf not in the last build" in (project / "reports" / "index.html").read_text()
 
 
-def test_compare_writes_a_page_and_the_index_links_it(built_copy):
+def test_set_publishes_a_named_variant_and_compare_writes_a_page_the_index_links(built_copy):
+    """``build --set`` publishes a variant of base under its own name, with its overrides in the manifest and base's
+    briefings untouched; ``compare`` then writes the page of the two, which the index links."""
     project = built_copy  # base already built
-    assert run_cli(project, "build", "--set", "multiplier=2", "--format", "html").returncode == 0
+    base = snapshot(project / "reports" / "base")
+    result = run_cli(project, "build", "--set", "multiplier=2", "--format", "html")
+    assert result.returncode == 0, result.stderr + result.stdout
+    folder = project / "reports" / "base+multiplier=2"
+    manifest = json.loads((folder / "tiny.manifest.json").read_text())
+    assert manifest["scenario"] == "base+multiplier=2"
+    assert manifest["overrides"] == {"multiplier": 2}
+    assert manifest["parameters"]["multiplier"] == 2 and manifest["parameters"]["scenario"] == "base"
+    assert manifest["metrics"]["scenario_seen"] == "base"
+    assert (folder / "tiny.html").is_file()
+    assert snapshot(project / "reports" / "base") == base, "the plain base scenario is not touched"
     page = (project / "reports" / "compare" / "base--base+multiplier=2.html").read_text()
     index_page = (project / "reports" / "index.html").read_text()
     assert 'href="compare/base--base+multiplier=2.html"' in index_page

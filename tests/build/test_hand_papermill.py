@@ -1,28 +1,14 @@
-"""build --set publishes a named variant with its overrides in the manifest; papermill by hand checks injected names."""
+"""papermill by hand checks the injected names (a ``build --set`` variant: tests/build/test_history_builds.py)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import pytest
-from conftest import cli_env, run_cli
+from conftest import cli_env
 
 pytestmark = pytest.mark.slow
-
-
-def test_build_set_publishes_a_named_variant_recorded_in_the_manifest(project):
-    result = run_cli(project, "build", "--set", "multiplier=2", "--format", "html")
-    assert result.returncode == 0, result.stderr + result.stdout
-    folder = project / "reports" / "base+multiplier=2"
-    manifest = json.loads((folder / "tiny.manifest.json").read_text())
-    assert manifest["scenario"] == "base+multiplier=2"
-    assert manifest["overrides"] == {"multiplier": 2}
-    assert manifest["parameters"]["multiplier"] == 2 and manifest["parameters"]["scenario"] == "base"
-    assert manifest["metrics"]["scenario_seen"] == "base"
-    assert (folder / "tiny.html").is_file()
-    assert not (project / "reports" / "base").exists(), "the plain base scenario is not touched"
 
 
 def _papermill(project, params_file):
