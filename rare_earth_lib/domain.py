@@ -145,3 +145,23 @@ FUNDING_COLUMNS: dict[str, str] = {
     "Other": "funding_other_musd",
 }
 """Funder -> projects-table column of public money committed (US$ million)."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing a share
+# --------------------------------------------------------------------------------------------------
+def percent(share: float | None, digits: int = 0) -> str:
+    """A share (a fraction) as a percentage, written the same way in every briefing, table, chart description and
+    index: ``0.913`` -> ``"91%"``; ``"n/a"`` when missing.
+
+    A share that is not total (or not nil) is never written 100% (or 0%): it gets one more decimal
+    (``0.999`` -> ``"99.9%"``, China's heavy-separation share, not a monopoly), as many as it takes up to three.
+    """
+    if share is None or share != share:
+        return "n/a"
+    value = float(share)
+    for places in range(digits, digits + 4):
+        text = f"{value:.{places}%}"
+        if not ((text == f"{1:.{places}%}" and value < 1) or (text == f"{0:.{places}%}" and value > 0)):
+            break
+    return text

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from rare_earth_lib.domain import percent
+
 # (key ending, unit shown, kind) — the first match wins, so longer endings come first.
 UNITS: tuple[tuple[str, str, str], ...] = (
     ("_musd_per_year", "US$ m/yr", "money"),
@@ -56,7 +58,7 @@ def format_value(key: str, value: Any) -> str:
         return str(value)
     _, kind = unit_of(key)
     if kind == "share":
-        return f"{value:.0%}" if abs(value) >= 0.1 or value == 0 else f"{value:.1%}"
+        return percent(value, 0 if abs(value) >= 0.1 or value == 0 else 1)
     if kind == "year":
         return f"{value:.0f}"
     if kind in ("money", "tonnes"):

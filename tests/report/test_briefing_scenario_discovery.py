@@ -63,9 +63,9 @@ def test_key_judgments_come_from_the_boxes_and_the_prose_says_the_results_were_c
     params, nb, _ = run
     metrics = render.notebook_metrics(nb)
     text = briefing_text(nb)
-    assert f"holds in {metrics['discovery_goal_share']:.0%}" in text
+    assert f"holds in {pct(metrics['discovery_goal_share'])}" in text
     if metrics["prim_box1_density"] is not None:
-        assert f"holds in {metrics['prim_box1_density']:.0%} of futures" in text
+        assert f"holds in {pct(metrics['prim_box1_density'])} of futures" in text
     assert "computed for this build" in text and "read from the stored results" not in text
     # no run details for readers: no store key, worker count or environment-variable name (the parameters
     # appendix lists the settable names, as in every briefing, but not the environment variable)

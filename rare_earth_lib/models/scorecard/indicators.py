@@ -35,6 +35,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from rare_earth_lib.data.views import ids_of
+from rare_earth_lib.domain import percent
 
 _SHARES = (
     "ore_ndpr_share_of_reo",
@@ -115,8 +116,8 @@ def indicator_texts(i: Mapping[str, float], ids: Mapping[str, str]) -> dict[str,
             f" = {_fmt(mine * i['ore_dytb_share_of_reo'])} t Dy+Tb vs alliance Dy+Tb oxide demand {_fmt(i['alliance_dytb_demand_t'])} t"
             f" (estimate){cite('demand')}."
         ),
-        "nonchina_separation_share": f"China's separation share {i['china_separation_share']:.0%}{cite('separation')}.",
-        "nonchina_heavy_separation_share": f"China's heavy-separation share {i['china_heavy_separation_share']:.0%}{cite('heavy_separation')}.",
+        "nonchina_separation_share": f"China's separation share {percent(i['china_separation_share'])}{cite('separation')}.",
+        "nonchina_heavy_separation_share": f"China's heavy-separation share {percent(i['china_heavy_separation_share'])}{cite('heavy_separation')}.",
         "technology_controls_in_force": (
             f"{i['technology_measures_in_force']:.0f} of {i['technology_measures_total']:.0f} Chinese export controls on rare-earth"
             f" technology or equipment in force on the exposure date{cite('controls')}; no source says which alliance plants use"

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 import altair as alt
 
+from rare_earth_lib.domain import percent
 from rare_earth_lib.report.svg import chart_svg, print_figures, vega_bundle  # noqa: F401 - re-exported: the charts API
 
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
@@ -297,7 +298,7 @@ def _rows(spec: dict, data: object) -> list[dict]:
 
 def _fmt(value: float, fmt: str | None) -> str:
     if fmt and "%" in fmt:
-        return f"{value:.0%}" if abs(value) >= 0.1 else f"{value:.1%}"
+        return percent(value, 0 if abs(value) >= 0.1 else 1)
     if fmt == "d" or (float(value).is_integer() and abs(value) >= 1000):
         return f"{value:,.0f}"
     if abs(value) >= 100:

@@ -90,7 +90,7 @@ def goal_fallback_text(analyses: Mapping[str, PrimResult], goal_products: str, c
         return ""
     return (
         f"PRIM keeps no box for the goal as set: {no_box_reason(analyses[goal_products])} "
-        f"The charts below therefore show {charted_goal} (met in {analyses[primary].base_rate:.0%} of the futures); "
+        f"The charts below therefore show {charted_goal} (met in {pct(analyses[primary].base_rate)} of the futures); "
         f"{table_ref} lists the boxes of every goal analysed."
     )
 
@@ -108,10 +108,10 @@ def no_box_reason(result: PrimResult, n_futures: int | None = None) -> str:
         return f"the goal holds in every one of {futures}, so there is no box to find."
     if result.outcome == "everywhere":
         return (
-            f"the goal holds in {result.base_rate:.0%} of {futures}, already above the {result.threshold:.0%} density a box "
+            f"the goal holds in {pct(result.base_rate)} of {futures}, already above the {result.threshold:.0%} density a box "
             "must reach over the whole explored space, so no box narrows it."
         )
-    return f"no part of the explored space is denser in successes than the whole (the goal holds in {result.base_rate:.0%} of {futures})."
+    return f"no part of the explored space is denser in successes than the whole (the goal holds in {pct(result.base_rate)} of {futures})."
 
 
 def prim_outcome_text(prim: PrimResult, threshold: float, refs: Mapping[str, str], charted_goal: str = "the goal") -> str:
@@ -136,7 +136,7 @@ def prim_outcome_text(prim: PrimResult, threshold: float, refs: Mapping[str, str
         chosen = f"nor even {prim.threshold:.0%}, so the ring marks the densest step"
     return (
         f"Each step of the peeling is a point in {refs['trajectory']}. No step reaches {threshold:.0%} density for {charted_goal}, "
-        f"{chosen}. {dropped} (the box kept: {first['density']:.0%}, against {prim.base_rate:.0%} over the whole space). {where}"
+        f"{chosen}. {dropped} (the box kept: {pct(first['density'])}, against {pct(prim.base_rate)} over the whole space). {where}"
     )
 
 
@@ -210,8 +210,8 @@ def _box_sentences(result: PrimResult, labels: Mapping[str, str], refs: Mapping[
         if result.outcome != "box" and int(row.box) == 1:
             joint = "; there"
         out.append(
-            f"{lead} {where}{joint} {goal_words} holds in {row.density:.0%} of futures (against {result.base_rate:.0%} overall); the box "
-            f"holds {row.mass:.0%} of the sampled futures and {row.coverage:.0%} of all successes ({refs['trajectory']}, {refs['boxes']})."
+            f"{lead} {where}{joint} {goal_words} holds in {pct(row.density)} of futures (against {pct(result.base_rate)} overall); the box "
+            f"holds {pct(row.mass)} of the sampled futures and {pct(row.coverage)} of all successes ({refs['trajectory']}, {refs['boxes']})."
         )
     return out
 
@@ -267,13 +267,13 @@ def key_judgments(
     configured = next(iter(analyses))
     main = analyses[configured]
     n = len(results)
-    sentences = [f"Of {n:,} sampled futures, the goal ({goal_text}) holds in {main.base_rate:.0%} ({refs['outcomes']})."]
+    sentences = [f"Of {n:,} sampled futures, the goal ({goal_text}) holds in {pct(main.base_rate)} ({refs['outcomes']})."]
     if configured == "both":
         parts = []
         for key in ("ndpr", "dytb"):
             probs = results[f"{key}_prob_by_year"]
             share = float((probs >= goal_probability - 1e-12).mean())
-            parts.append(f"{GOAL_PRODUCTS[key]} meets its part in {share:.0%} (highest probability in any future {probs.max():.0%})")
+            parts.append(f"{GOAL_PRODUCTS[key]} meets its part in {pct(share)} (highest probability in any future {pct(probs.max())})")
         sentences.append("Product by product: " + "; ".join(parts) + ".")
     if main.has_box:
         sentences.extend(_box_sentences(main, labels, refs, "the goal", threshold))

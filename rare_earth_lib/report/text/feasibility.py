@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from rare_earth_lib.domain import percent as pct
 from rare_earth_lib.models.scorecard import INDICATOR_LABELS
 from rare_earth_lib.models.scorecard.finance import QUARTER
 
@@ -24,16 +25,6 @@ REGIME_FUTURE = {
     "reimposed": "come back into force",
 }
 REGIME_LABELS = {"suspension_extended": "Suspension extended", "reimposed": "Controls reimposed"}
-
-
-def pct(value: float | None, digits: int = 0) -> str:
-    """A fraction as a percentage (``0.913`` -> ``"91%"``, ``0.999`` -> ``"99.9%"``); ``"n/a"`` for a missing value."""
-    if value is None or value != value:
-        return "n/a"
-    text = f"{value:.{digits}%}"
-    if (text == f"{1:.{digits}%}" and value < 1) or (text == f"{0:.{digits}%}" and value > 0):
-        return f"{value:.{digits + 1}%}"  # never round a share that is not total (or nil) to 100% (or 0%)
-    return text
 
 
 def round_sig(value: float, digits: int = 2) -> float:

@@ -513,7 +513,7 @@ def japan_trade_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         {
             "Period": japan["period"],
             "China's share of Japan's rare-earth imports": [
-                f"{qualifier.get(str(q), '')}{v:.0%}" for q, v in zip(marks, japan["share"], strict=True)
+                f"{qualifier.get(str(q), '')}{pct(v)}" for q, v in zip(marks, japan["share"], strict=True)
             ],
             "Basis": japan["basis"] if "basis" in japan.columns else "",
             "Note": japan["note"].fillna("").astype(str).str.replace(r"\s*\[[A-Z]+\d+[a-z]?\]", "", regex=True).map(grade_words)

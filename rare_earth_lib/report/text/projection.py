@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from rare_earth_lib.domain import percent
 from rare_earth_lib.models.projection import WITHIN_POINTS, Decomposition
 
 
@@ -71,9 +72,9 @@ def comparison_frame(bench: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             "Country": bench["region"].str.replace("+", " + ", regex=False),
             "Year": bench["year"].astype(int).astype(str),
             "Published": bench["published_text"],
-            "Model P50": [f"{v:.0%}" if c else "n/a" for v, c in zip(bench["model_p50"], bench["comparable"], strict=True)],
+            "Model P50": [percent(v) if c else "n/a" for v, c in zip(bench["model_p50"], bench["comparable"], strict=True)],
             "Model P10-P90": [
-                f"{a:.0%}-{b:.0%}" if c else "n/a"
+                f"{percent(a)}-{percent(b)}" if c else "n/a"
                 for a, b, c in zip(bench["model_p10"], bench["model_p90"], bench["comparable"], strict=True)
             ],
             "Basis": bench["basis_note"],

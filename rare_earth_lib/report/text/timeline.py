@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rare_earth_lib.domain import percent
 from rare_earth_lib.models.timeline import year_status, year_text
 from rare_earth_lib.report.labels import in_sentence
 from rare_earth_lib.report.text import projection as world_text
@@ -332,11 +333,11 @@ def demand_case_frame(cases: pd.DataFrame, horizon: int, start_year: int, by_yea
             "Demand case": cases["case_label"],
             f"Demand {start_year} t": cases["demand_first_year_t"].round(0),
             f"Demand {by_year} t": cases["demand_by_year_t"].round(0),
-            "Today's capacity / demand": cases["today_coverage"].map("{:.0%}".format),
+            "Today's capacity / demand": cases["today_coverage"].map(percent),
             "P10": cases["p10"].map(year),
             "P50": cases["p50"].map(year),
             "P90": cases["p90"].map(year),
-            f"Never by {horizon}": cases["share_never"].map("{:.0%}".format),
+            f"Never by {horizon}": cases["share_never"].map(share_text),
         }
     )
 
@@ -352,7 +353,7 @@ def sobol_paragraph(sobol: Any, horizon: int) -> str:
         is_year = output.endswith("coverage_year_p50")
 
         def show(v: float, is_year: bool = is_year) -> str:
-            return year_text(None if v > horizon else int(v), horizon) if is_year else f"{v:.0%}"
+            return year_text(None if v > horizon else int(v), horizon) if is_year else share_text(v)
 
         spread = "" if low is None else f" (from {show(low)} to {show(high)} over the sample)"
         finite = rows[rows["ST"].notna()]

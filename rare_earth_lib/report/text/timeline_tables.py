@@ -95,7 +95,7 @@ def project_frame(pipeline: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, s
             "Planned": tl.format_decimal_year(pipeline["planned_first_output_year"]),
             "First output": first_output,
             "Simulated P50 (all trials)": tl.format_decimal_year(pipeline["sim_first_output_p50_year"]).fillna(f"not built by {horizon}"),
-            "Built by horizon": pipeline["share_built"].map("{:.0%}".format),
+            "Built by horizon": pipeline["share_built"].map(share_text),
             "P(built)": pipeline["completion_probability"].map("{:.0%}".format),
             "Capex (own currency, million)": pipeline["capex"],
             "Public US$m": pipeline["public_funding_musd"].map(lambda v: f"{v:,.0f}" if v == v and v > 0 else "—"),

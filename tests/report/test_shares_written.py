@@ -1,0 +1,59 @@
+"""A share that is not total (or not nil) is never written 100% (or 0%), wherever a reader sees it.
+
+China does 99.9% of heavy rare-earth separation (the data package's 2023 figure), not all of it: the prose, the
+scorecard's basis sentences, the charts' text alternatives and the index's headline metrics all write shares through
+:func:`rare_earth_lib.domain.percent`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rare_earth_lib.build import formatting
+from rare_earth_lib.domain import percent
+from rare_earth_lib.report import charts
+
+
+@pytest.mark.parametrize(
+    "share, digits, text",
+    [
+        (0.999, 0, "99.9%"),
+        (0.9996, 0, "99.96%"),
+        (0.99999, 0, "99.999%"),
+        (1.0, 0, "100%"),
+        (0.001, 0, "0.1%"),
+        (0.00004, 0, "0.004%"),
+        (0.0, 0, "0%"),
+        (0.913, 0, "91%"),
+        (0.9996, 1, "99.96%"),
+        (None, 0, "n/a"),
+        (float("nan"), 0, "n/a"),
+    ],
+)
+def test_percent_adds_decimals_only_where_rounding_would_say_all_or_none(share, digits, text):
+    assert percent(share, digits) == text
+
+
+def test_the_index_writes_a_near_total_share_with_its_decimal():
+    assert formatting.format_value("china_heavy_separation_share", 0.999) == "99.9%"
+    assert formatting.format_value("china_heavy_separation_share", 1.0) == "100%"
+    assert formatting.format_value("licence_exposure_share", 0.0004) == "0.04%"
+    assert formatting.format_value("china_magnet_share", 0.94) == "94%"
+
+
+def test_a_chart_text_alternative_writes_a_near_total_share_with_its_decimal():
+    import altair as alt
+    import pandas as pd
+
+    data = pd.DataFrame({"region": ["China", "Alliance"], "share": [0.999, 0.001]})
+    spec = alt.Chart(data).mark_bar().encode(x=alt.X("share:Q", title="Share", axis=alt.Axis(format="%")), y="region:N").to_dict()
+    text = charts.describe(spec)
+    assert "0.1% (Alliance)" in text and "99.9% (China)" in text and "100%" not in text
+
+
+def test_the_scorecard_basis_sentence_writes_chinas_heavy_share_with_its_decimal(feasibility_on_the_package):
+    assessment = feasibility_on_the_package.assessment
+    share = assessment.figures["china_heavy_separation_share"]
+    assert 0.995 <= share < 1, "the package's figure this test is about (99.9% in 2023)"
+    sentence = assessment.scorecard.set_index("indicator").loc["nonchina_heavy_separation_share", "inputs"]
+    assert sentence.startswith(f"China's heavy-separation share {percent(share)} [") and "100%" not in sentence
