@@ -190,6 +190,10 @@ def stage_coverage(elements: set[str] | frozenset[str], stage: str, magnet_dytb_
         if listed & {"Nd", "Pr"}:
             return 1.0
         return float(magnet_dytb_share) if listed & HEAVY_LISTED else 0.0
+    if stage == "heavy_separation":
+        # What the alliance buys from heavy separation is Dy+Tb oxide (domain.STAGE_PRODUCT): a measure listing only other
+        # heavy elements (No. 57: Ho, Er, Tm, Eu, Yb) makes none of it licensable.
+        return 1.0 if listed & HEAVY_LISTED else 0.0
     return 1.0
 
 

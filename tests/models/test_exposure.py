@@ -100,6 +100,10 @@ def test_stage_coverage():
     assert x.stage_coverage({"Dy", "Tb"}, "magnet", 0.5) == 0.5
     assert x.stage_coverage({"Dy", "Tb"}, "separation", 0.5) == 0.0  # Nd, Pr, La, Ce are not listed
     assert x.stage_coverage({"Nd"}, "magnet", 0.5) == 1.0
+    # No. 57 lists Ho, Er, Tm, Eu and Yb: not the Dy+Tb oxide the alliance buys from heavy separation, nor its magnets
+    no_57 = {"Ho", "Er", "Tm", "Eu", "Yb"}
+    assert x.stage_coverage(no_57, "heavy_separation", 0.5) == 0.0 and x.stage_coverage(no_57, "magnet", 0.5) == 0.0
+    assert x.stage_coverage(no_57 | {"Tb"}, "heavy_separation", 0.5) == 1.0
     with pytest.raises(ValueError, match="stage"):
         x.stage_coverage({"Dy"}, "refining", 0.5)
     with pytest.raises(ValueError, match="magnet_dytb_share"):
