@@ -10,7 +10,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from rare_earth_lib.domain import PRODUCT_LABELS
+from rare_earth_lib.domain import PRODUCT_LABELS, percent
 from rare_earth_lib.report.charts import PALETTE, REGION_COLORS
 
 PUBLISHED_COLOUR = PALETTE[1]
@@ -85,7 +85,7 @@ def share_chart(table: pd.DataFrame, bench: pd.DataFrame, *, product: str = "ndp
             ],
         )
     )
-    pub["label"] = [f"{a}: {r} {v:.0%}" for a, r, v in zip(pub["source"], pub["region"], pub["published"], strict=True)]
+    pub["label"] = [f"{a}: {r} {percent(v)}" for a, r, v in zip(pub["source"], pub["region"], pub["published"], strict=True)]
     labels = (
         alt.Chart(pub[pub["published"] >= 0.1])  # small shares sit among the lines: their figures are in the tooltip
         .mark_text(align="right", dx=-9, fontSize=10, color=PUBLISHED_COLOUR)
@@ -156,8 +156,8 @@ def share_alt(table: pd.DataFrame, product: str = "ndpr_oxide") -> str:
     rows = table[(table["product"] == product) & (table["country"] == "China")].sort_values("year")
     first, last = rows.iloc[0], rows.iloc[-1]
     return (
-        f"China's share of world {PRODUCT_LABELS[product]} separation falls from {first['share_p50']:.0%} in {int(first['year'])} "
-        f"to a median {last['share_p50']:.0%} in {int(last['year'])} (P10-P90 {last['share_p10']:.0%}-{last['share_p90']:.0%}); "
+        f"China's share of world {PRODUCT_LABELS[product]} separation falls from {percent(first['share_p50'])} in {int(first['year'])} "
+        f"to a median {percent(last['share_p50'])} in {int(last['year'])} (P10-P90 {percent(last['share_p10'])}-{percent(last['share_p90'])}); "
         "diamonds mark published projections."
     )
 
@@ -166,7 +166,7 @@ def benchmark_alt(bench: pd.DataFrame) -> str:
     """One sentence on what :func:`benchmark_chart` shows."""
     rows = bench[bench["comparable"]]
     parts = [
-        f"{r.region} {r.year}: published {r.published:.0%}, model {r.model_p50:.0%} (P10-P90 {r.model_p10:.0%}-{r.model_p90:.0%})"
+        f"{r.region} {r.year}: published {percent(r.published)}, model {percent(r.model_p50)} (P10-P90 {percent(r.model_p10)}-{percent(r.model_p90)})"
         for r in rows.itertuples(index=False)
     ]
     return "Published shares beside the model's: " + "; ".join(parts) + "."

@@ -41,8 +41,8 @@ def key_judgment(decomp: Decomposition, metrics: Mapping[str, float], *, toleran
     year = decomp.year
     p10, p90 = metrics[f"china_refining_share_{year}_p10"], metrics[f"china_refining_share_{year}_p90"]
     head = (
-        f"The model puts China at {decomp.model_share:.0%} of world NdPr separation in {year} (P10-P90 {p10:.0%}-{p90:.0%}), "
-        f"against {decomp.iea_share:.0%} in IEA's Global Critical Minerals Outlook 2024 (a figure known only through secondary outlets)"
+        f"The model puts China at {percent(decomp.model_share)} of world NdPr separation in {year} (P10-P90 {percent(p10)}-{percent(p90)}), "
+        f"against {percent(decomp.iea_share)} in IEA's Global Critical Minerals Outlook 2024 (a figure known only through secondary outlets)"
     )
     if abs(decomp.gap) <= tolerance + 1e-12:
         return f"{head}: within {tolerance * 100:.0f} points of IEA ({_pts(decomp.gap)} {'above' if decomp.gap > 0 else 'below'})."
