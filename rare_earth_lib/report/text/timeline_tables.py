@@ -75,11 +75,13 @@ def project_frame(pipeline: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, s
     target_text = tl.format_decimal_year(pipeline["target_first_output_year"])
     after_data = pipeline["target_after_data"] if "target_after_data" in pipeline else np.zeros(len(pipeline), dtype=bool)
     mark = np.where(
-        pipeline["target_passed"], " (missed by the data date)", np.where(after_data, " (after the data date; outcome unknown)", "")
+        pipeline["target_passed"],
+        " (missed by the data date)",
+        np.where(after_data, " (its stated period ran past the data date; outcome unknown)", ""),
     )
-    first_output = tl.format_decimal_year(pipeline["actual_first_output_year"]).fillna(
-        ("target " + target_text + mark).fillna("none public")
-    )
+    # A plant with no first-output target of its own shows its plan (the model's latest public date falls back to it).
+    word = np.where(pipeline["target_first_output_year"] == pipeline["planned_first_output_year"], "planned ", "target ")
+    first_output = tl.format_decimal_year(pipeline["actual_first_output_year"]).fillna((word + target_text + mark).fillna("none public"))
     frame = pd.DataFrame(
         {
             "Project": pipeline["label"],

@@ -1,4 +1,4 @@
-"""A share that is not total (or not nil) is never written 100% (or 0%), wherever a reader sees it.
+"""A share that is not total (or not nil) is never written 100% (or 0%), wherever a reader sees it; a year reads as a year.
 
 China does 99.9% of heavy rare-earth separation (the data package's 2023 figure), not all of it: the prose, the
 scorecard's basis sentences, the charts' text alternatives and the index's headline metrics all write shares through
@@ -57,3 +57,18 @@ def test_the_scorecard_basis_sentence_writes_chinas_heavy_share_with_its_decimal
     assert 0.995 <= share < 1, "the package's figure this test is about (99.9% in 2023)"
     sentence = assessment.scorecard.set_index("indicator").loc["nonchina_heavy_separation_share", "inputs"]
     assert sentence.startswith(f"China's heavy-separation share {percent(share)} [") and "100%" not in sentence
+
+
+def test_a_chart_text_alternative_writes_years_as_years():
+    """Years, whole or decimal (a first-output date), read as on the axis: 2013, not 2,013."""
+    import altair as alt
+    import pandas as pd
+
+    data = pd.DataFrame({"plant": ["A", "B"], "first_output_year": [2013.4, 2031.0], "year": [2020, 2044], "tonnes": [2013.0, 12500.0]})
+    first = alt.Chart(data).mark_point().encode(x=alt.X("first_output_year:Q", title="First output"), y="plant:N")
+    whole = (
+        alt.Chart(data).mark_point().encode(x=alt.X("year:Q", axis=alt.Axis(format="d"), title="When"), y=alt.Y("tonnes:Q", title="Tonnes"))
+    )
+    text = charts.describe(first.to_dict()) + " " + charts.describe(whole.to_dict())
+    assert "from 2013 (A) to 2031 (B)" in text and "from 2020 to 2044" in text, text
+    assert "Tonnes: 2 values from 2,013 to 12,500" in text, "tonnes keep their thousands separator"
