@@ -59,7 +59,7 @@ class Assessment:
         direct_china: direct China supply share per stage.
         prices: price table (China-linked and ex-China); floors: floor costs per government;
         heavy_gap: Dy/Tb premium; subsidy: subsidy to the incentive price.
-        capex_intensity: greenfield capex per t/yr by plant; capex_gap: per product need, gap, capex range.
+        capex_intensity: capex per t/yr of plants and expansions not yet producing; capex_gap: per product need, gap, capex range.
         public_money: pipeline money by project and funder, flagged when it counts against the gap.
         scorecard, pillars, overall_index, bottleneck: the scored result.
         figures: scalar inputs and results for text and metrics.

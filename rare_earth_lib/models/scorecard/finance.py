@@ -5,8 +5,9 @@
 * **Floors.** Each floor is costed on the volume it covers and charged to the government that pays it:
   the US Department of Defense floor on MP Materials' NdPr, Japan's (JARE) floor on Lynas's firm
   5,000 t/yr. An extended floor on the alliance's whole need is a scenario assumption, shown as such.
-* **Capex.** Capex per tonne comes from recent greenfield separation plants (plants not yet producing, whose
-  estimates are of 2024-26), as a range; old brownfield figures are not mixed in.
+* **Capex.** Capex per tonne comes from recent separation plants and expansions not yet producing (estimates of
+  2024-26, new sites and, for heavy separation, an expansion at an operating plant), as a range; old figures for
+  restarts of long-running plants are not mixed in.
 * **Public money.** Only money from alliance governments to plants that separate rare earths for the
   alliance counts against the separation gap; everything else is shown apart.
 """
@@ -263,7 +264,7 @@ def heavy_cost_gap(table: pd.DataFrame, dytb_demand_t: float, dy_share: float) -
 
 
 def greenfield_capex(projects: pd.DataFrame, fx: Mapping[str, float]) -> pd.DataFrame:
-    """Capex per t/yr of recent greenfield separation plants (not yet producing), per product, as a range.
+    """Capex per t/yr of recent separation plants and expansions not yet producing, per product, as a range.
 
     Light: plants listing separation with an NdPr capacity (all capex against NdPr, a plant's heavy circuit
     included). Heavy: plants with a Dy+Tb capacity and no NdPr capacity. The estimates are of 2024-26, in the

@@ -16,7 +16,7 @@ technology       technology_controls_in_force      share of China's export contr
 market_finance   market_to_incentive_price         ex-China NdPr price / incentive price (ratio)
 market_finance   floor_to_incentive_price          effective floor / incentive price (ratio)
 market_finance   public_money_to_capex             public money funding separation in the alliance
-                                                   / greenfield capex to fill the separation gap
+                                                   / capex for new capacity to fill the separation gap
 time             years_to_ndpr_coverage            median years from the data's as-of year until
                                                    alliance NdPr separation covers the target share
                                                    of demand (never within the horizon scores 0)
@@ -130,8 +130,8 @@ def indicator_texts(i: Mapping[str, float], ids: Mapping[str, str]) -> dict[str,
             f"Effective floor US${i['effective_floor_usd_per_kg']:,.0f}/kg{cite('floor')} vs incentive US${i['incentive_usd_per_kg']:,.0f}/kg."
         ),
         "public_money_to_capex": (
-            f"Public money funding separation in the alliance US${_fmt(i['public_money_musd'])}M{cite('funding')} vs greenfield capex to"
-            f" fill the separation gap US${_fmt(i['capex_needed_musd'])}M (median capex per tonne of recent plants x capacity gap;"
+            f"Public money funding separation in the alliance US${_fmt(i['public_money_musd'])}M{cite('funding')} vs capex for new"
+            f" capacity to fill the separation gap US${_fmt(i['capex_needed_musd'])}M (median capex per tonne of recent plants x capacity gap;"
             " ratio capped at 10)."
         ),
         "years_to_ndpr_coverage": f"Median of the Monte Carlo timeline for NdPr oxide{cite('timeline')}.",

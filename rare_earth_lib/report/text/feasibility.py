@@ -301,7 +301,7 @@ def capex_text(run: Any) -> str:
     )
     few = int(needed["plants"].min()) if "plants" in needed else 0
     confidence = "low confidence: it rests on one plant's estimate" if few <= 1 else f"low confidence: it rests on {few} plants' estimates"
-    return f"{amount} of greenfield capex for the gap ({confidence})"
+    return f"{amount} of capex for new capacity to fill the gap, at the cost per tonne of plants and expansions not yet producing ({confidence})"
 
 
 def _money_clause(run: Any) -> str:
