@@ -148,6 +148,22 @@ FUNDING_COLUMNS: dict[str, str] = {
 
 
 # --------------------------------------------------------------------------------------------------
+# The feasibility scorecard's pillars and the branches after a suspension of China's controls ends
+# --------------------------------------------------------------------------------------------------
+PILLAR_LABELS: dict[str, str] = {
+    "resources": "Resources",
+    "technology": "Technology",
+    "market_finance": "Market and finance",
+    "time": "Time",
+    "policy_risk": "Policy risk",
+}
+"""Scorecard pillar -> its reader's name (the pillars in scoring order: ``models.scorecard.scoring.PILLARS``)."""
+
+REGIME_LABELS: dict[str, str] = {"suspension_extended": "Suspension extended", "reimposed": "Controls reimposed"}
+"""Branch after a suspension ends (``models.exposure.REGIMES``) -> its reader's name."""
+
+
+# --------------------------------------------------------------------------------------------------
 # Writing a share
 # --------------------------------------------------------------------------------------------------
 def percent(share: float | None, digits: int = 0) -> str:

@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from rare_earth_lib.domain import percent
+from rare_earth_lib.report.labels import display_name
 
 # (key ending, unit shown, kind) — the first match wins, so longer endings come first.
 UNITS: tuple[tuple[str, str, str], ...] = (
@@ -55,7 +56,7 @@ def format_value(key: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
+        return str(display_name(value))  # a branch or pillar by its name ("Suspension extended"), not its id
     _, kind = unit_of(key)
     if kind == "share":
         return percent(value, 0 if abs(value) >= 0.1 or value == 0 else 1)

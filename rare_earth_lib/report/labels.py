@@ -11,11 +11,18 @@ from typing import Any
 
 from rare_earth_lib import domain
 
-DISPLAY_NAMES: dict[str, str] = {**domain.STAGE_LABELS, **domain.STATUS_LABELS, **domain.PRODUCT_LABELS}
+DISPLAY_NAMES: dict[str, str] = {
+    **domain.STAGE_LABELS,
+    **domain.STATUS_LABELS,
+    **domain.PRODUCT_LABELS,
+    **domain.PILLAR_LABELS,
+    **domain.REGIME_LABELS,
+}
 
 
 def display_name(value: Any) -> Any:
-    """The reader's name for an internal id (stage, status, product); anything else is returned unchanged."""
+    """The reader's name for an internal id (stage, status, product, scorecard pillar, controls branch); anything else
+    is returned unchanged."""
     return DISPLAY_NAMES.get(value, value) if isinstance(value, str) else value
 
 

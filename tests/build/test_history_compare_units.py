@@ -20,7 +20,10 @@ from rare_earth_lib.build import pipeline as build
         ("ndpr_coverage_year_p50", 2031, "2031"),
         ("ndpr_coverage_year_p50", None, "—"),
         ("overall_feasibility_index", 47.26, "47 of 100"),
-        ("bottleneck_pillar", "time", "time"),
+        ("bottleneck_pillar", "time", "Time"),  # ids by their reader's names
+        ("bottleneck_pillar", "policy_risk", "Policy risk"),
+        ("controls_regime", "suspension_extended", "Suspension extended"),
+        ("scenario_seen", "base", "base"),  # other text as it is
         ("cost_gap_musd_per_year", 88.44, "88.4 US$ m/yr"),
     ],
 )

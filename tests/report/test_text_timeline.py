@@ -191,6 +191,12 @@ def test_sobol_paragraph_and_chart_from_indices():
     assert "base sample of 16" in kj and "0.80" not in kj and "no input moves the Dy+Tb P50 year" in kj
     spec = timeline_charts.sobol_chart(indices).to_dict()
     assert spec["facet"]["field"] == "output_label"
+    # estimates beyond [0, 1] (noise at a small sample) are drawn at the bound: no bar stacks above all of the variance
+    noisy = indices.assign(S1=[1.18, -0.05, 0.2, 0.1], ST=[1.35, 0.3, 0.9, 0.2])
+    drawn = pd.DataFrame(timeline_charts.sobol_chart(noisy).to_dict()["datasets"].popitem()[1])
+    stacked = drawn.groupby(["output_label", "label"])["index"].sum()
+    assert stacked.max() <= 1.0 and drawn["index"].min() >= 0.0 and stacked.max() == pytest.approx(1.0)
+    assert drawn["S1"].max() == pytest.approx(1.18), "the tooltip keeps the estimate as computed"
     # with the outputs' ranges over the sample, a reader sees how far each output moves at all
     ranged = SobolResult(
         indices, pd.DataFrame(), 16, 160, 200, 3.0, {"ndpr_coverage_year_p50": (2026.0, 2046.0), "dytb_coverage_year_p50": (2031.0, 2031.0)}

@@ -17,14 +17,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from rare_earth_lib.domain import PILLAR_LABELS
+
 PILLARS: tuple[str, ...] = ("resources", "technology", "market_finance", "time", "policy_risk")
-PILLAR_LABELS: dict[str, str] = {
-    "resources": "Resources",
-    "technology": "Technology",
-    "market_finance": "Market and finance",
-    "time": "Time",
-    "policy_risk": "Policy risk",
-}
 INDICATOR_LABELS: dict[str, str] = {
     "light_ore_coverage": "Australian ore vs NdPr demand",
     "heavy_ore_coverage": "Australian ore vs Dy+Tb demand",

@@ -387,11 +387,17 @@ def sobol_chart(indices: pd.DataFrame) -> alt.FacetChart:
     """Sobol indices per input: first-order effect (alone) and interaction share (total minus first order),
     stacked to the total index, one panel per output; the input ranges are in the tooltip.
 
+    A share of variance lies between 0 and 1, but at a small base sample the estimates can fall outside it
+    (sampling noise): the bars draw them at the bound, so no bar reads more than all of the variance, and the
+    tooltip (like the table) gives the estimates as computed, with their intervals.
+
     Args:
         indices: :attr:`rare_earth_lib.models.timeline.sobol.SobolResult.indices`.
     """
+    alone = indices["S1"].clip(lower=0.0, upper=1.0)
     frame = indices.assign(
-        alone=indices["S1"].clip(lower=0.0),
+        alone=alone,
+        interaction=(indices["ST"].clip(lower=0.0, upper=1.0) - alone).clip(lower=0.0),
         range_text=indices["low"].map("{:g}".format) + " to " + indices["high"].map("{:g}".format) + " (" + indices["distribution"] + ")",
     )
     long = frame.melt(

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from rare_earth_lib.domain import REGIME_LABELS
 from rare_earth_lib.domain import percent as pct
 from rare_earth_lib.models.scorecard import INDICATOR_LABELS
 from rare_earth_lib.models.scorecard.finance import QUARTER
@@ -24,7 +25,6 @@ REGIME_FUTURE = {
     "suspension_extended": "stay suspended",
     "reimposed": "come back into force",
 }
-REGIME_LABELS = {"suspension_extended": "Suspension extended", "reimposed": "Controls reimposed"}
 
 
 def round_sig(value: float, digits: int = 2) -> float:
