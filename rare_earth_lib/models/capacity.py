@@ -451,20 +451,22 @@ def fill_missing(projects: pd.DataFrame, params: Any) -> pd.DataFrame:
     )
 
 
-def today_metrics(projects: pd.DataFrame, params: Any, as_of: Any) -> dict[str, float]:
+def today_metrics(projects: pd.DataFrame, params: Any, as_of: Any, digits: int | None = 1) -> dict[str, float]:
     """Today's alliance NdPr and Dy+Tb separation capacity (t oxide/yr), under the manifest keys of :data:`METRIC_KEYS`.
 
     The one figure both briefings state: producing plants, latest observed output rate where the data has one
     (else output after ramp-up on the as-of date), counted for the alliance under the scenario's attribution,
-    plants in China excluded.
+    plants in China excluded. Rounded to ``digits`` decimals for the manifest; ``None`` keeps it whole for a ratio
+    (both briefings divide the unrounded figure by demand).
     """
-    return metrics_of(today_plants(projects, params, as_of, stages=tuple(PRODUCT_STAGE.values())))
+    return metrics_of(today_plants(projects, params, as_of, stages=tuple(PRODUCT_STAGE.values())), digits)
 
 
-def metrics_of(plants: pd.DataFrame) -> dict[str, float]:
+def metrics_of(plants: pd.DataFrame, digits: int | None = 1) -> dict[str, float]:
     """:func:`today_metrics` from rows of :func:`today_plants` already computed (the refining stages at least)."""
     alliance = plants[plants["group"] == GROUP_ALLIANCE]
-    return {METRIC_KEYS[p]: round(float(alliance.loc[alliance["product"] == p, "today_tpa"].sum()), 1) for p in METRIC_KEYS}
+    totals = {METRIC_KEYS[p]: float(alliance.loc[alliance["product"] == p, "today_tpa"].sum()) for p in METRIC_KEYS}
+    return totals if digits is None else {key: round(value, digits) for key, value in totals.items()}
 
 
 def with_control_channels(projects: pd.DataFrame, params: Any, as_of: Any) -> tuple[pd.DataFrame, Any]:
