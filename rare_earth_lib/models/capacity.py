@@ -66,6 +66,9 @@ PRODUCT_STAGE: dict[str, str] = {product: stage for stage, product in STAGE_PROD
 METRIC_KEYS: dict[str, str] = {"ndpr_oxide": "ndpr_capacity_today_tpa", "dytb_oxide": "dytb_capacity_today_tpa"}
 """Product -> the manifest metric key under which both briefings record today's alliance capacity."""
 
+METRIC_DIGITS = 1
+"""Decimals of today's capacity in the manifests (t/yr); ratios divide the unrounded figure."""
+
 _OBSERVED_PRODUCT_WORDS: dict[str, tuple[str, ...]] = {
     "ndpr_oxide": ("ndpr", "nd-pr", "prnd", "pr-nd"),
     "dytb_oxide": ("dy+tb", "dytb", "dy/tb", "dy and tb", "dy, tb"),
@@ -451,7 +454,7 @@ def fill_missing(projects: pd.DataFrame, params: Any) -> pd.DataFrame:
     )
 
 
-def today_metrics(projects: pd.DataFrame, params: Any, as_of: Any, digits: int | None = 1) -> dict[str, float]:
+def today_metrics(projects: pd.DataFrame, params: Any, as_of: Any, digits: int | None = METRIC_DIGITS) -> dict[str, float]:
     """Today's alliance NdPr and Dy+Tb separation capacity (t oxide/yr), under the manifest keys of :data:`METRIC_KEYS`.
 
     The one figure both briefings state: producing plants, latest observed output rate where the data has one
@@ -462,7 +465,7 @@ def today_metrics(projects: pd.DataFrame, params: Any, as_of: Any, digits: int |
     return metrics_of(today_plants(projects, params, as_of, stages=tuple(PRODUCT_STAGE.values())), digits)
 
 
-def metrics_of(plants: pd.DataFrame, digits: int | None = 1) -> dict[str, float]:
+def metrics_of(plants: pd.DataFrame, digits: int | None = METRIC_DIGITS) -> dict[str, float]:
     """:func:`today_metrics` from rows of :func:`today_plants` already computed (the refining stages at least)."""
     alliance = plants[plants["group"] == GROUP_ALLIANCE]
     totals = {METRIC_KEYS[p]: float(alliance.loc[alliance["product"] == p, "today_tpa"].sum()) for p in METRIC_KEYS}
@@ -514,6 +517,7 @@ __all__ = [
     "GROUPS",
     "GROUP_ALLIANCE",
     "GROUP_ALLIANCE_IN_CHINA",
+    "METRIC_DIGITS",
     "METRIC_KEYS",
     "STAGE_MEASURE",
     "alliance_share",

@@ -69,6 +69,8 @@ def test_a_chart_text_alternative_writes_years_as_years():
     whole = (
         alt.Chart(data).mark_point().encode(x=alt.X("year:Q", axis=alt.Axis(format="d"), title="When"), y=alt.Y("tonnes:Q", title="Tonnes"))
     )
-    text = charts.describe(first.to_dict()) + " " + charts.describe(whole.to_dict())
+    per_year = alt.Chart(data).mark_point().encode(x=alt.X("tonnes:Q", title="Capacity (t oxide per year)"), y="plant:N")
+    text = charts.describe(first.to_dict()) + " " + charts.describe(whole.to_dict()) + " " + charts.describe(per_year.to_dict())
+    assert "Capacity (t oxide per year): 2 values from 2,013 (A) to 12,500 (B)" in text, "a unit per year is not a year"
     assert "from 2013 (A) to 2031 (B)" in text and "from 2020 to 2044" in text, text
     assert "Tonnes: 2 values from 2,013 to 12,500" in text, "tonnes keep their thousands separator"

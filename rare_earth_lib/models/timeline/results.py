@@ -125,7 +125,7 @@ def briefing_results(params: Any, tables: Mapping[str, pd.DataFrame], *, as_of: 
         plain_params = type(params).model_validate({**params.model_dump(), "calibrate_slip_spread": False, "slip_spread_factor": 1.0})
         plain_run = run_timeline(plain_params, projects=projects, analogs=analogs, demand=demand, as_of=as_of, reuse=reuse)
     today_exact = capacity.today_metrics(projects, params, as_of, digits=None)
-    today_capacity = {key: round(value, 1) for key, value in today_exact.items()}
+    today_capacity = {key: round(value, capacity.METRIC_DIGITS) for key, value in today_exact.items()}
     cases = demand_case_table(run, demand, params, as_of, today_exact)
     sobol = sobol_indices(params, dict(tables), as_of=as_of, reuse=reuse)
     world = world_shares(run, tables, as_of) if all(name in tables for name in BRIEFING_TABLES) else None

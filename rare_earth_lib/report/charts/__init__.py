@@ -297,10 +297,10 @@ def _rows(spec: dict, data: object) -> list[dict]:
 
 
 def _fmt(value: float, fmt: str | None, year: bool = False) -> str:
-    if year:
-        return f"{value:.0f}"  # a (decimal) year: 2013, not 2,013
     if fmt and "%" in fmt:
         return percent(value, 0 if abs(value) >= 0.1 else 1)
+    if year:
+        return f"{value:.0f}"  # a (decimal) year: 2013, not 2,013
     if fmt == "d":
         return f"{value:.0f}"  # as the axis shows it (Vega's "d" has no thousands separator)
     if float(value).is_integer() and abs(value) >= 1000:
@@ -351,7 +351,7 @@ def describe(spec: dict, limit: int = 3) -> str:
 
                 high = max(values, key=lambda rv: rv[1])
                 low = min(values, key=lambda rv: rv[1])
-                year = "year" in field.lower() or "year" in title.lower()
+                year = "year" in field.lower().split("_")  # year, first_output_year; not a title's "per year"
                 text = f"{title}: {len(values)} values from {_fmt(low[1], fmt, year)}"
                 text += f" ({label(low[0])})" if label(low[0]) else ""
                 text += f" to {_fmt(high[1], fmt, year)}"
