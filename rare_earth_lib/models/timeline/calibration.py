@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
 
 from rare_earth_lib.models import shared
 from rare_earth_lib.models.timeline.hindcast import hindcast_coverage, hindcast_slips, loo_fits
@@ -63,6 +62,8 @@ def binomial_interval(successes: int, trials: int, confidence: float = CONFIDENC
     """Clopper-Pearson interval for a proportion (``(None, None)`` when there are no trials)."""
     if trials <= 0:
         return None, None
+    from scipy.stats import binomtest  # here, not at the top: scipy.stats takes about a second to import
+
     ci = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=confidence, method="exact")
     return float(ci.low), float(ci.high)
 

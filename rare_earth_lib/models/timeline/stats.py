@@ -2,10 +2,12 @@
 
 Where the numerics come from (and why):
 
-* The standard normal's log survival function and quantile function are :data:`scipy.stats.norm`'s
-  ``logsf`` and ``ppf``: accurate far into both tails (the censored likelihood and the conditional draws
-  of projects that have already slipped live in the upper tail), vectorised, and well tested; no
-  hand-written approximation is kept.
+* The standard normal's log survival function and quantile function are :func:`scipy.special.log_ndtr`
+  (of ``-z``) and :func:`scipy.special.ndtri`, the functions behind :data:`scipy.stats.norm`'s ``logsf`` and
+  ``ppf`` (bit-identical results): accurate far into both tails (the censored likelihood and the conditional
+  draws of projects that have already slipped live in the upper tail), vectorised, and well tested; no
+  hand-written approximation is kept. They are called directly because importing :mod:`scipy.stats` costs
+  about a second in every kernel and Dask worker that runs the timeline, and its per-call checks add more.
 * Empirical percentiles use :func:`numpy.quantile` with ``method="inverted_cdf"``: the smallest sample
   value ``v`` with ``P(X <= v) >= q``, always an actual year of the sample, and ``inf`` ("never within
   the horizon") is a valid sample value that the quantile may return.
@@ -23,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import log_ndtr, ndtri
 
 from rare_earth_lib.models import buildout
 
@@ -178,7 +180,7 @@ def _censored_lognormal_loglik(mu: np.ndarray, sigma: np.ndarray, observed: np.n
         ll = ll + np.sum(-0.5 * z * z - np.log(sigma[..., None]) - np.log(observed)[None, :], axis=-1)
     if censored.size:
         zc = (np.log(censored)[None, :] - mu[..., None]) / sigma[..., None]
-        ll = ll + np.sum(norm.logsf(zc), axis=-1)
+        ll = ll + np.sum(log_ndtr(-zc), axis=-1)
     return ll
 
 
@@ -271,8 +273,8 @@ def truncated_slip_quantile(
     lower_s = np.where(lower > 0, lower / slip_multiplier, lower)
     shifted = np.maximum(lower_s + fit.offset_years, 1e-12)
     z_c = np.where(np.isfinite(lower_s), (np.log(shifted) - fit.mu) / fit.sigma, -np.inf)
-    log_tail = norm.logsf(z_c)  # log P(S >= lower_s)
-    z = -norm.ppf(np.clip((1.0 - q) * np.exp(log_tail), 1e-300, 1.0))
+    log_tail = log_ndtr(-z_c)  # log P(S >= lower_s)
+    z = -ndtri(np.clip((1.0 - q) * np.exp(log_tail), 1e-300, 1.0))
     slip = np.exp(fit.mu + fit.sigma * z) - fit.offset_years
     slip = np.maximum(slip, lower_s)
     return np.where(slip > 0, slip * slip_multiplier, slip)
