@@ -74,3 +74,24 @@ def test_a_chart_text_alternative_writes_years_as_years():
     assert "Capacity (t oxide per year): 2 values from 2,013 (A) to 12,500 (B)" in text, "a unit per year is not a year"
     assert "from 2013 (A) to 2031 (B)" in text and "from 2020 to 2044" in text, text
     assert "Tonnes: 2 values from 2,013 to 12,500" in text, "tonnes keep their thousands separator"
+
+
+def test_a_layer_without_a_title_adds_no_sentence_on_an_axis_another_layer_titled():
+    """Labels drawn beside bars share the bars' axis: the text alternative names the axis once, by its title, and
+    never describes the labels' column as an unnamed "value" in thousands (the tornado's "from 2,026")."""
+    import altair as alt
+    import pandas as pd
+
+    data = pd.DataFrame({"factor": ["A", "B"], "base_plot": [2030.0, 2030.0], "p50_plot": [2026.0, 2046.0], "setting": ["x0.5", "x2"]})
+    bars = (
+        alt.Chart()
+        .mark_bar()
+        .encode(y="factor:N", x=alt.X("base_plot:Q", title="P50 coverage (year)", axis=alt.Axis(format="d")), x2="p50_plot:Q")
+    )
+    labels = alt.Chart().mark_text().encode(y="factor:N", x="p50_plot:Q", text="setting:N")
+    rule = alt.Chart().mark_rule().encode(x="base_plot:Q")
+    for layers in ((bars, labels, rule), (labels, rule, bars)):  # whichever layer comes first
+        text = charts.describe(alt.layer(*layers, data=data).to_dict())
+        assert text == "P50 coverage (year): 2 values from 2030 (A) to 2030 (A).", text
+    alone = charts.describe(alt.Chart(data).mark_point().encode(x="p50_plot:Q", y="factor:N").to_dict())
+    assert alone.startswith("value: 2 values from "), "with no titled layer beside it, the measure is still described"

@@ -222,6 +222,14 @@ def _views(node: dict, data: object = None) -> list[list[tuple[dict, object]]]:
     return []
 
 
+def _own_title(enc: object) -> str | None:
+    """The title an encoding gives its axis, if it gives one a reader can read (not a raw column name)."""
+    if not isinstance(enc, dict):
+        return None
+    title = _title(enc)
+    return title if isinstance(title, str) and title and not _RAW_NAME.match(title) else None
+
+
 def _title(enc: dict) -> object:
     axis = enc.get("axis")
     if isinstance(axis, dict) and "title" in axis:
@@ -313,11 +321,14 @@ def _fmt(value: float, fmt: str | None, year: bool = False) -> str:
 def describe(spec: dict, limit: int = 3) -> str:
     """Key numbers of a chart, read from its own data: the axes and, per measure, its highest and lowest point.
 
-    Used for the chart's text alternative, so a screen reader hears what a sighted reader sees first.
+    Used for the chart's text alternative, so a screen reader hears what a sighted reader sees first. Layers share
+    their axes: a layer's measure with no title of its own (the labels or the rule drawn on a bar chart's axis) sits
+    on an axis a titled layer already described, so it adds no sentence of its own under a made-up name.
     """
     sentences = []
     seen: set[str] = set()
     for group in _views(spec):
+        titled_axes = {c for view, _ in group for c in _POSITION if _own_title(view.get("encoding", {}).get(c))}
         for view, data in group:
             enc = view.get("encoding", {})
             rows = _rows(spec, data)
@@ -325,8 +336,8 @@ def describe(spec: dict, limit: int = 3) -> str:
                 e = enc.get(channel)
                 if not isinstance(e, dict) or e.get("type") != "quantitative" or e.get("aggregate") or "field" not in e:
                     continue
-                field = e["field"]
-                if field in seen:
+                field, title = e["field"], _own_title(e)
+                if field in seen or (not title and channel in titled_axes):
                     continue
                 values = [(r, r.get(field)) for r in rows if isinstance(r.get(field), (int, float)) and not isinstance(r.get(field), bool)]
                 values = [(r, v) for r, v in values if v == v]  # drop NaN
@@ -343,8 +354,7 @@ def describe(spec: dict, limit: int = 3) -> str:
                 ]
                 axis = e.get("axis") if isinstance(e.get("axis"), dict) else {}
                 fmt = axis.get("format")
-                title = _title(e)
-                title = title if isinstance(title, str) and title and not _RAW_NAME.match(title) else "value"
+                title = title or "value"
 
                 def label(row: dict, fields: list[str] = label_fields) -> str:
                     return " / ".join(str(row[f]) for f in dict.fromkeys(fields) if row.get(f) not in (None, ""))
