@@ -55,8 +55,10 @@ def format_value(key: str, value: Any) -> str:
     """A metric's value as text in its unit (no unit appended); ``—`` for none."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
+    if isinstance(value, str):  # ids by their names ("Suspension extended"); a ";"-joined list of ids item by item
+        return ", ".join(str(display_name(part)) for part in value.split(";"))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(display_name(value))  # a branch or pillar by its name ("Suspension extended"), not its id
+        return str(value)
     _, kind = unit_of(key)
     if kind == "share":
         return percent(value, 0 if abs(value) >= 0.1 or value == 0 else 1)

@@ -7,6 +7,7 @@ defined once, in :mod:`rare_earth_lib.domain`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rare_earth_lib import domain
@@ -21,9 +22,20 @@ DISPLAY_NAMES: dict[str, str] = {
 
 
 def display_name(value: Any) -> Any:
-    """The reader's name for an internal id (stage, status, product, scorecard pillar, controls branch); anything else
-    is returned unchanged."""
-    return DISPLAY_NAMES.get(value, value) if isinstance(value, str) else value
+    """The reader's name for an internal id (stage, status, product, scorecard pillar, controls branch, an input the
+    scenario discovery explores); anything else is returned unchanged."""
+    if not isinstance(value, str):
+        return value
+    return DISPLAY_NAMES.get(value) or _explored_inputs().get(value, value)
+
+
+@functools.cache
+def _explored_inputs() -> dict[str, str]:
+    """The explored inputs' labels, from their one definition (``EXPLORATION_SPACE``); read when first asked for, so
+    that showing a stage's name does not load the parameter models."""
+    from rare_earth_lib.parameters.scenario_discovery import EXPLORATION_SPACE
+
+    return {name: spec.label for name, spec in EXPLORATION_SPACE.items()}
 
 
 def in_sentence(label: str) -> str:
