@@ -208,19 +208,37 @@ def test_tables_use_the_same_rounding_as_the_text(run):
 
 def test_summary_leads_with_the_never_share_when_the_heavy_median_is_beyond_the_horizon():
     """With the Dy+Tb median beyond the horizon the summary does not say 'not by 2045 in half of the futures' beside
-    'in 73% not by 2045': it gives the share that never gets there and the year one in ten does."""
+    'in 73% not by 2045': it gives the share that never gets there, how much that share rests on the demand estimate
+    (the share on the low and the high estimate) and the year one in ten does."""
     params = Params()
     data = {name: dp.load(name) for name in scorecard.ASSESSMENT_TABLES}
     by_case = {"low": _coverage(2026, 2030), "central": _coverage(2026, None), "high": _coverage(2036, None)}
     by_case["central"]["dytb_oxide"].update(p10=2033, share_never=0.73)
+    by_case["low"]["dytb_oxide"].update(share_never=0.04)
+    by_case["high"]["dytb_oxide"].update(share_never=1.0)
     result = scorecard.assess(data, params, dp.as_of(), {"ndpr_oxide": 2026, "dytb_oxide": None}, by_case)
     run = scorecard.FeasibilityRun(params, dp.as_of(), data, by_case["central"], by_case, result, None)
     joined = " ".join(text.summary(run, AFTER_SUSPENSION))
     assert "in half of the simulated futures" not in joined
     assert (
-        "in 73% of the simulated futures on the central demand estimate, plants built and planned do not cover 75% of it by 2045"
-        " (one in ten by 2033 do)" in joined
+        "in 73% of the simulated futures on the central demand estimate (4% on the low demand estimate, 100% on the high),"
+        " plants built and planned do not cover 75% of it by 2045 (one in ten by 2033 do)" in joined
     )
+
+
+@pytest.mark.parametrize(
+    ("shares", "rule", "expected"),
+    [
+        ({"low": 0.04, "central": 0.76, "high": 1.0}, "central", "(4% on the low demand estimate, 100% on the high)"),
+        ({"low": 0.04, "central": 0.76, "high": 0.996}, "low", "(76% on the central demand estimate, more than 99% on the high)"),
+        ({"low": 0.5, "central": 0.5, "high": 0.5}, "central", ""),
+        ({"low": None, "central": 0.76, "high": 1.0}, "central", ""),
+    ],
+)
+def test_the_never_share_on_the_other_demand_estimates(shares, rule, expected):
+    from rare_earth_lib.report.text.timeline import never_across_cases
+
+    assert never_across_cases(shares, rule) == expected
 
 
 def test_summary_says_todays_plants_exceed_the_ndpr_threshold(run):

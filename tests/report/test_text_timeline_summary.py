@@ -37,6 +37,14 @@ def test_summary_is_four_to_six_plain_sentences_from_the_numbers(results):
     head = res.headline
     if head["dytb_coverage_year_p50"] is not None:
         assert f"of Dy+Tb need by {head['dytb_coverage_year_p50']}" in joined
+    else:  # the share that never gets there leads, on the demand estimate used, with the other two estimates' shares beside it
+        shares = {case: head[f"dytb_share_never_reached_{case}"] for case in ("low", "central", "high")}
+        assert (
+            f"On the {params.demand_anchor_rule} demand estimate, in most simulated futures ({text.share_text(shares['central'])})"
+            in joined
+        )
+        assert text.never_across_cases(shares, params.demand_anchor_rule) in joined
+        assert f"({text.share_text(shares['low'])} on the low demand estimate, {text.share_text(shares['high'])} on the high)" in joined
     assert "most likely" not in joined
     for jargon in ("P50", "P10", "Monte Carlo", "trials", "pillar"):
         assert jargon not in joined, jargon

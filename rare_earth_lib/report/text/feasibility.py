@@ -16,6 +16,7 @@ from rare_earth_lib.domain import REGIME_LABELS
 from rare_earth_lib.domain import percent as pct
 from rare_earth_lib.models.scorecard import INDICATOR_LABELS
 from rare_earth_lib.models.scorecard.finance import QUARTER
+from rare_earth_lib.report.text.timeline import never_across_cases
 
 REGIME_TEXT = {
     "suspension_extended": "the suspension was extended",
@@ -156,14 +157,23 @@ def _heavy_gap_sentence(f: Mapping[str, Any], p: Any, run: Any, build_date: Any)
         f" {pct(f['dytb_self_sufficiency_central'])} of need; "
     )
     tenth = "" if cov.get("p10") is None else f"one in ten by {cov['p10']}"
+    rule = p.demand_anchor_rule
     if f["coverage_dytb_year"] is None and cov.get("share_never") is not None:
+        by_case = {
+            case: (run.coverage_by_case.get(case) or {}).get("dytb_oxide", {}).get("share_never") for case in ("low", "central", "high")
+        }
+        across = never_across_cases(by_case, rule)
         return (
-            head + f"in {pct(cov['share_never'])} of the simulated futures on the central demand estimate, plants built and planned"
-            f" do not cover {pct(p.coverage_threshold)} of it by {p.horizon_year}" + (f" ({tenth} do)" if tenth else "") + "."
+            head
+            + f"in {pct(cov['share_never'])} of the simulated futures on the {rule} demand estimate"
+            + (f" {across}" if across else "")
+            + f", plants built and planned do not cover {pct(p.coverage_threshold)} of it by {p.horizon_year}"
+            + (f" ({tenth} do)" if tenth else "")
+            + "."
         )
     return (
         head + f"plants built and planned would cover {pct(p.coverage_threshold)} of it"
-        f" {coverage_text(f['coverage_dytb_year'], build_date, p.horizon_year)} in half of the simulated futures on the central"
+        f" {coverage_text(f['coverage_dytb_year'], build_date, p.horizon_year)} in half of the simulated futures on the {rule}"
         " demand estimate"
         + (f" (in {tenth})" if tenth else "")
         + ("" if cov.get("share_never") is None else f"; in {pct(cov['share_never'])} of them not by {p.horizon_year}")
@@ -204,7 +214,7 @@ def _ndpr_coverage_sentence(f: Mapping[str, Any], p: Any, build_date: dt.date) -
             f" {pct(today_share)} of the central estimate of need, a reading of today's capacity, not a forecast."
         )
     return (
-        f"On the central demand estimate, plants built and planned would cover {pct(p.coverage_threshold)} of NdPr need"
+        f"On the {p.demand_anchor_rule} demand estimate, plants built and planned would cover {pct(p.coverage_threshold)} of NdPr need"
         f" {coverage_text(year, build_date, p.horizon_year)}."
     )
 

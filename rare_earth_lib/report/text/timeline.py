@@ -71,6 +71,19 @@ def share_text(share: float) -> str:
     return f"{share:.0%}"
 
 
+def never_across_cases(share_never: Mapping[str, float | None], rule: str) -> str:
+    """How much the share of simulated futures that never reach the coverage goal rests on the demand estimate: the
+    share on the low and the high demand estimate beside the one the headline uses (``rule``); ``""`` when a case
+    is missing or all three agree. For example "(4% on the low demand estimate, 100% on the high)"."""
+    others = [case for case in ("low", "central", "high") if case != rule]
+    if any(share_never.get(case) is None for case in (rule, *others)):
+        return ""
+    if len({share_text(float(share_never[case])) for case in (rule, *others)}) == 1:
+        return ""
+    first, second = (share_text(float(share_never[case])) for case in others)
+    return f"({first} on the {others[0]} demand estimate, {second} on the {others[1]})"
+
+
 def _percentiles(head: Mapping[str, Any], key: str) -> str:
     horizon = int(head["horizon_year"])
     return ", ".join(f"P{q} {year_text(head[f'{key}_coverage_year_p{q}'], horizon)}" for q in (10, 50, 90))
@@ -430,6 +443,7 @@ def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str
         horizon: last simulated year.
     """
     head, cases = results.headline, results.demand_cases.set_index(["product", "case"])
+    rule = params.demand_anchor_rule
     owner = "counting plants by who owns them" if params.attribution == "owner" else "counting plants where they stand"
 
     def spread(product: str) -> str:
@@ -471,9 +485,12 @@ def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str
         p10, p50 = head[f"{key}_coverage_year_p10"], head[f"{key}_coverage_year_p50"]
         early = "" if p10 is None else f" (in one in ten, by {_year_when(p10, results.today)})"
         if p50 is None:
+            product = "ndpr_oxide" if key == "ndpr" else "dytb_oxide"
+            across = never_across_cases({case: cases.loc[(product, case), "share_never"] for case in ("low", "central", "high")}, rule)
             sentences.append(
-                f"In most simulated futures ({share}) plants built and planned do not cover {params.coverage_threshold:.0%} of {label}"
-                f" need by {horizon}{'' if p10 is None else f'; in one in ten they do by {p10}'}."
+                f"On the {rule} demand estimate, in most simulated futures ({share}) plants built and planned do not cover"
+                f" {params.coverage_threshold:.0%} of {label} need by {horizon}{'' if not across else ' ' + across}"
+                f"{'' if p10 is None else f'; in one in ten they do by {p10}'}."
             )
             continue
         sentences.append(
