@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat as nbf
 import pytest
-from conftest import cli_env, make_project, run_cli, snapshot
+from conftest import cli_env, make_project, require_tool, run_cli, snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -75,11 +75,11 @@ def test_end_to_end_html_and_pdf(real_build):
     assert "import altair" not in page, "code must be hidden"
     # The PDF: the title as text, the chart drawn as vectors (no raster images), fonts embedded.
     pdf = out / "tiny.pdf"
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run([require_tool("pdftotext"), str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "Tiny briefing tiny" in text and "Figure 1." in text and "Page 1 of" in text
-    images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+    images = subprocess.run([require_tool("pdfimages"), "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
     assert len(images.strip().splitlines()) == 2, f"expected no raster images:\n{images}"
-    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    fonts = subprocess.run([require_tool("pdffonts"), str(pdf)], capture_output=True, text=True, check=True).stdout
     assert len(fonts.strip().splitlines()) > 2
     # The manifest records what a scheduled build needs to explain itself.
     m = json.loads((out / "tiny.manifest.json").read_text())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat as nbf
 import pytest
-from conftest import run_cli
+from conftest import require_tool, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,9 @@ def test_expressions_are_substituted_in_html_and_pdf(project):
     assert "Scaled by 1.0 for " in page and "&lt;x&gt;" in page
     assert "{eval}" not in page and "inline expressions evaluated" not in page
     executed = nbf.read(project / "reports" / "controls_reimposed" / "tiny.ipynb", as_version=4)
-    pdf = subprocess.run(["pdftotext", str(project / "reports" / "controls_reimposed" / "tiny.pdf"), "-"], capture_output=True, text=True)
+    pdf = subprocess.run(
+        [require_tool("pdftotext"), str(project / "reports" / "controls_reimposed" / "tiny.pdf"), "-"], capture_output=True, text=True
+    )
     assert "Scaled by 1.0" in pdf.stdout
     assert any("myst-eval" in c.metadata.get("tags", []) for c in executed.cells)
 
