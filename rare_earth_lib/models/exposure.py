@@ -440,7 +440,9 @@ def direct_china_share_by_stage(
 
     Returns:
         DataFrame: stage, direct_china_share (0..1), basis (text: importer:product:year used),
-        source_ids. A stage with no usable row is left out.
+        source_ids, trade_rows (tuple of the index labels in ``trade_exposure`` of the rows used, so that
+        a reader can be told when a figure used is only a bound, "below 60%"). A stage with no usable
+        row is left out.
 
     Raises:
         ValueError: a negative weight or a share outside [0, 1] (naming the argument).
@@ -466,15 +468,29 @@ def direct_china_share_by_stage(
                 if not cand.empty:
                     row = cand.sort_values("year_end", kind="stable").iloc[-1]
                     parts.append(
-                        (float(weight), float(row["share"]), f"{w['region']}:{product}:{int(row['year_end'])}", str(row["source_ids"]))
+                        (
+                            float(weight),
+                            float(row["share"]),
+                            f"{w['region']}:{product}:{int(row['year_end'])}",
+                            str(row["source_ids"]),
+                            row.name,
+                        )
                     )
                     break
         if parts:
             total = sum(p[0] for p in parts)
             share = sum(p[0] * p[1] for p in parts) / total
             ids = sorted({i for p in parts for i in p[3].split(";") if i})
-            out.append({"stage": stage, "direct_china_share": share, "basis": "; ".join(p[2] for p in parts), "source_ids": ";".join(ids)})
-    return pd.DataFrame(out, columns=["stage", "direct_china_share", "basis", "source_ids"])
+            out.append(
+                {
+                    "stage": stage,
+                    "direct_china_share": share,
+                    "basis": "; ".join(p[2] for p in parts),
+                    "source_ids": ";".join(ids),
+                    "trade_rows": tuple(p[4] for p in parts),
+                }
+            )
+    return pd.DataFrame(out, columns=["stage", "direct_china_share", "basis", "source_ids", "trade_rows"])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -214,8 +214,12 @@ def test_direct_china_share_by_stage_weights_importers_by_demand():
     assert out.loc["heavy_separation", "direct_china_share"] == pytest.approx((300 * 1.0 + 100 * 0.6) / 400)  # terbium is more specific
     assert out.loc["magnet", "direct_china_share"] == pytest.approx(0.85)  # Japan has no magnet demand figure
     assert "japan:ree_total:2025" in out.loc["separation", "basis"]
+    # the rows used, by their labels in the table: the US compound row and Japan's 2025 row; terbium for heavy separation
+    assert out.loc["separation", "trade_rows"] == (0, 4) and out.loc["heavy_separation", "trade_rows"] == (1, 4)
+    assert out.loc["magnet", "trade_rows"] == (2,)
     earlier = x.direct_china_share_by_stage(TRADE, WEIGHTS, year=2024).set_index("stage")
     assert earlier.loc["separation", "direct_china_share"] == pytest.approx((2000 * 0.71 + 6000 * 0.7) / 8000)
+    assert earlier.loc["separation", "trade_rows"] == (0, 3)
     with pytest.raises(ValueError, match="region_weights"):
         x.direct_china_share_by_stage(TRADE, WEIGHTS.assign(weight=-1.0))
 

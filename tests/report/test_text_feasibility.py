@@ -304,3 +304,36 @@ def test_todays_capacity_basis_separates_observed_output_from_assumption(run):
     assert "observed output where the data have it" in sentence and "an assumption for the rest" in sentence
     assert f"about {text.tonnes(assumed)} t of NdPr oxide a year of the {text.tonnes(ndpr['today_tpa'].sum())} t" in sentence
     assert "demonstrably" not in sentence
+
+
+def test_an_import_share_known_only_as_a_bound_is_named_where_the_exposure_rests_on_it(run):
+    """Japan's latest figure for China's share of its rare-earth imports is "below 60%" (2025) and conflicts with about
+    70% (2024): where a stage's share bought from China counts such a bound as a value, the text says so, with the
+    figure before it; a stage resting on no bound gets no such clause."""
+    trade = run.tables["trade_exposure"]
+    direct = run.assessment.direct_china.set_index("stage")
+    for stage in direct.index:
+        used = trade.loc[list(direct.at[stage, "trade_rows"])]
+        bounds = used[used["share_qualifier"].isin(text.BOUNDS)]
+        said = text.bound_trade_text(run, stage)
+        if bounds.empty:
+            assert said == "", stage
+            continue
+        for _, row in bounds.iterrows():
+            year, share = int(row["year_end"]), text.pct(row["share"])
+            assert f"counting Japan's imports from China at {share}, a {year} figure" in said
+            assert f"known only as {text.QUALIFIER_WORDS[row['share_qualifier']]}{share}" in said
+            before = trade[
+                (trade["importer"] == row["importer"])
+                & (trade["product"] == row["product"])
+                & (trade["partner"] == "China")
+                & trade["is_default"]
+                & (trade["year_end"] < year)
+            ].sort_values("year_end")
+            if len(before):
+                last = before.iloc[-1]
+                qualifier = text.QUALIFIER_WORDS[last["share_qualifier"]]
+                assert f"the {int(last['year_end'])} figure was {qualifier}{text.pct(last['share'])}" in said
+    heavy = text.bound_trade_text(run, "heavy_separation")
+    assert heavy, "the package's Japanese figure for 2025 is a bound (below 60%)"
+    assert heavy in text.exposure_branches_text(run)

@@ -57,6 +57,7 @@ def direct_supply(trade_exposure: pd.DataFrame, weights: pd.DataFrame, chain: pd
             "direct_china_share": float(by_stage.at[stage, "china_share"]),
             "basis": "China's world share (no trade figure)",
             "source_ids": by_stage.at[stage, "source_ids"],
+            "trade_rows": (),
         }
         for stage in MIDSTREAM
         if stage not in set(direct["stage"])

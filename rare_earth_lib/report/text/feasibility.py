@@ -12,7 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from rare_earth_lib.domain import REGIME_LABELS
+from rare_earth_lib.data.views import default_rows
+from rare_earth_lib.domain import REGIME_LABELS, REGION_NAMES
 from rare_earth_lib.domain import percent as pct
 from rare_earth_lib.models.scorecard import INDICATOR_LABELS
 from rare_earth_lib.models.scorecard.finance import QUARTER
@@ -136,15 +137,62 @@ def branch_shares(run: Any, stage: str) -> dict[str, float]:
     return {regime: float(row[regime]) for regime in REGIME_LABELS}
 
 
+QUALIFIER_WORDS = {"eq": "", "approx": "about ", "gt": "more than ", "lt": "less than ", "gte": "at least ", "lte": "at most "}
+"""How the data's ``share_qualifier`` reads before a figure."""
+
+BROAD_TRADE_PRODUCTS = {"ree_total": "all its rare-earth imports", "ree_compounds_metals": "its rare-earth compound and metal imports"}
+"""Trade products broader than any one stage's product, named when a stage's share stands on them."""
+
+BOUNDS = ("gt", "lt", "gte", "lte")
+"""Qualifiers that make a figure a bound, not a value."""
+
+
 def exposure_branches_text(run: Any) -> str:
-    """Licence exposure of heavy separation on the exposure date, each branch named for what it assumes."""
+    """Licence exposure of heavy separation on the exposure date, each branch named for what it assumes, and the
+    import share it rests on when that share is only a bound."""
     f = run.assessment.figures
     shares = branch_shares(run, "heavy_separation")
+    bounds = bound_trade_text(run, "heavy_separation")
     return (
         f"on {date_text(f['exposure_date'])}, {pct(shares['suspension_extended'])} of the alliance's heavy rare-earth demand"
         f" would need a Chinese licence even if the suspension is extended, and {pct(shares['reimposed'])} if the suspended"
-        " measures come back into force"
+        " measures come back into force" + (f" ({bounds})" if bounds else "")
     )
+
+
+def bound_trade_text(run: Any, stage: str) -> str:
+    """Which import shares behind a stage's share bought from China are only bounds ("below 60%") counted as values,
+    each with the same importer's figure before it; ``""`` when none is. For example "counting Japan's imports from
+    China at 60%, a 2025 figure for all its rare-earth imports known only as less than 60%; the 2024 figure was about 70%"."""
+    direct = run.assessment.direct_china.set_index("stage")
+    if stage not in direct.index:
+        return ""
+    trade = run.tables["trade_exposure"]
+    used = trade.loc[[label for label in direct.at[stage, "trade_rows"] if label in trade.index]]
+    texts = []
+    for _, row in used[used["share_qualifier"].isin(BOUNDS)].iterrows():
+        importer = REGION_NAMES.get(str(row["importer"]), str(row["importer"]))
+        scope = BROAD_TRADE_PRODUCTS.get(str(row["product"]))
+        text = (
+            f"counting {importer}'s imports from China at {pct(row['share'])}, a {int(row['year_end'])} figure"
+            + (f" for {scope}" if scope else "")
+            + f" known only as {QUALIFIER_WORDS[row['share_qualifier']]}{pct(row['share'])}"
+        )
+        same = trade[
+            (trade["importer"] == row["importer"])
+            & (trade["product"] == row["product"])
+            & (trade["partner"] == row["partner"])
+            & (trade["year_end"] < row["year_end"])
+        ]
+        earlier = default_rows(same).sort_values("year_end", kind="stable")
+        if len(earlier):
+            before = earlier.iloc[-1]
+            text += (
+                f"; the {int(before['year_end'])} figure was"
+                f" {QUALIFIER_WORDS.get(str(before['share_qualifier']), '')}{pct(before['share'])}"
+            )
+        texts.append(text)
+    return "; ".join(texts)
 
 
 def _heavy_gap_sentence(f: Mapping[str, Any], p: Any, run: Any, build_date: Any) -> str:

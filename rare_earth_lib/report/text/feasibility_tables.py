@@ -17,7 +17,7 @@ from rare_earth_lib.data.views import join_ids
 from rare_earth_lib.domain import ALLIANCE, FUNDING_COLUMNS, STAGE_LABELS, STATUS_LABELS
 from rare_earth_lib.models.exposure import measure_names
 from rare_earth_lib.models.scorecard import INDICATOR_LABELS, PILLAR_LABELS
-from rare_earth_lib.report.text.feasibility import REGIME_LABELS, pct, round_sig
+from rare_earth_lib.report.text.feasibility import QUALIFIER_WORDS, REGIME_LABELS, pct, round_sig
 
 PRODUCT_NAMES = {"ndpr_oxide": "NdPr oxide", "dytb_oxide": "Dy+Tb oxide", "dy_oxide": "Dy oxide", "tb_oxide": "Tb oxide"}
 
@@ -507,13 +507,12 @@ def japan_trade_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     trade = tables["trade_exposure"]
     # every source's figure, not only the default row per year: the sources disagree and the table shows them all
     japan = trade[(trade["importer"] == "japan") & (trade["partner"] == "China")].sort_values("year_end", kind="stable")
-    qualifier = {"eq": "", "approx": "about ", "gt": "more than ", "lt": "less than ", "gte": "at least ", "lte": "at most "}
     marks = japan.get("share_qualifier", pd.Series("eq", index=japan.index))
     return pd.DataFrame(
         {
             "Period": japan["period"],
             "China's share of Japan's rare-earth imports": [
-                f"{qualifier.get(str(q), '')}{pct(v)}" for q, v in zip(marks, japan["share"], strict=True)
+                f"{QUALIFIER_WORDS.get(str(q), '')}{pct(v)}" for q, v in zip(marks, japan["share"], strict=True)
             ],
             "Basis": japan["basis"] if "basis" in japan.columns else "",
             "Note": japan["note"].fillna("").astype(str).str.replace(r"\s*\[[A-Z]+\d+[a-z]?\]", "", regex=True).map(grade_words)
