@@ -69,6 +69,27 @@ def test_summary_says_todays_plants_exceed_the_threshold_with_their_share(result
         " of central need" in joined
     )
     assert f"Plants already producing cover {params.coverage_threshold:.0%} of NdPr need" not in joined
+    high = res.demand_cases.set_index(["product", "case"]).loc[("ndpr_oxide", "high")]
+    assert text.highest_case_text(high["p50"], high["share_never"], params.coverage_threshold, "NdPr", params.horizon_year) in joined
+
+
+def test_the_highest_demand_case_names_its_product_and_reads_whole_when_never_reached():
+    """The highest estimate's clause names the product it is about (it follows NdPr's sentence and precedes Dy+Tb's),
+    writes a median year as a year and a share that is not total as one, and when the median is never reached says
+    so in a sentence, not "the middle year would be not by 2045"."""
+    assert (
+        text.highest_case_text(2036.0, 0.47, 0.75, "NdPr", 2045)
+        == "on the highest demand estimate, half the simulated futures cover 75% of NdPr need by 2036, and in 47% they do not by 2045"
+    )
+    assert text.highest_case_text(2031, 0.0, 0.75, "NdPr", 2045).endswith("need by 2031")
+    never = text.highest_case_text(float("nan"), 0.998, 0.75, "Dy+Tb", 2045)
+    assert never == (
+        "on the highest demand estimate, in most simulated futures (more than 99%) plants built and planned do not cover"
+        " 75% of Dy+Tb need by 2045"
+    )
+    assert text.highest_case_text(None, 1.0, 0.75, "NdPr", 2045).endswith(
+        "(100%) plants built and planned do not cover 75% of NdPr need by 2045"
+    )
 
 
 def test_summary_tells_the_fitted_slip_median_from_the_observed_one(results):

@@ -433,6 +433,19 @@ def key_judgments(results: Any, params: Any, refs: Mapping[str, str], today: dt.
     return sentences
 
 
+def highest_case_text(p50: float | None, share_never: float, threshold: float, label: str, horizon: int) -> str:
+    """What the highest demand estimate gives for a product today's plants already cover: the year half the simulated
+    futures reach the threshold by, and the share that never does by the horizon (:func:`share_text`), or, when most
+    never do, that share alone. Names the product, so that it cannot be read as the next sentence's."""
+    if p50 is None or pd.isna(p50):
+        return (
+            f"on the highest demand estimate, in most simulated futures ({share_text(share_never)}) plants built and planned"
+            f" do not cover {threshold:.0%} of {label} need by {horizon}"
+        )
+    never = f", and in {share_text(share_never)} they do not by {horizon}" if share_never > 0 else ""
+    return f"on the highest demand estimate, half the simulated futures cover {threshold:.0%} of {label} need by {int(p50)}{never}"
+
+
 def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str]:
     """The one-minute summary: plain sentences from the numbers, in the words of the feasibility briefing's.
 
@@ -467,7 +480,6 @@ def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str
         if rng["high"] <= results.today.year:
             product = "ndpr_oxide" if key == "ndpr" else "dytb_oxide"
             high = cases.loc[(product, "high")]
-            high_p50 = year_text(None if pd.isna(high["p50"]) else int(high["p50"]), horizon)
             today_share = float(head[f"{key}_today_coverage_central"])
             already = (
                 f"Plants already producing exceed the {params.coverage_threshold:.0%} threshold for {label}: they cover"
@@ -476,8 +488,8 @@ def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str
                 else f"Plants already producing cover {params.coverage_threshold:.0%} of {label} need in {rng['high']}, the year under way"
             )
             sentences.append(
-                f"{already}: that is today's capacity set against the demand estimate, not a forecast; on the highest demand estimate"
-                f" the middle year would be {high_p50}, and in {high['share_never']:.0%} of simulated futures not by {horizon}."
+                f"{already}: that is today's capacity set against the demand estimate, not a forecast; "
+                f"{highest_case_text(high['p50'], high['share_never'], params.coverage_threshold, label, horizon)}."
             )
             continue
         # the same statistic as the key judgments, the tables and the feasibility briefing: the median year over all
