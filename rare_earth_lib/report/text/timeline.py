@@ -433,17 +433,28 @@ def key_judgments(results: Any, params: Any, refs: Mapping[str, str], today: dt.
     return sentences
 
 
-def highest_case_text(p50: float | None, share_never: float, threshold: float, label: str, horizon: int) -> str:
+def not_covered_text(case: str, share_never: float, threshold: float, label: str, horizon: int) -> str:
+    """The clause for a demand estimate on which most simulated futures never reach the threshold (lower case)."""
+    return (
+        f"on the {case} demand estimate, in most simulated futures ({share_text(share_never)}) plants built and planned"
+        f" do not cover {threshold:.0%} of {label} need by {horizon}"
+    )
+
+
+def highest_case_text(
+    p50: float | None, share_never: float, threshold: float, label: str, horizon: int, today: dt.date | None = None
+) -> str:
     """What the highest demand estimate gives for a product today's plants already cover: the year half the simulated
-    futures reach the threshold by, and the share that never does by the horizon (:func:`share_text`), or, when most
-    never do, that share alone. Names the product, so that it cannot be read as the next sentence's."""
-    if p50 is None or pd.isna(p50):
-        return (
-            f"on the highest demand estimate, in most simulated futures ({share_text(share_never)}) plants built and planned"
-            f" do not cover {threshold:.0%} of {label} need by {horizon}"
-        )
+    futures reach the threshold by (a year under way or past is said to be, :func:`_year_when`), and the share that
+    never does by the horizon, or, when most never do, :func:`not_covered_text`. Names the product, so that it cannot
+    be read as the next sentence's."""
+    if pd.isna(p50):
+        return not_covered_text("highest", share_never, threshold, label, horizon)
     never = f", and in {share_text(share_never)} they do not by {horizon}" if share_never > 0 else ""
-    return f"on the highest demand estimate, half the simulated futures cover {threshold:.0%} of {label} need by {int(p50)}{never}"
+    return (
+        f"on the highest demand estimate, half the simulated futures cover {threshold:.0%} of {label} need by"
+        f" {_year_when(int(p50), today)}{never}"
+    )
 
 
 def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str]:
@@ -489,7 +500,7 @@ def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str
             )
             sentences.append(
                 f"{already}: that is today's capacity set against the demand estimate, not a forecast; "
-                f"{highest_case_text(high['p50'], high['share_never'], params.coverage_threshold, label, horizon)}."
+                f"{highest_case_text(high['p50'], high['share_never'], params.coverage_threshold, label, horizon, results.today)}."
             )
             continue
         # the same statistic as the key judgments, the tables and the feasibility briefing: the median year over all
@@ -499,9 +510,9 @@ def summary(results: Any, params: Any, as_of: dt.date, horizon: int) -> list[str
         if p50 is None:
             product = "ndpr_oxide" if key == "ndpr" else "dytb_oxide"
             across = never_across_cases({case: cases.loc[(product, case), "share_never"] for case in ("low", "central", "high")}, rule)
+            clause = not_covered_text(rule, rng["share_never"], params.coverage_threshold, label, horizon)
             sentences.append(
-                f"On the {rule} demand estimate, in most simulated futures ({share}) plants built and planned do not cover"
-                f" {params.coverage_threshold:.0%} of {label} need by {horizon}{'' if not across else ' ' + across}"
+                f"{clause[:1].upper()}{clause[1:]}{'' if not across else ' ' + across}"
                 f"{'' if p10 is None else f'; in one in ten they do by {p10}'}."
             )
             continue
